@@ -1,0 +1,1 @@
+# Promotion requests, decisions and policies arrive with the approvals issue (DESIGN §5).

@@ -1,0 +1,40 @@
+"""Stamps each request with an id and keeps it, with the client address, for the audit log."""
+
+from __future__ import annotations
+
+import contextvars
+import uuid
+from dataclasses import dataclass
+
+from django.http import HttpRequest, HttpResponse
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    request_id: str
+    ip: str | None
+
+
+_current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar("gatehouse_request", default=None)
+
+
+def current_request_context() -> RequestContext | None:
+    return _current.get()
+
+
+class RequestContextMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.headers.get("X-Request-ID", "")
+        # Accept a caller's id only if it looks like one; never let a header inject arbitrary text.
+        request_id = incoming if 8 <= len(incoming) <= 64 and incoming.replace("-", "").isalnum() else ""
+        request.id = request_id or uuid.uuid4().hex
+        token = _current.set(RequestContext(request_id=request.id, ip=request.META.get("REMOTE_ADDR")))
+        try:
+            response = self.get_response(request)
+        finally:
+            _current.reset(token)
+        response["X-Request-ID"] = request.id
+        return response

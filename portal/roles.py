@@ -1,0 +1,66 @@
+"""The four roles of DESIGN §1 are Django groups; their permissions are created by a data migration
+(portal/migrations/0002_roles.py). This module is the one place that names them."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import models
+
+
+class Role(models.TextChoices):
+    DATA_SCIENTIST = "data-scientists", "Data scientist"
+    IT_OPERATIONS = "it-operations", "IT operations"
+    RISK_REVIEWER = "risk-reviewers", "Risk reviewer"
+    MANAGER = "managers", "Manager"
+
+
+# (app_label, codename) per role. Everyone signed in may read the registry: governance is transparent
+# inside the company. Who may change a given model is decided per team in registry.permissions.
+ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
+    Role.DATA_SCIENTIST: [
+        ("registry", "view_registeredmodel"),
+        ("registry", "add_registeredmodel"),
+        ("registry", "change_registeredmodel"),
+        ("registry", "view_modelversion"),
+        ("registry", "add_modelversion"),
+        ("registry", "download_artifact"),
+        ("registry", "view_dataset"),
+        ("registry", "add_dataset"),
+        ("portal", "view_auditevent"),
+    ],
+    Role.IT_OPERATIONS: [
+        ("registry", "view_registeredmodel"),
+        ("registry", "view_modelversion"),
+        ("registry", "download_artifact"),
+        ("registry", "view_dataset"),
+        ("portal", "view_auditevent"),
+    ],
+    Role.RISK_REVIEWER: [
+        ("registry", "view_registeredmodel"),
+        ("registry", "view_modelversion"),
+        ("registry", "download_artifact"),
+        ("registry", "view_dataset"),
+        ("portal", "view_auditevent"),
+    ],
+    Role.MANAGER: [
+        ("registry", "view_registeredmodel"),
+        ("registry", "view_modelversion"),
+        ("registry", "view_dataset"),
+        ("portal", "view_auditevent"),
+    ],
+}
+
+
+def user_roles(user: AbstractBaseUser | AnonymousUser) -> list[str]:
+    """Role names of a user, cached on the instance for the request."""
+    if not user.is_authenticated:
+        return []
+    cached = getattr(user, "_gatehouse_roles", None)
+    if cached is None:
+        cached = list(user.groups.filter(name__in=Role.values).values_list("name", flat=True))
+        user._gatehouse_roles = cached
+    return cached
+
+
+def role_labels(user) -> list[str]:
+    return [Role(name).label for name in user_roles(user)]

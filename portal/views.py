@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+from rest_framework.authtoken.models import Token
+
+from portal import selectors, services
+from portal.roles import Role
+from portal.views_helpers import paginate
+from registry import permissions
+from registry import selectors as registry_selectors
+
+
+class LoginView(auth_views.LoginView):
+    redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if settings.DEBUG:
+            from portal.demo import DEMO_PASSWORD, DEMO_USERS
+
+            names = [u[0] for u in DEMO_USERS]
+            if get_user_model().objects.filter(username__in=names).exists():
+                context["demo_users"] = [(u[0], Role(u[2]).label) for u in DEMO_USERS]
+                context["demo_password"] = DEMO_PASSWORD
+        return context
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    context = {"can_register": permissions.can_register_model(user)}
+    if permissions.can_view_registry(user):
+        models = registry_selectors.model_list()
+        context.update(
+            model_count=models.count(),
+            stage_counts=registry_selectors.stage_counts(),
+            my_models=models.filter(team__members=user).order_by("-last_version_at", "name")[:8],
+            recent_versions=registry_selectors.version_list()[:8],
+        )
+    return render(request, "portal/home.html", context)
+
+
+@login_required
+def account(request: HttpRequest) -> HttpResponse:
+    token = Token.objects.filter(user=request.user).first()
+    # A new token is shown once, right after it is made; afterwards only its first characters.
+    new_token = request.session.pop("new_token", None)
+    return render(
+        request,
+        "portal/account.html",
+        {"token": token, "new_token": new_token, "teams": request.user.teams.all()},
+    )
+
+
+@login_required
+@require_POST
+def account_token_rotate(request: HttpRequest) -> HttpResponse:
+    token = services.api_token_rotate(user=request.user)
+    messages.success(request, "A new API token was created. Copy it now; any previous token no longer works.")
+    request.session["new_token"] = token.key
+    return redirect("account")
+
+
+@login_required
+@permission_required("portal.view_auditevent", raise_exception=True)
+def audit_list(request: HttpRequest) -> HttpResponse:
+    page, query = paginate(request, selectors.audit_event_list().select_related("actor"), per_page=50)
+    return render(request, "portal/audit_list.html", {"page": page, "query": query})
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    return JsonResponse({"status": "ok"})
+
+
+def permission_denied(request: HttpRequest, exception=None) -> HttpResponse:
+    message = str(exception) if exception and str(exception) else "Your role does not allow this."
+    return render(request, "403.html", {"message": message}, status=403)
+
+
+def page_not_found(request: HttpRequest, exception=None) -> HttpResponse:
+    return render(request, "404.html", {"path": request.path}, status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return render(request, "500.html", status=500)

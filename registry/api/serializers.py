@@ -1,0 +1,155 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from portal.models import Team
+from registry.choices import RiskTier, TaskType
+from registry.models import MODEL_CARD_FIELDS, Dataset, ModelVersion, RegisteredModel
+
+
+class ModelOutputSerializer(serializers.ModelSerializer):
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    tags = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
+    card_complete = serializers.BooleanField(read_only=True)
+    latest_version = serializers.IntegerField(read_only=True, allow_null=True, required=False)
+    production_version = serializers.IntegerField(read_only=True, allow_null=True, required=False)
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RegisteredModel
+        fields = [
+            "name",
+            "url",
+            "team",
+            "owner",
+            "description",
+            "risk_tier",
+            "task_type",
+            "refresh_interval_days",
+            "tags",
+            *MODEL_CARD_FIELDS,
+            "card_complete",
+            "latest_version",
+            "production_version",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_url(self, obj) -> str:
+        request = self.context.get("request")
+        url = f"/api/v1/models/{obj.name}/"
+        return request.build_absolute_uri(url) if request else url
+
+
+class ModelCreateInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all())
+    task_type = serializers.ChoiceField(choices=TaskType.choices)
+    risk_tier = serializers.ChoiceField(choices=RiskTier.choices)
+    description = serializers.CharField(max_length=300, required=False, default="", allow_blank=True)
+    refresh_interval_days = serializers.IntegerField(min_value=1, required=False, default=180)
+    tags = serializers.ListField(child=serializers.SlugField(max_length=50), required=False, default=list)
+    intended_use = serializers.CharField(required=False, default="", allow_blank=True)
+    out_of_scope_use = serializers.CharField(required=False, default="", allow_blank=True)
+    training_data = serializers.CharField(required=False, default="", allow_blank=True)
+    evaluation_data = serializers.CharField(required=False, default="", allow_blank=True)
+    metrics_description = serializers.CharField(required=False, default="", allow_blank=True)
+    limitations = serializers.CharField(required=False, default="", allow_blank=True)
+    ethical_considerations = serializers.CharField(required=False, default="", allow_blank=True)
+    caveats = serializers.CharField(required=False, default="", allow_blank=True)
+
+
+class ModelUpdateInputSerializer(ModelCreateInputSerializer):
+    name = None
+    team = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.required = False
+            field.default = serializers.empty
+
+
+class VersionOutputSerializer(serializers.ModelSerializer):
+    model = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    parent = serializers.SlugRelatedField(slug_field="number", read_only=True)
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ModelVersion
+        fields = [
+            "model",
+            "number",
+            "stage",
+            "format",
+            "sha256",
+            "size_bytes",
+            "signature",
+            "opsets",
+            "ir_version",
+            "producer",
+            "source_code_url",
+            "source_commit",
+            "training_run_url",
+            "training_data_ref",
+            "trained_at",
+            "parent",
+            "metrics",
+            "notes",
+            "created_by",
+            "created_at",
+            "download_url",
+        ]
+
+    def get_download_url(self, obj) -> str:
+        return f"/models/{obj.model.name}/versions/{obj.number}/download/"
+
+
+class VersionCreateInputSerializer(serializers.Serializer):
+    artifact = serializers.FileField(help_text="The ONNX file (multipart/form-data).")
+    source_code_url = serializers.URLField(max_length=500, required=False, default="", allow_blank=True)
+    source_commit = serializers.RegexField(r"^[0-9a-fA-F]{7,64}$", required=False, default="", allow_blank=True)
+    training_run_url = serializers.URLField(max_length=500, required=False, default="", allow_blank=True)
+    training_data_ref = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
+    trained_at = serializers.DateTimeField(required=False, default=None, allow_null=True)
+    parent_number = serializers.IntegerField(min_value=1, required=False, default=None, allow_null=True)
+    metrics = serializers.JSONField(
+        required=False, default=dict, help_text='Offline metrics as a JSON object, e.g. {"accuracy": 0.95}.'
+    )
+    notes = serializers.CharField(required=False, default="", allow_blank=True)
+
+    def validate_metrics(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError('Give metrics as a JSON object of name to number, e.g. {"auc": 0.9}.')
+        return value
+
+
+class DatasetOutputSerializer(serializers.ModelSerializer):
+    model = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Dataset
+        fields = [
+            "id",
+            "model",
+            "name",
+            "description",
+            "format",
+            "sha256",
+            "size_bytes",
+            "row_count",
+            "columns",
+            "label_column",
+            "created_by",
+            "created_at",
+        ]
+
+
+class DatasetCreateInputSerializer(serializers.Serializer):
+    name = serializers.SlugField(max_length=100)
+    description = serializers.CharField(max_length=300, required=False, default="", allow_blank=True)
+    file = serializers.FileField(help_text="CSV with a header row, or Parquet (multipart/form-data).")
+    label_column = serializers.CharField(max_length=200)

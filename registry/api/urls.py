@@ -1,0 +1,12 @@
+from django.urls import path
+
+from registry.api import views
+
+urlpatterns = [
+    path("models/", views.ModelListCreateApi.as_view(), name="api-model-list"),
+    path("models/<slug:name>/", views.ModelDetailApi.as_view(), name="api-model-detail"),
+    path("models/<slug:name>/versions/", views.VersionListCreateApi.as_view(), name="api-version-list"),
+    path("models/<slug:name>/versions/<int:number>/", views.VersionDetailApi.as_view(), name="api-version-detail"),
+    path("models/<slug:name>/datasets/", views.DatasetListCreateApi.as_view(), name="api-dataset-list"),
+    path("models/<slug:name>/datasets/<int:pk>/", views.DatasetDetailApi.as_view(), name="api-dataset-detail"),
+]

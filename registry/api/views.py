@@ -1,0 +1,129 @@
+"""Registry API: models by name, versions by number. Same permissions as the pages (registry.permissions)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import DjangoModelPermissionsOrAnonReadOnly, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from registry import permissions, selectors, services
+from registry.api import serializers as s
+from registry.filters import RegisteredModelFilterSet
+from registry.models import RegisteredModel
+
+
+class ViewPermission(DjangoModelPermissionsOrAnonReadOnly):
+    """Reading needs the model's view permission (managers have it); writes are decided by the service."""
+
+    authenticated_users_only = True
+    perms_map = {
+        method: ["%(app_label)s.view_%(model_name)s"]
+        for method in ("GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE")
+    }
+
+
+class ModelListCreateApi(generics.ListAPIView):
+    permission_classes = [IsAuthenticated, ViewPermission]
+    serializer_class = s.ModelOutputSerializer
+    filterset_class = RegisteredModelFilterSet
+
+    def get_queryset(self):
+        return selectors.model_list().order_by("name")
+
+    @extend_schema(request=s.ModelCreateInputSerializer, responses={201: s.ModelOutputSerializer})
+    def post(self, request: Request) -> Response:
+        data = s.ModelCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        model = services.registered_model_create(actor=request.user, **data.validated_data)
+        model = selectors.model_list().get(pk=model.pk)
+        return Response(
+            s.ModelOutputSerializer(model, context={"request": request}).data, status=status.HTTP_201_CREATED
+        )
+
+
+class ModelDetailApi(generics.RetrieveAPIView):
+    permission_classes = [IsAuthenticated, ViewPermission]
+    serializer_class = s.ModelOutputSerializer
+    lookup_field = "name"
+
+    def get_queryset(self):
+        return selectors.model_list()
+
+    @extend_schema(request=s.ModelUpdateInputSerializer, responses={200: s.ModelOutputSerializer})
+    def patch(self, request: Request, name: str) -> Response:
+        model = get_object_or_404(RegisteredModel, name=name)
+        data = s.ModelUpdateInputSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        changes = dict(data.validated_data)
+        tags = changes.pop("tags", None)
+        services.registered_model_update(actor=request.user, model=model, tags=tags, **changes)
+        return Response(
+            s.ModelOutputSerializer(self.get_queryset().get(pk=model.pk), context={"request": request}).data
+        )
+
+
+class VersionListCreateApi(generics.ListAPIView):
+    permission_classes = [IsAuthenticated, ViewPermission]
+    serializer_class = s.VersionOutputSerializer
+    parser_classes = [MultiPartParser, FormParser]
+
+    def get_queryset(self):
+        model = get_object_or_404(RegisteredModel, name=self.kwargs["name"])
+        return selectors.model_versions(model=model).select_related("model", "parent")
+
+    @extend_schema(request=s.VersionCreateInputSerializer, responses={201: s.VersionOutputSerializer})
+    def post(self, request: Request, name: str) -> Response:
+        model = get_object_or_404(RegisteredModel.objects.select_related("team"), name=name)
+        if not permissions.can_add_version(request.user, model):
+            raise PermissionDenied(f"Only data scientists of {model.team} may add versions to {model.name}.")
+        data = s.VersionCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        version = services.model_version_create(actor=request.user, model=model, **data.validated_data)
+        return Response(s.VersionOutputSerializer(version).data, status=status.HTTP_201_CREATED)
+
+
+class VersionDetailApi(generics.RetrieveAPIView):
+    permission_classes = [IsAuthenticated, ViewPermission]
+    serializer_class = s.VersionOutputSerializer
+
+    def get_object(self):
+        return selectors.version_get(name=self.kwargs["name"], number=self.kwargs["number"])
+
+    def get_queryset(self):  # used by the permission class to find the model class
+        return selectors.version_list()
+
+
+class DatasetListCreateApi(generics.ListAPIView):
+    permission_classes = [IsAuthenticated, ViewPermission]
+    serializer_class = s.DatasetOutputSerializer
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    def get_queryset(self):
+        model = get_object_or_404(RegisteredModel, name=self.kwargs["name"])
+        return selectors.model_datasets(model=model).select_related("model")
+
+    @extend_schema(request=s.DatasetCreateInputSerializer, responses={201: s.DatasetOutputSerializer})
+    def post(self, request: Request, name: str) -> Response:
+        model = get_object_or_404(RegisteredModel.objects.select_related("team"), name=name)
+        if not permissions.can_add_dataset(request.user, model):
+            raise PermissionDenied(f"Only data scientists of {model.team} may add datasets to {model.name}.")
+        data = s.DatasetCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        dataset = services.dataset_create(actor=request.user, model=model, **data.validated_data)
+        return Response(s.DatasetOutputSerializer(dataset).data, status=status.HTTP_201_CREATED)
+
+
+class DatasetDetailApi(generics.RetrieveAPIView):
+    permission_classes = [IsAuthenticated, ViewPermission]
+    serializer_class = s.DatasetOutputSerializer
+
+    def get_object(self):
+        return selectors.dataset_get(name=self.kwargs["name"], pk=self.kwargs["pk"])
+
+    def get_queryset(self):
+        return selectors.model_datasets(model=get_object_or_404(RegisteredModel, name=self.kwargs["name"]))

@@ -1,0 +1,143 @@
+"""Files in and out of artifact storage: spooling with hashing, sandboxed inspection, cleanup."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import resource
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
+
+from portal.errors import ApplicationError
+
+logger = logging.getLogger(__name__)
+CHUNK = 1024 * 1024
+
+
+@dataclass
+class SpooledFile:
+    """A local copy of an incoming file, with its digest and size computed while it was written."""
+
+    path: str
+    sha256: str
+    size: int
+    original_name: str
+    _owned: bool = False  # True when we made the temporary copy and must remove it
+
+    def cleanup(self) -> None:
+        if self._owned:
+            Path(self.path).unlink(missing_ok=True)
+
+
+def spool(fileobj: Any, *, field: str) -> SpooledFile:
+    """Turn an upload (or any file object) into a hashed local file, within the upload size limit.
+
+    Files that came through ``HashingUploadHandler`` are already on disk and hashed; anything else (a
+    command, a test) is copied chunk by chunk while it is hashed.
+    """
+    limit = settings.GATEHOUSE_MAX_UPLOAD_MB * 1024 * 1024
+    name = Path(getattr(fileobj, "name", "") or "upload").name
+    if getattr(fileobj, "too_large", False) or (getattr(fileobj, "size", 0) or 0) > limit:
+        raise ApplicationError(
+            f"The file is {fileobj.size / 1024 / 1024:,.0f} MB; the limit is {settings.GATEHOUSE_MAX_UPLOAD_MB:,} MB.",
+            field=field,
+        )
+    if hasattr(fileobj, "temporary_file_path") and getattr(fileobj, "sha256", None):
+        return SpooledFile(fileobj.temporary_file_path(), fileobj.sha256, fileobj.size, name)
+
+    digest = hashlib.sha256()
+    size = 0
+    handle = tempfile.NamedTemporaryFile(
+        prefix="gatehouse-",
+        suffix=".upload",
+        delete=False,  # noqa: SIM115
+        dir=settings.FILE_UPLOAD_TEMP_DIR,
+    )
+    try:
+        with handle:
+            if hasattr(fileobj, "seek"):
+                fileobj.seek(0)
+            while chunk := fileobj.read(CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise ApplicationError(
+                        f"The file is larger than the limit of {settings.GATEHOUSE_MAX_UPLOAD_MB:,} MB.", field=field
+                    )
+                digest.update(chunk)
+                handle.write(chunk)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+    return SpooledFile(handle.name, digest.hexdigest(), size, name, _owned=True)
+
+
+def _limit_child() -> None:  # pragma: no cover - runs in the child between fork and exec
+    memory = settings.GATEHOUSE_INSPECT_MEMORY_MB * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    cpu = settings.GATEHOUSE_INSPECT_TIMEOUT_S
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def inspect_file(kind: str, path: str, *, field: str, label_column: str | None = None) -> dict[str, Any]:
+    """Run registry.inspection on ``path`` in a child process with memory and CPU limits.
+
+    Raises ApplicationError with the child's message when the file is refused.
+    """
+    args = [sys.executable, "-m", "registry.inspection", kind, path]
+    if label_column:
+        args.append(label_column)
+    try:
+        proc = subprocess.run(  # noqa: PLW1510 - the return code is checked below
+            args,
+            capture_output=True,
+            cwd=settings.BASE_DIR,
+            timeout=settings.GATEHOUSE_INSPECT_TIMEOUT_S,
+            preexec_fn=_limit_child,  # noqa: PLW1509 - no threads are started before exec
+            env={"PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(settings.BASE_DIR)},
+        )
+    except subprocess.TimeoutExpired:
+        raise ApplicationError(
+            f"The file could not be parsed within {settings.GATEHOUSE_INSPECT_TIMEOUT_S} s.", field=field
+        ) from None
+    try:
+        result = json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        logger.warning("inspection of %s failed: rc=%s stderr=%s", kind, proc.returncode, proc.stderr[-2000:])
+        raise ApplicationError(
+            "The file could not be parsed within the limits for uploads "
+            f"({settings.GATEHOUSE_INSPECT_MEMORY_MB:,} MB of memory, {settings.GATEHOUSE_INSPECT_TIMEOUT_S} s): "
+            "it is too large or malformed.",
+            field=field,
+        ) from None
+    if not result.pop("ok"):
+        raise ApplicationError(result["error"], field=field)
+    return result
+
+
+def storage_save(key: str, spooled: SpooledFile) -> str:
+    """Save into artifact storage under ``key``; returns the key actually used."""
+    with open(spooled.path, "rb") as fh:
+        return default_storage.save(key, File(fh, name=spooled.original_name))
+
+
+def storage_delete_quietly(key: str | None) -> None:
+    if not key:
+        return
+    try:
+        default_storage.delete(key)
+    except Exception:  # the original error matters more than a failed cleanup
+        logger.exception("could not remove %s from artifact storage", key)
+
+
+def open_stored(key: str) -> IO[bytes]:
+    return default_storage.open(key, "rb")

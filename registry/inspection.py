@@ -1,0 +1,336 @@
+"""Parse untrusted uploads without executing them. Imports nothing from Django.
+
+The web process runs this module as a child process under memory and CPU limits
+(``python -m registry.inspection KIND PATH [LABEL]``, see registry.artifacts.inspect_file), so a huge or
+hostile file can only take the child down. It prints one JSON object: ``{"ok": true, ...facts}`` or
+``{"ok": false, "error": "<a message a person can act on>"}``.
+
+ONNX graphs are decoded as protobuf and checked with ``onnx.checker``; nothing in them runs. Pickles are
+recognised by their first bytes and refused: loading a pickle runs code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+
+class Rejected(Exception):
+    """The file is not acceptable; the message says why and what to do."""
+
+
+_MAGIC = [
+    (b"PK\x03\x04", "a ZIP archive (a PyTorch .pt/.pth checkpoint, a Keras .keras file or a zipped folder)"),
+    (b"PK\x05\x06", "an empty ZIP archive"),
+    (b"\x1f\x8b", "a gzip-compressed file"),
+    (b"\x89HDF\r\n\x1a\n", "an HDF5 file (a Keras .h5 model)"),
+    (b"PAR1", "a Parquet file"),
+    (b"\x7fELF", "an executable program"),
+    (b"%PDF", "a PDF document"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+]
+
+
+def _head(path: str, n: int = 4096) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read(n)
+
+
+def _looks_like_text(head: bytes) -> bool:
+    if b"\x00" in head:
+        return False
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        # A multi-byte character cut at the end of the sample is still text.
+        try:
+            text = head[:-3].decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+    printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in text)
+    return printable >= 0.95 * max(len(text), 1)
+
+
+def describe_foreign(head: bytes, *, expected: str) -> str | None:
+    """Name what a file is when it is clearly not ``expected``; None when it may be."""
+    if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+        return (
+            "This is a Python pickle (a .pkl or joblib file). Gatehouse never loads pickles, because loading "
+            "one runs code. Export the model to ONNX (skl2onnx, torch.onnx.export, tf2onnx) and upload the "
+            ".onnx file."
+        )
+    for magic, what in _MAGIC:
+        if head.startswith(magic) and not (magic == b"PAR1" and expected == "parquet"):
+            return f"This is {what}, not {expected_label(expected)}."
+    return None
+
+
+def expected_label(expected: str) -> str:
+    return {"onnx": "an ONNX model", "csv": "a CSV file", "parquet": "a Parquet file"}[expected]
+
+
+# --- ONNX ------------------------------------------------------------------------------------------------
+
+
+def _type_str(type_proto) -> str:
+    import onnx
+
+    kind = type_proto.WhichOneof("value")
+    if kind == "tensor_type":
+        return onnx.TensorProto.DataType.Name(type_proto.tensor_type.elem_type).lower()
+    if kind == "sequence_type":
+        return f"seq({_type_str(type_proto.sequence_type.elem_type)})"
+    if kind == "map_type":
+        key = onnx.TensorProto.DataType.Name(type_proto.map_type.key_type).lower()
+        return f"map({key},{_type_str(type_proto.map_type.value_type)})"
+    if kind == "optional_type":
+        return f"optional({_type_str(type_proto.optional_type.elem_type)})"
+    return kind or "unknown"
+
+
+def _shape(type_proto) -> list[int | str | None] | None:
+    if type_proto.WhichOneof("value") != "tensor_type" or not type_proto.tensor_type.HasField("shape"):
+        return None
+    dims: list[int | str | None] = []
+    for dim in type_proto.tensor_type.shape.dim:
+        if dim.HasField("dim_value"):
+            dims.append(int(dim.dim_value))
+        elif dim.HasField("dim_param"):
+            dims.append(dim.dim_param)
+        else:
+            dims.append(None)
+    return dims
+
+
+def _value_info(vi) -> dict[str, Any]:
+    return {"name": vi.name, "dtype": _type_str(vi.type), "shape": _shape(vi.type)}
+
+
+def _runtime_refusal(model) -> str | None:
+    """Ask onnxruntime whether it can load a graph with this IR version and these opsets.
+
+    The probe is a one-node Identity graph that *we* build with the uploaded model's opset imports; the
+    uploaded graph itself is never handed to the runtime here.
+    """
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+
+    def probe(imports) -> str | None:
+        x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])
+        y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])
+        graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "probe", [x], [y])
+        m = helper.make_model(graph, opset_imports=imports)
+        m.ir_version = model.ir_version
+        try:
+            ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own exception types
+            return str(exc)
+        return None
+
+    imports = [helper.make_opsetid(o.domain, o.version) for o in model.opset_import]
+    if not any(o.domain in ("", "ai.onnx") for o in imports):
+        imports.append(helper.make_opsetid("", 13))
+    error = probe(imports)
+    if error is None:
+        return None
+    runtime = f"the runtime here (onnxruntime {ort.__version__})"
+    if "IR version" in error:
+        return (
+            f"The model uses ONNX IR version {model.ir_version}, which {runtime} cannot load. "
+            "Export it with an older IR version or upgrade onnxruntime on the workers."
+        )
+    for o in model.opset_import:
+        domain = o.domain or "ai.onnx"
+        if f"'{o.domain}'" in error or f"domain {domain}" in error or (o.domain in error and o.domain):
+            best = max(
+                (v for v in range(1, o.version) if probe([helper.make_opsetid(o.domain, v)]) is None), default=None
+            )
+            hint = f" it runs up to opset {best};" if best else ""
+            return (
+                f"The model needs opset {o.version} of domain '{domain}', which {runtime} cannot run:{hint} "
+                f"re-export the model with target opset {best or 'lower'}."
+            )
+    return f"{runtime} refused the model's opsets: {error.splitlines()[0][:300]}"
+
+
+def inspect_onnx(path: str) -> dict[str, Any]:
+    import onnx
+    from google.protobuf.message import DecodeError
+    from onnx import external_data_helper
+
+    size = os.path.getsize(path)
+    if size == 0:
+        raise Rejected("The file is empty.")
+    head = _head(path)
+    foreign = describe_foreign(head, expected="onnx")
+    if foreign:
+        raise Rejected(foreign)
+    if _looks_like_text(head):
+        first = head.decode("utf-8", "replace").strip().splitlines()[0][:60] if head.strip() else ""
+        raise Rejected(f"This is a text file (it starts with {first!r}), not an ONNX model.")
+    try:
+        model = onnx.load(path, load_external_data=False)
+    except (DecodeError, RuntimeError, ValueError) as exc:
+        raise Rejected(
+            "The file is not a complete ONNX model: its protobuf could not be decoded, so it is truncated, "
+            f"corrupted or another kind of file ({type(exc).__name__})."
+        ) from None
+    if model.ir_version == 0 or not model.HasField("graph") or not model.graph.node:
+        raise Rejected(
+            "The file decodes but holds no ONNX graph (no IR version or no nodes): it is truncated or not an "
+            "ONNX model."
+        )
+    external = [t for t in external_data_helper._get_all_tensors(model) if external_data_helper.uses_external_data(t)]
+    if external:
+        locations = sorted({entry.value for t in external for entry in t.external_data if entry.key == "location"})
+        raise Rejected(
+            f"The model keeps {len(external)} tensor(s) in external data files ({', '.join(locations) or 'unnamed'}), "
+            "which are not part of this upload. Save it as one file: onnx.save_model(model, path, "
+            "save_as_external_data=False)."
+        )
+    try:
+        onnx.checker.check_model(model)
+    except onnx.checker.ValidationError as exc:
+        first = str(exc).strip().splitlines()[0][:400]
+        raise Rejected(f"The ONNX checker refused the graph: {first}") from None
+    refusal = _runtime_refusal(model)
+    if refusal:
+        raise Rejected(refusal)
+
+    initializers = {init.name for init in model.graph.initializer}
+    return {
+        "format": "onnx",
+        "ir_version": int(model.ir_version),
+        "opsets": {(o.domain or "ai.onnx"): int(o.version) for o in model.opset_import},
+        "producer": f"{model.producer_name} {model.producer_version}".strip(),
+        "signature": {
+            "inputs": [_value_info(vi) for vi in model.graph.input if vi.name not in initializers],
+            "outputs": [_value_info(vi) for vi in model.graph.output],
+        },
+        "node_count": len(model.graph.node),
+    }
+
+
+# --- Datasets --------------------------------------------------------------------------------------------
+
+
+def _dtype_name(dtype: str) -> str:
+    return {
+        "object": "string",
+        "str": "string",
+        "double": "float64",
+        "float": "float32",
+        "large_string": "string",
+        "bool": "bool",
+    }.get(dtype, dtype)
+
+
+def _check_label(columns: list[dict[str, str]], label_column: str | None) -> None:
+    names = [c["name"] for c in columns]
+    if label_column and label_column not in names:
+        shown = ", ".join(names[:20]) + (" …" if len(names) > 20 else "")
+        raise Rejected(f"The label column '{label_column}' is not in the file. Its columns are: {shown}.")
+
+
+def inspect_csv(path: str, label_column: str | None) -> dict[str, Any]:
+    import csv
+
+    import pandas as pd
+
+    if os.path.getsize(path) == 0:
+        raise Rejected("The file is empty.")
+    head = _head(path)
+    foreign = describe_foreign(head, expected="csv")
+    if foreign:
+        raise Rejected(foreign)
+    if not _looks_like_text(head):
+        raise Rejected("This is a binary file, not a CSV file (CSV is UTF-8 text with a header row).")
+    with open(path, newline="", encoding="utf-8", errors="replace") as fh:
+        header = next(csv.reader(fh), [])
+    if not header or all(not h.strip() for h in header):
+        raise Rejected("The CSV has no header row: its first line must name the columns.")
+    duplicates = sorted({h for h in header if header.count(h) > 1})
+    if duplicates:
+        raise Rejected(f"The CSV names these columns more than once: {', '.join(duplicates)}.")
+    if any(not h.strip() for h in header):
+        raise Rejected("A column in the CSV's header row has no name.")
+
+    rows = 0
+    kinds: dict[str, str] = {}
+    try:
+        for chunk in pd.read_csv(path, chunksize=200_000, encoding="utf-8", low_memory=False):
+            rows += len(chunk)
+            for name, dtype in chunk.dtypes.items():
+                kinds[name] = _merge_dtype(kinds.get(name), str(dtype))
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        message = str(exc).strip().splitlines()[0][:300]
+        raise Rejected(f"The CSV could not be parsed: {message}") from None
+    if rows == 0:
+        raise Rejected("The CSV has a header but no rows.")
+    columns = [{"name": h, "dtype": _dtype_name(kinds.get(h, "string"))} for h in header]
+    _check_label(columns, label_column)
+    return {"format": "csv", "row_count": rows, "columns": columns}
+
+
+def _merge_dtype(old: str | None, new: str) -> str:
+    """A column's dtype over all chunks: int widens to float, anything mixed with text is text."""
+    if old is None or old == new:
+        return new
+    numeric = ("int64", "float64", "bool")
+    if old in numeric and new in numeric:
+        return "float64" if "float64" in (old, new) or {old, new} == {"int64", "bool"} else new
+    return "object"
+
+
+def inspect_parquet(path: str, label_column: str | None) -> dict[str, Any]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if os.path.getsize(path) == 0:
+        raise Rejected("The file is empty.")
+    head = _head(path)
+    foreign = describe_foreign(head, expected="parquet")
+    if foreign:
+        raise Rejected(foreign)
+    try:
+        parquet = pq.ParquetFile(path)
+        schema = parquet.schema_arrow
+        rows = parquet.metadata.num_rows
+    except (pa.ArrowException, OSError) as exc:
+        message = str(exc).strip().splitlines()[0][:300]
+        raise Rejected(f"This is not a readable Parquet file: {message}") from None
+    if rows == 0:
+        raise Rejected("The Parquet file has no rows.")
+    columns = [{"name": f.name, "dtype": _dtype_name(str(f.type))} for f in schema]
+    _check_label(columns, label_column)
+    return {"format": "parquet", "row_count": int(rows), "columns": columns}
+
+
+def inspect(kind: str, path: str, label_column: str | None = None) -> dict[str, Any]:
+    if kind == "onnx":
+        return inspect_onnx(path)
+    if kind == "csv":
+        return inspect_csv(path, label_column)
+    if kind == "parquet":
+        return inspect_parquet(path, label_column)
+    raise ValueError(f"unknown kind {kind!r}")
+
+
+def main(argv: list[str]) -> int:
+    kind, path = argv[0], argv[1]
+    label = argv[2] if len(argv) > 2 else None
+    try:
+        result = {"ok": True, **inspect(kind, path, label)}
+    except Rejected as exc:
+        result = {"ok": False, "error": str(exc)}
+    except MemoryError:
+        result = {"ok": False, "error": "The file could not be parsed within the memory limit for uploads."}
+    sys.stdout.write(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,63 @@
+"""Who may do what in the registry: the one place that decides, used by pages, the API and services.
+
+Rule for editing (README, "Roles"): every signed-in person may read every model; a data scientist may
+register models for, edit, and add versions and datasets to the models of teams they are a member of.
+Another team's model is read-only to them. Superusers may do anything.
+"""
+
+from __future__ import annotations
+
+from portal.models import Team
+from registry.models import RegisteredModel
+
+
+def _is_member(user, team_id: int) -> bool:
+    cache = getattr(user, "_gatehouse_team_ids", None)
+    if cache is None:
+        cache = set(user.teams.values_list("id", flat=True))
+        user._gatehouse_team_ids = cache
+    return team_id in cache
+
+
+def can_view_registry(user) -> bool:
+    return user.is_authenticated and user.has_perm("registry.view_registeredmodel")
+
+
+def can_register_model(user, team: Team | None = None) -> bool:
+    if not user.is_authenticated or not user.has_perm("registry.add_registeredmodel"):
+        return False
+    return team is None or user.is_superuser or _is_member(user, team.id)
+
+
+def registrable_teams(user):
+    if user.is_superuser:
+        return Team.objects.all()
+    return Team.objects.filter(members=user) if user.has_perm("registry.add_registeredmodel") else Team.objects.none()
+
+
+def can_change_model(user, model: RegisteredModel) -> bool:
+    return (
+        user.is_authenticated
+        and user.has_perm("registry.change_registeredmodel")
+        and (user.is_superuser or _is_member(user, model.team_id))
+    )
+
+
+def can_add_version(user, model: RegisteredModel) -> bool:
+    return (
+        user.is_authenticated
+        and user.has_perm("registry.add_modelversion")
+        and (user.is_superuser or _is_member(user, model.team_id))
+    )
+
+
+def can_add_dataset(user, model: RegisteredModel) -> bool:
+    return (
+        user.is_authenticated
+        and user.has_perm("registry.add_dataset")
+        and (user.is_superuser or _is_member(user, model.team_id))
+    )
+
+
+def can_download(user) -> bool:
+    return user.is_authenticated and user.has_perm("registry.download_artifact")

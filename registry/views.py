@@ -1,0 +1,210 @@
+"""Registry pages. Thin: parse, call a selector or service, render."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from portal.errors import ApplicationError
+from portal.views_helpers import form_error, paginate
+from registry import permissions, selectors, services
+from registry.artifacts import open_stored
+from registry.filters import RegisteredModelFilterSet
+from registry.forms import DatasetForm, ModelVersionForm, RegisteredModelForm
+from registry.models import MODEL_CARD_FIELDS, RegisteredModel
+
+
+@login_required
+@permission_required("registry.view_registeredmodel", raise_exception=True)
+def model_list(request: HttpRequest) -> HttpResponse:
+    filterset = RegisteredModelFilterSet(request.GET or None, queryset=selectors.model_list())
+    queryset = filterset.qs if filterset.is_bound else filterset.queryset
+    if not request.GET.get("sort"):
+        queryset = queryset.order_by("name")
+    page, query = paginate(request, queryset)
+    return render(
+        request,
+        "registry/model_list.html",
+        {
+            "filter": filterset,
+            "page": page,
+            "query": query,
+            "can_register": permissions.can_register_model(request.user),
+            "filtered": any(v for k, v in request.GET.items() if k not in ("page", "sort")),
+        },
+    )
+
+
+@login_required
+def model_create(request: HttpRequest) -> HttpResponse:
+    if not permissions.can_register_model(request.user):
+        raise PermissionDenied("Only data scientists can register models.")
+    teams = permissions.registrable_teams(request.user)
+    if not teams.exists():
+        raise PermissionDenied("You are not a member of any team yet; ask an administrator to add you to one.")
+    form = RegisteredModelForm(request.POST or None, teams=teams)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            model = services.registered_model_create(
+                actor=request.user,
+                name=data["name"],
+                team=data["team"],
+                task_type=data["task_type"],
+                risk_tier=data["risk_tier"],
+                tags=data["tags"],
+                description=data["description"],
+                refresh_interval_days=data["refresh_interval_days"],
+                **{field: data[field] for field in MODEL_CARD_FIELDS},
+            )
+        except ApplicationError as exc:
+            form_error(form, exc)
+        else:
+            messages.success(request, f"Registered {model.name}. Upload its first version next.")
+            return redirect(model)
+    return render(request, "registry/model_form.html", {"form": form, "title": "Register a model"})
+
+
+@login_required
+@permission_required("registry.view_registeredmodel", raise_exception=True)
+def model_detail(request: HttpRequest, name: str) -> HttpResponse:
+    model = selectors.model_get(name=name)
+    return render(
+        request,
+        "registry/model_detail.html",
+        {
+            "model": model,
+            "versions": selectors.model_versions(model=model),
+            "datasets": selectors.model_datasets(model=model),
+            "card_fields": [(model._meta.get_field(f).verbose_name, getattr(model, f)) for f in MODEL_CARD_FIELDS],
+            "can_change": permissions.can_change_model(request.user, model),
+            "can_add_version": permissions.can_add_version(request.user, model),
+            "can_add_dataset": permissions.can_add_dataset(request.user, model),
+            "can_download": permissions.can_download(request.user),
+        },
+    )
+
+
+@login_required
+def model_edit(request: HttpRequest, name: str) -> HttpResponse:
+    model = selectors.model_get(name=name)
+    if not permissions.can_change_model(request.user, model):
+        raise PermissionDenied(f"Only data scientists of {model.team} can edit {model.name}.")
+    form = RegisteredModelForm(request.POST or None, instance=model)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        tags = data.pop("tags")
+        try:
+            services.registered_model_update(actor=request.user, model=model, tags=tags, **data)
+        except ApplicationError as exc:
+            form_error(form, exc)
+        else:
+            messages.success(request, f"Saved {model.name}.")
+            return redirect(model)
+    # The ModelForm wrote the POSTed values onto the instance; reload it so the title shows the stored name.
+    return render(request, "registry/model_form.html", {"form": form, "title": f"Edit {name}", "model": model})
+
+
+def _model_for_upload(request: HttpRequest, name: str, check) -> RegisteredModel:
+    model = selectors.model_get(name=name)
+    if not check(request.user, model):
+        raise PermissionDenied(f"Only data scientists of {model.team} can add to {model.name}.")
+    return model
+
+
+@login_required
+def version_create(request: HttpRequest, name: str) -> HttpResponse:
+    model = _model_for_upload(request, name, permissions.can_add_version)
+    form = ModelVersionForm(request.POST or None, request.FILES or None, model=model)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            version = services.model_version_create(
+                actor=request.user,
+                model=model,
+                artifact=data["artifact"],
+                source_code_url=data["source_code_url"],
+                source_commit=data["source_commit"].lower(),
+                training_run_url=data["training_run_url"],
+                training_data_ref=data["training_data_ref"],
+                trained_at=data["trained_at"],
+                parent_number=data["parent_number"],
+                metrics=data["metrics"],
+                notes=data["notes"],
+            )
+        except ApplicationError as exc:
+            form_error(form, exc)
+        else:
+            messages.success(request, f"Uploaded {version}: SHA-256 {version.sha256[:12]}…")
+            return redirect(version)
+    return render(request, "registry/version_form.html", {"form": form, "model": model})
+
+
+@login_required
+@permission_required("registry.view_modelversion", raise_exception=True)
+def version_detail(request: HttpRequest, name: str, number: int) -> HttpResponse:
+    version = selectors.version_get(name=name, number=number)
+    return render(
+        request,
+        "registry/version_detail.html",
+        {"version": version, "model": version.model, "can_download": permissions.can_download(request.user)},
+    )
+
+
+@login_required
+def version_download(request: HttpRequest, name: str, number: int) -> HttpResponse:
+    if not permissions.can_download(request.user):
+        raise PermissionDenied("Your role cannot download artifacts.")
+    version = selectors.version_get(name=name, number=number)
+    return FileResponse(
+        open_stored(version.artifact.name), as_attachment=True, filename=f"{version.model.name}-v{version.number}.onnx"
+    )
+
+
+@login_required
+def dataset_create(request: HttpRequest, name: str) -> HttpResponse:
+    model = _model_for_upload(request, name, permissions.can_add_dataset)
+    form = DatasetForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            dataset = services.dataset_create(
+                actor=request.user,
+                model=model,
+                name=data["name"],
+                description=data["description"],
+                file=data["file"],
+                label_column=data["label_column"],
+            )
+        except ApplicationError as exc:
+            form_error(form, exc)
+        else:
+            messages.success(request, f"Added dataset {dataset.name}: {dataset.row_count:,} rows.")
+            return redirect(dataset)
+    return render(request, "registry/dataset_form.html", {"form": form, "model": model})
+
+
+@login_required
+@permission_required("registry.view_dataset", raise_exception=True)
+def dataset_detail(request: HttpRequest, name: str, pk: int) -> HttpResponse:
+    dataset = selectors.dataset_get(name=name, pk=pk)
+    return render(
+        request,
+        "registry/dataset_detail.html",
+        {"dataset": dataset, "model": dataset.model, "can_download": permissions.can_download(request.user)},
+    )
+
+
+@login_required
+def dataset_download(request: HttpRequest, name: str, pk: int) -> HttpResponse:
+    if not permissions.can_download(request.user):
+        raise PermissionDenied("Your role cannot download datasets.")
+    dataset = selectors.dataset_get(name=name, pk=pk)
+    return FileResponse(
+        open_stored(dataset.file.name),
+        as_attachment=True,
+        filename=f"{dataset.model.name}-{dataset.name}.{dataset.format}",
+    )
