@@ -38,6 +38,13 @@ class SpooledFile:
             Path(self.path).unlink(missing_ok=True)
 
 
+def _too_large(size: int | None) -> str:
+    limit = f"the upload limit of {settings.GATEHOUSE_MAX_UPLOAD_MB:,} MB"
+    if size:
+        return f"The file is {size / 1024 / 1024:,.1f} MB, over {limit}."
+    return f"The file is larger than {limit}."
+
+
 def spool(fileobj: Any, *, field: str) -> SpooledFile:
     """Turn an upload (or any file object) into a hashed local file, within the upload size limit.
 
@@ -47,10 +54,7 @@ def spool(fileobj: Any, *, field: str) -> SpooledFile:
     limit = settings.GATEHOUSE_MAX_UPLOAD_MB * 1024 * 1024
     name = Path(getattr(fileobj, "name", "") or "upload").name
     if getattr(fileobj, "too_large", False) or (getattr(fileobj, "size", 0) or 0) > limit:
-        raise ApplicationError(
-            f"The file is {fileobj.size / 1024 / 1024:,.0f} MB; the limit is {settings.GATEHOUSE_MAX_UPLOAD_MB:,} MB.",
-            field=field,
-        )
+        raise ApplicationError(_too_large(fileobj.size), field=field)
     if hasattr(fileobj, "temporary_file_path") and getattr(fileobj, "sha256", None):
         return SpooledFile(fileobj.temporary_file_path(), fileobj.sha256, fileobj.size, name)
 
@@ -69,9 +73,7 @@ def spool(fileobj: Any, *, field: str) -> SpooledFile:
             while chunk := fileobj.read(CHUNK):
                 size += len(chunk)
                 if size > limit:
-                    raise ApplicationError(
-                        f"The file is larger than the limit of {settings.GATEHOUSE_MAX_UPLOAD_MB:,} MB.", field=field
-                    )
+                    raise ApplicationError(_too_large(None), field=field)
                 digest.update(chunk)
                 handle.write(chunk)
     except BaseException:

@@ -191,14 +191,15 @@ def inspect_onnx(path: str) -> dict[str, Any]:
             "which are not part of this upload. Save it as one file: onnx.save_model(model, path, "
             "save_as_external_data=False)."
         )
+    # The runtime's word on opsets comes first: "re-export with opset N" is more useful than the checker's.
+    refusal = _runtime_refusal(model)
+    if refusal:
+        raise Rejected(refusal)
     try:
         onnx.checker.check_model(model)
     except onnx.checker.ValidationError as exc:
         first = str(exc).strip().splitlines()[0][:400]
         raise Rejected(f"The ONNX checker refused the graph: {first}") from None
-    refusal = _runtime_refusal(model)
-    if refusal:
-        raise Rejected(refusal)
 
     initializers = {init.name for init in model.graph.initializer}
     return {

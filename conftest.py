@@ -1,0 +1,16 @@
+"""Project-wide pytest fixtures: every test gets its own artifact storage folder."""
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def artifact_storage(settings, tmp_path):
+    root = tmp_path / "artifacts"
+    root.mkdir()
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(root)}},
+    }
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "uploads")
+    (tmp_path / "uploads").mkdir()
+    return root

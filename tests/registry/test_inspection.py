@@ -1,0 +1,63 @@
+"""Bad artifacts are refused by the service with a message that names the problem, leaving nothing behind."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.base import ContentFile
+
+from portal.errors import ApplicationError
+from portal.models import AuditEvent
+from registry import services
+from registry.artifacts import inspect_file
+from registry.models import ModelVersion
+from tests.conftest import stored_files
+from tests.factories import RegisteredModelFactory
+from tests.onnx_files import onnx_bytes
+from tests.registry.bad_files import BAD_ONNX
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("case", "make", "message"), BAD_ONNX, ids=[c[0] for c in BAD_ONNX])
+def test_bad_artifact_is_refused_and_leaves_nothing(case, make, message, scientist, team, tmp_path, artifact_storage,
+                                                      settings):
+    model = RegisteredModelFactory(team=team, owner=scientist)
+    events_before = AuditEvent.objects.count()
+    with pytest.raises(ApplicationError) as info:
+        services.model_version_create(
+            actor=scientist, model=model, artifact=ContentFile(make(tmp_path), name=f"{case}.onnx")
+        )
+    assert message in info.value.message
+    assert info.value.field == "artifact"
+    assert not ModelVersion.objects.exists()
+    assert AuditEvent.objects.count() == events_before
+    assert stored_files(artifact_storage) == []
+    assert list((tmp_path / "uploads").iterdir()) == []
+
+
+def test_signature_is_read_from_the_graph(tmp_path):
+    path = tmp_path / "m.onnx"
+    path.write_bytes(onnx_bytes(n_features=7))
+    facts = inspect_file("onnx", str(path), field="artifact")
+    assert facts["signature"] == {
+        "inputs": [{"name": "input", "dtype": "float", "shape": ["N", 7]}],
+        "outputs": [{"name": "output", "dtype": "float", "shape": ["N", 1]}],
+    }
+    assert facts["opsets"] == {"ai.onnx": 17}
+    assert facts["ir_version"] == 8
+
+
+def test_opset_refusal_names_what_the_runtime_runs(tmp_path):
+    path = tmp_path / "m.onnx"
+    path.write_bytes(onnx_bytes(opset=40))
+    with pytest.raises(ApplicationError) as info:
+        inspect_file("onnx", str(path), field="artifact")
+    assert "runs up to opset" in info.value.message
+
+
+def test_a_file_too_large_for_the_memory_limit_is_refused_not_fatal(tmp_path, settings):
+    settings.GATEHOUSE_INSPECT_MEMORY_MB = 64  # below what loading onnx needs: the child dies
+    path = tmp_path / "m.onnx"
+    path.write_bytes(onnx_bytes())
+    with pytest.raises(ApplicationError) as info:
+        inspect_file("onnx", str(path), field="artifact")
+    assert "within the limits for uploads" in info.value.message
