@@ -145,6 +145,8 @@ GATEHOUSE_INSPECT_TIMEOUT_S = env_int("GATEHOUSE_INSPECT_TIMEOUT_S", 300, minimu
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Serve from the app folders too, so `make run` needs no collectstatic; deployments still collect.
+WHITENOISE_USE_FINDERS = True
 
 # --- Auth -----------------------------------------------------------------------------------------------
 LOGIN_URL = "login"

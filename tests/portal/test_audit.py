@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError, connection, transaction
+
+from portal.audit import verify_chain
+from portal.models import AuditEvent
+from portal.services import team_create
+
+pytestmark = pytest.mark.django_db
+
+
+def _events(actor, n=3):
+    for i in range(n):
+        team_create(name=f"Team {i}", actor=actor)
+    return list(AuditEvent.objects.order_by("id"))
+
+
+def _without_trigger():
+    """On PostgreSQL, the append-only trigger must be switched off to simulate tampering at all."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # ALTER TABLE refuses while FK checks are pending
+            cursor.execute("ALTER TABLE portal_auditevent DISABLE TRIGGER portal_auditevent_append_only")
+
+
+def test_chain_links_each_event_to_the_previous(scientist):
+    events = _events(scientist)
+    assert events[0].prev_hash == "0" * 64
+    assert [e.prev_hash for e in events[1:]] == [e.hash for e in events[:-1]]
+    assert verify_chain(events) == (3, None)
+    call_command("audit_verify")
+
+
+def test_audit_verify_finds_an_altered_row(scientist):
+    events = _events(scientist)
+    _without_trigger()
+    AuditEvent.objects.filter(pk=events[1].pk).update(after={"name": "Forged"})
+    with pytest.raises(CommandError) as info:
+        call_command("audit_verify")
+    assert f"broken at event {events[1].pk}" in str(info.value)
+    assert "altered" in str(info.value)
+    assert "1 event(s) before it verify" in str(info.value)
+
+
+def test_audit_verify_finds_a_removed_row(scientist):
+    events = _events(scientist)
+    _without_trigger()
+    AuditEvent.objects.filter(pk=events[1].pk).delete()
+    with pytest.raises(CommandError, match=f"broken at event {events[2].pk}: prev_hash"):
+        call_command("audit_verify")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigger exists on PostgreSQL only")
+def test_postgresql_refuses_update_and_delete_of_audit_rows(scientist):
+    event = _events(scientist, n=1)[0]
+    with pytest.raises(DatabaseError, match="append-only: UPDATE"), transaction.atomic():
+        AuditEvent.objects.filter(pk=event.pk).update(action="x")
+    with pytest.raises(DatabaseError, match="append-only: DELETE"), transaction.atomic():
+        AuditEvent.objects.filter(pk=event.pk).delete()
+    assert AuditEvent.objects.get(pk=event.pk).action == "portal.team.created"
+
+
+def test_request_id_and_ip_are_recorded(client, scientist):
+    client.force_login(scientist)
+    client.post("/account/token/", REMOTE_ADDR="10.1.2.3", HTTP_X_REQUEST_ID="abcdef0123456789")
+    event = AuditEvent.objects.get(action="portal.token.created")
+    assert event.request_id == "abcdef0123456789"
+    assert event.ip == "10.1.2.3"
