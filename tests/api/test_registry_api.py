@@ -1,0 +1,183 @@
+"""The registry API: the same permissions as the pages, errors as JSON with the right status code."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.authtoken.models import Token
+
+from registry import services
+from registry.models import ModelVersion, RegisteredModel
+from tests.conftest import stored_files
+from tests.factories import RegisteredModelFactory, UserFactory, version_create
+from tests.onnx_files import onnx_bytes
+from tests.registry.bad_files import BAD_ONNX
+
+pytestmark = pytest.mark.django_db
+
+
+def _token(api, user):
+    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+
+
+def test_anonymous_gets_401(api):
+    for url in ("/api/v1/models/", "/api/v1/models/x/", "/api/v1/models/x/versions/"):
+        response = api.get(url)
+        assert response.status_code == 401
+        assert response.json() == {"detail": "Authentication credentials were not provided."}
+    assert api.get("/api/v1/models/", HTTP_AUTHORIZATION="Token wrong").status_code == 401
+
+
+def test_a_ci_pipeline_registers_a_model_and_uploads_a_version(api, scientist, team):
+    _token(api, scientist)
+    response = api.post("/api/v1/models/", {
+        "name": "fraud", "team": team.slug, "task_type": "binary-classification", "risk_tier": "critical",
+        "tags": ["payments"], "intended_use": "Card fraud",
+    }, format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["team"] == team.slug
+    assert response.json()["tags"] == ["payments"]
+    data = onnx_bytes(n_features=6)
+    response = api.post("/api/v1/models/fraud/versions/", {
+        "artifact": SimpleUploadedFile("m.onnx", data), "metrics": '{"auc": 0.93}', "source_commit": "deadbeef",
+    }, format="multipart")
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["number"] == 1
+    assert body["sha256"] == hashlib.sha256(data).hexdigest()
+    assert body["signature"]["inputs"][0] == {"name": "input", "dtype": "float", "shape": ["N", 6]}
+    assert body["metrics"] == {"auc": 0.93}
+    assert api.get("/api/v1/models/fraud/versions/1/").json()["sha256"] == body["sha256"]
+    listed = api.get("/api/v1/models/fraud/versions/").json()
+    assert [v["number"] for v in listed["results"]] == [1]
+
+
+def test_field_errors_are_400_with_the_field(api, scientist, team):
+    _token(api, scientist)
+    response = api.post("/api/v1/models/", {"name": "Bad Name", "team": "nope", "task_type": "x"}, format="json")
+    assert response.status_code == 400
+    body = response.json()
+    assert set(body) >= {"team", "task_type", "risk_tier"}
+    response = api.post("/api/v1/models/", {"name": "Bad Name", "team": team.slug, "task_type": "regression",
+                                            "risk_tier": "low"}, format="json")
+    assert response.status_code == 400
+    assert "lowercase" in response.json()["name"][0]
+    assert not RegisteredModel.objects.exists()
+
+
+@pytest.mark.parametrize(("case", "make", "message"), BAD_ONNX, ids=[c[0] for c in BAD_ONNX])
+def test_bad_uploads_through_the_api(case, make, message, api, scientist, team, tmp_path, artifact_storage):
+    RegisteredModelFactory(name="churn", team=team)
+    _token(api, scientist)
+    response = api.post("/api/v1/models/churn/versions/", {"artifact": SimpleUploadedFile(f"{case}.onnx",
+                                                                                          make(tmp_path))},
+                        format="multipart")
+    assert response.status_code == 400
+    errors = response.json()["artifact"]
+    if case == "empty":
+        assert errors == ["The submitted file is empty."]
+    else:
+        assert message in errors[0]
+    assert not ModelVersion.objects.exists()
+    assert stored_files(artifact_storage) == []
+    assert list((tmp_path / "uploads").iterdir()) == []
+
+
+def test_role_and_team_rules(api, users, team):
+    model = RegisteredModelFactory(name="churn", team=team, owner=users["scientist"])
+    version_create(model, users["scientist"])
+    for role in ("outsider", "itops", "reviewer", "manager"):
+        api.force_authenticate(users[role])
+        assert api.get("/api/v1/models/churn/").status_code == 200
+        response = api.post("/api/v1/models/churn/versions/", {"artifact": SimpleUploadedFile("m.onnx", onnx_bytes())},
+                            format="multipart")
+        assert response.status_code == 403, role
+        assert "detail" in response.json()
+        assert api.patch("/api/v1/models/churn/", {"risk_tier": "low"}, format="json").status_code == 403
+        response = api.post("/api/v1/models/", {"name": "x", "team": team.slug, "task_type": "regression",
+                                                "risk_tier": "low"}, format="json")
+        assert response.status_code == 403, role
+    assert ModelVersion.objects.count() == 1
+    api.force_authenticate(UserFactory(username="norole"))
+    assert api.get("/api/v1/models/").status_code == 403
+
+
+def test_404s(api, manager):
+    api.force_authenticate(manager)
+    assert api.get("/api/v1/models/nope/").status_code == 404
+    assert api.get("/api/v1/models/nope/versions/").status_code == 404
+    assert api.get("/api/v1/models/nope/versions/1/").status_code == 404
+
+
+def test_patch_the_model_card(api, scientist, team):
+    RegisteredModelFactory(name="churn", team=team)
+    api.force_authenticate(scientist)
+    response = api.patch("/api/v1/models/churn/", {"limitations": "EU only", "tags": ["x"]}, format="json")
+    assert response.status_code == 200
+    assert response.json()["limitations"] == "EU only"
+    assert response.json()["tags"] == ["x"]
+
+
+def test_datasets_through_the_api(api, scientist, team):
+    RegisteredModelFactory(name="churn", team=team)
+    api.force_authenticate(scientist)
+    response = api.post("/api/v1/models/churn/datasets/", {
+        "name": "holdout", "label_column": "y", "file": SimpleUploadedFile("h.csv", b"a,y\n1,0\n2,1\n"),
+    }, format="multipart")
+    assert response.status_code == 201, response.json()
+    assert response.json()["row_count"] == 2
+    pk = response.json()["id"]
+    assert api.get(f"/api/v1/models/churn/datasets/{pk}/").json()["columns"] == [
+        {"name": "a", "dtype": "int64"}, {"name": "y", "dtype": "int64"}]
+    response = api.post("/api/v1/models/churn/datasets/", {
+        "name": "bad", "label_column": "label", "file": SimpleUploadedFile("h.csv", b""),
+    }, format="multipart")
+    assert response.status_code == 400
+
+
+def test_filters_are_shared_with_the_pages(api, manager, scientist, team):
+    for name, tier in (("a-low", "low"), ("b-high", "high")):
+        services.registered_model_create(actor=scientist, name=name, team=team, task_type="regression",
+                                         risk_tier=tier)
+    api.force_authenticate(manager)
+    names = [m["name"] for m in api.get("/api/v1/models/?risk_tier=high").json()["results"]]
+    assert names == ["b-high"]
+    assert api.get("/api/v1/models/?risk_tier=bogus").status_code == 400
+
+
+def _count(api, url):
+    with CaptureQueriesContext(connection) as ctx:
+        assert api.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_list_endpoints_query_counts_are_constant(api, scientist, team):
+    api.force_authenticate(scientist)
+    model = RegisteredModelFactory(name="many", team=team)
+    for i in range(5):
+        services.registered_model_create(actor=scientist, name=f"m{i}", team=team, task_type="regression",
+                                         risk_tier="low", tags=[f"t{i}"])
+        version_create(model, scientist)
+    small = (_count(api, "/api/v1/models/"), _count(api, "/api/v1/models/many/versions/"))
+    for i in range(5, 50):
+        services.registered_model_create(actor=scientist, name=f"m{i}", team=team, task_type="regression",
+                                         risk_tier="low", tags=[f"t{i}"])
+    for _ in range(10):
+        version_create(model, scientist)
+    large = (_count(api, "/api/v1/models/"), _count(api, "/api/v1/models/many/versions/"))
+    assert small == large
+
+
+def test_openapi_schema_and_docs(client, manager):
+    schema = client.get("/api/schema/")
+    assert schema.status_code == 200
+    assert b"/api/v1/models/{name}/versions/" in schema.content
+    client.force_login(manager)
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 200
+    assert b"swagger-ui" in docs.content
+    assert b"cdn" not in docs.content.lower()
