@@ -60,14 +60,10 @@ def spool(fileobj: Any, *, field: str) -> SpooledFile:
 
     digest = hashlib.sha256()
     size = 0
-    handle = tempfile.NamedTemporaryFile(
-        prefix="gatehouse-",
-        suffix=".upload",
-        delete=False,  # noqa: SIM115
-        dir=settings.FILE_UPLOAD_TEMP_DIR,
-    )
-    try:
-        with handle:
+    with tempfile.NamedTemporaryFile(
+        prefix="gatehouse-", suffix=".upload", delete=False, dir=settings.FILE_UPLOAD_TEMP_DIR
+    ) as handle:
+        try:
             if hasattr(fileobj, "seek"):
                 fileobj.seek(0)
             while chunk := fileobj.read(CHUNK):
@@ -76,9 +72,10 @@ def spool(fileobj: Any, *, field: str) -> SpooledFile:
                     raise ApplicationError(_too_large(None), field=field)
                 digest.update(chunk)
                 handle.write(chunk)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
+        except BaseException:
+            handle.close()
+            Path(handle.name).unlink(missing_ok=True)
+            raise
     return SpooledFile(handle.name, digest.hexdigest(), size, name, _owned=True)
 
 

@@ -42,7 +42,7 @@ def page(browser, live_server):
     context.close()
 
 
-def login(page, username: str, password: str = "pw-for-tests-1") -> None:
+def login(page, username: str, password: str = "pw-for-tests-1") -> None:  # noqa: S107 - test accounts
     page.goto("/accounts/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", password)
