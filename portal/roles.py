@@ -64,3 +64,15 @@ def user_roles(user: AbstractBaseUser | AnonymousUser) -> list[str]:
 
 def role_labels(user) -> list[str]:
     return [Role(name).label for name in user_roles(user)]
+
+
+def ensure_role_groups() -> None:
+    """Create the role groups with exactly their permissions (the data migration does this on install;
+    tests that flush the database call it again)."""
+    from django.contrib.auth.models import Group, Permission
+
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        group.permissions.set(
+            [Permission.objects.get(content_type__app_label=app, codename=codename) for app, codename in perms]
+        )

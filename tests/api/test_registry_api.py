@@ -181,3 +181,44 @@ def test_openapi_schema_and_docs(client, manager):
     assert docs.status_code == 200
     assert b"swagger-ui" in docs.content
     assert b"cdn" not in docs.content.lower()
+
+
+API_EXPECTED = {
+    # (method, url) -> status for scientist, outsider, itops, reviewer, manager
+    ("get", "/api/v1/models/"): (200, 200, 200, 200, 200),
+    ("get", "/api/v1/models/churn/"): (200, 200, 200, 200, 200),
+    ("patch", "/api/v1/models/churn/"): (200, 403, 403, 403, 403),
+    ("get", "/api/v1/models/churn/versions/"): (200, 200, 200, 200, 200),
+    ("get", "/api/v1/models/churn/versions/1/"): (200, 200, 200, 200, 200),
+    ("post", "/api/v1/models/churn/versions/"): (201, 403, 403, 403, 403),
+    ("get", "/api/v1/models/churn/datasets/"): (200, 200, 200, 200, 200),
+    ("post", "/api/v1/models/churn/datasets/"): (201, 403, 403, 403, 403),
+    ("post", "/api/v1/models/"): (201, 403, 403, 403, 403),
+}
+
+
+def test_every_endpoint_for_every_role(api, users, team):
+    model = RegisteredModelFactory(name="churn", team=team, owner=users["scientist"])
+    version_create(model, users["scientist"])
+    payloads = {
+        "/api/v1/models/churn/versions/": lambda: (
+            {"artifact": SimpleUploadedFile("m.onnx", onnx_bytes())}, "multipart"),
+        "/api/v1/models/churn/datasets/": lambda: ({"name": f"d{RegisteredModel.objects.count()}x",
+                                                    "label_column": "y",
+                                                    "file": SimpleUploadedFile("d.csv", b"a,y\n1,0\n")}, "multipart"),
+        "/api/v1/models/": lambda: ({"name": "new-model-x", "team": team.slug, "task_type": "regression",
+                                     "risk_tier": "low"}, "json"),
+        "/api/v1/models/churn/": lambda: ({"caveats": "c"}, "json"),
+    }
+    for (method, url), statuses in API_EXPECTED.items():
+        for role, expected in zip(("scientist", "outsider", "itops", "reviewer", "manager"), statuses, strict=True):
+            api.force_authenticate(users[role])
+            if method == "get":
+                response = api.get(url)
+            else:
+                data, fmt = payloads[url]()
+                response = getattr(api, method)(url, data, format=fmt)
+            assert response.status_code == expected, f"{method} {url} as {role}: {response.status_code}"
+    api.force_authenticate(None)
+    for method, url in API_EXPECTED:
+        assert getattr(api, method)(url).status_code == 401

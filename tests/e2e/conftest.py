@@ -30,6 +30,14 @@ def browser():
         browser.close()
 
 
+@pytest.fixture(autouse=True)
+def _roles(transactional_db):
+    """Transactional tests start from a flushed database, without the groups the migration made."""
+    from portal.roles import ensure_role_groups
+
+    ensure_role_groups()
+
+
 @pytest.fixture
 def page(browser, live_server):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})

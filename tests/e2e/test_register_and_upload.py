@@ -12,7 +12,7 @@ from registry.models import ModelVersion, RegisteredModel
 from tests.e2e.conftest import login
 from tests.onnx_files import onnx_bytes
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SHOTS = os.environ.get("GATEHOUSE_SCREENSHOTS")  # a folder: save screenshots there to look at them
 

@@ -163,7 +163,7 @@ def test_the_form_keeps_what_was_typed_and_marks_the_fields(client, scientist, t
     assert other_team.name not in page
 
 
-def test_upload_a_version_through_the_form(client, scientist, team):
+def test_upload_a_version_through_the_form(client, scientist, team, tmp_path):
     model = RegisteredModelFactory(name="churn", team=team)
     data = onnx_bytes(n_features=5)
     client.force_login(scientist)
@@ -176,6 +176,7 @@ def test_upload_a_version_through_the_form(client, scientist, team):
     assert version.sha256 == hashlib.sha256(data).hexdigest()
     assert version.metrics == {"auc": 0.91, "rmse": 0.3}
     assert version.source_commit == "abcdef1"
+    assert list((tmp_path / "uploads").iterdir()) == []  # the spooled upload is gone
     page = client.get(response["Location"]).content.decode()
     assert version.sha256 in page
     assert "<code>input</code>" in page and "[N, 5]" in page
