@@ -72,12 +72,15 @@ def model_create(request: HttpRequest) -> HttpResponse:
 @permission_required("registry.view_registeredmodel", raise_exception=True)
 def model_detail(request: HttpRequest, name: str) -> HttpResponse:
     model = selectors.model_get(name=name)
+    versions, query = paginate(request, selectors.model_versions(model=model))
     return render(
         request,
         "registry/model_detail.html",
         {
             "model": model,
-            "versions": selectors.model_versions(model=model),
+            "versions": versions,
+            "page": versions,
+            "query": query,
             "datasets": selectors.model_datasets(model=model),
             "card_fields": [(model._meta.get_field(f).verbose_name, getattr(model, f)) for f in MODEL_CARD_FIELDS],
             "can_change": permissions.can_change_model(request.user, model),

@@ -222,3 +222,9 @@ def test_every_endpoint_for_every_role(api, users, team):
     api.force_authenticate(None)
     for method, url in API_EXPECTED:
         assert getattr(api, method)(url).status_code == 401
+
+
+def test_the_openapi_schema_generates_without_warnings():
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")
