@@ -112,48 +112,42 @@ def _value_info(vi) -> dict[str, Any]:
 def _runtime_refusal(model) -> str | None:
     """Ask onnxruntime whether it can load a graph with this IR version and these opsets.
 
-    The probe is a one-node Identity graph that *we* build with the uploaded model's opset imports; the
-    uploaded graph itself is never handed to the runtime here.
+    The probe is a one-node Identity graph that *we* build with the uploaded model's IR version and opset
+    imports; the uploaded graph itself is never handed to the runtime here.
     """
     import onnxruntime as ort
     from onnx import TensorProto, helper
 
-    def probe(imports) -> str | None:
+    def loads(domain: str, version: int) -> str | None:
         x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])
         y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])
         graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "probe", [x], [y])
-        m = helper.make_model(graph, opset_imports=imports)
-        m.ir_version = model.ir_version
+        imports = [helper.make_opsetid(domain, version)]
+        if domain not in ("", "ai.onnx"):
+            imports.append(helper.make_opsetid("", 13))  # Identity itself lives in the default domain
+        probe = helper.make_model(graph, opset_imports=imports)
+        probe.ir_version = model.ir_version
         try:
-            ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+            ort.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own exception types
             return str(exc)
         return None
 
-    imports = [helper.make_opsetid(o.domain, o.version) for o in model.opset_import]
-    if not any(o.domain in ("", "ai.onnx") for o in imports):
-        imports.append(helper.make_opsetid("", 13))
-    error = probe(imports)
-    if error is None:
-        return None
     runtime = f"the runtime here (onnxruntime {ort.__version__})"
-    if "IR version" in error:
-        return (
-            f"The model uses ONNX IR version {model.ir_version}, which {runtime} cannot load. "
-            "Export it with an older IR version or upgrade onnxruntime on the workers."
-        )
-    for o in model.opset_import:
-        domain = o.domain or "ai.onnx"
-        if f"'{o.domain}'" in error or f"domain {domain}" in error or (o.domain in error and o.domain):
-            best = max(
-                (v for v in range(1, o.version) if probe([helper.make_opsetid(o.domain, v)]) is None), default=None
-            )
-            hint = f" it runs up to opset {best};" if best else ""
+    for opset in model.opset_import:
+        error = loads(opset.domain, opset.version)
+        if error is None:
+            continue
+        if "IR version" in error:
             return (
-                f"The model needs opset {o.version} of domain '{domain}', which {runtime} cannot run:{hint} "
-                f"re-export the model with target opset {best or 'lower'}."
+                f"The model uses ONNX IR version {model.ir_version}, which {runtime} cannot load. "
+                "Export it with an older IR version or upgrade onnxruntime on the workers."
             )
-    return f"{runtime} refused the model's opsets: {error.splitlines()[0][:300]}"
+        domain = opset.domain or "ai.onnx"
+        best = next((v for v in range(opset.version - 1, 0, -1) if loads(opset.domain, v) is None), None)
+        hint = f" it runs up to opset {best}; re-export with that target opset" if best else " re-export it"
+        return f"The model needs opset {opset.version} of domain '{domain}', which {runtime} cannot run:{hint}."
+    return None
 
 
 def inspect_onnx(path: str) -> dict[str, Any]:

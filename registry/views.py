@@ -107,7 +107,6 @@ def model_edit(request: HttpRequest, name: str) -> HttpResponse:
         else:
             messages.success(request, f"Saved {model.name}.")
             return redirect(model)
-    # The ModelForm wrote the POSTed values onto the instance; reload it so the title shows the stored name.
     return render(request, "registry/model_form.html", {"form": form, "title": f"Edit {name}", "model": model})
 
 
