@@ -35,28 +35,21 @@ def registrable_teams(user):
     return Team.objects.filter(members=user) if user.has_perm("registry.add_registeredmodel") else Team.objects.none()
 
 
+def _team_may(user, model: RegisteredModel, perm: str) -> bool:
+    """The role grants ``perm`` and the user is a member of the model's team."""
+    return user.is_authenticated and user.has_perm(perm) and (user.is_superuser or _is_member(user, model.team_id))
+
+
 def can_change_model(user, model: RegisteredModel) -> bool:
-    return (
-        user.is_authenticated
-        and user.has_perm("registry.change_registeredmodel")
-        and (user.is_superuser or _is_member(user, model.team_id))
-    )
+    return _team_may(user, model, "registry.change_registeredmodel")
 
 
 def can_add_version(user, model: RegisteredModel) -> bool:
-    return (
-        user.is_authenticated
-        and user.has_perm("registry.add_modelversion")
-        and (user.is_superuser or _is_member(user, model.team_id))
-    )
+    return _team_may(user, model, "registry.add_modelversion")
 
 
 def can_add_dataset(user, model: RegisteredModel) -> bool:
-    return (
-        user.is_authenticated
-        and user.has_perm("registry.add_dataset")
-        and (user.is_superuser or _is_member(user, model.team_id))
-    )
+    return _team_may(user, model, "registry.add_dataset")
 
 
 def can_download(user) -> bool:
