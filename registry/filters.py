@@ -20,7 +20,7 @@ class RegisteredModelFilterSet(django_filters.FilterSet):
     sort = django_filters.OrderingFilter(
         fields=(
             ("name", "name"),
-            ("risk_tier", "risk_tier"),
+            ("risk_rank", "risk_tier"),
             ("team__name", "team"),
             ("created_at", "created"),
             ("last_version_at", "updated"),
@@ -31,6 +31,11 @@ class RegisteredModelFilterSet(django_filters.FilterSet):
     class Meta:
         model = RegisteredModel
         fields = ["q", "team", "stage", "risk_tier", "task_type", "tag"]
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        # A stable order for pagination: the chosen sort, then the name.
+        return queryset.order_by(*queryset.query.order_by, "name")
 
     def search(self, queryset, name, value):
         value = value.strip()

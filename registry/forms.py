@@ -42,6 +42,8 @@ class RegisteredModelForm(forms.ModelForm):
 
     def __init__(self, *args, teams=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["refresh_interval_days"].min_value = 1
+        self.fields["refresh_interval_days"].widget.attrs["min"] = 1
         if self.instance.pk:
             # Name and team are the model's identity; they do not change after registration.
             del self.fields["name"]
@@ -123,7 +125,11 @@ class ModelVersionForm(forms.Form):
 
 
 class DatasetForm(forms.Form):
-    name = forms.SlugField(max_length=100, help_text="Short and unique for this model, e.g. holdout-2026q3.")
+    name = forms.SlugField(
+        max_length=100,
+        help_text="Short and unique for this model, e.g. holdout-2026q3.",
+        error_messages={"invalid": "Use letters, digits, hyphens and underscores only, e.g. holdout-2026q3."},
+    )
     description = forms.CharField(required=False, max_length=300)
     file = forms.FileField(
         help_text="CSV with a header row, or Parquet.",

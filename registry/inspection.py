@@ -64,7 +64,9 @@ def describe_foreign(head: bytes, *, expected: str) -> str | None:
         )
     for magic, what in _MAGIC:
         if head.startswith(magic) and not (magic == b"PAR1" and expected == "parquet"):
-            return f"This is {what}, not {expected_label(expected)}."
+            hint = " Export the model to ONNX (torch.onnx.export, tf2onnx, skl2onnx) and upload the .onnx file." \
+                if expected == "onnx" else ""
+            return f"This is {what}, not {expected_label(expected)}.{hint}"
     return None
 
 
@@ -199,7 +201,7 @@ def inspect_onnx(path: str) -> dict[str, Any]:
     return {
         "format": "onnx",
         "ir_version": int(model.ir_version),
-        "opsets": {(o.domain or "ai.onnx"): int(o.version) for o in model.opset_import},
+        "opsets": dict(sorted((o.domain or "ai.onnx", int(o.version)) for o in model.opset_import)),
         "producer": f"{model.producer_name} {model.producer_version}".strip(),
         "signature": {
             "inputs": [_value_info(vi) for vi in model.graph.input if vi.name not in initializers],

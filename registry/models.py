@@ -38,7 +38,12 @@ class Tag(models.Model):
 class RegisteredModel(models.Model):
     """A model and its model card. Versions carry the artifacts; the card describes them all."""
 
-    name = models.CharField(max_length=100, unique=True, validators=[model_name_validator])
+    name = models.CharField(
+        max_length=100,
+        unique=True,
+        validators=[model_name_validator],
+        error_messages={"unique": "A model with this name is already registered; choose another name."},
+    )
     team = models.ForeignKey("portal.Team", on_delete=models.PROTECT, related_name="models")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_models")
     description = models.CharField(max_length=300, blank=True)

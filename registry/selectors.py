@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Max, OuterRef, Prefetch, QuerySet, Subquery
-from django.shortcuts import get_object_or_404
+from django.db.models import Case, Count, IntegerField, Max, OuterRef, Prefetch, QuerySet, Subquery, Value, When
+from django.http import Http404
 
-from registry.choices import Stage
+from registry.choices import RiskTier, Stage
 from registry.models import Dataset, ModelVersion, RegisteredModel, Tag
 
 
@@ -19,14 +19,22 @@ def model_list() -> QuerySet[RegisteredModel]:
             latest_version=Max("versions__number"),
             last_version_at=Max("versions__created_at"),
             production_version=Subquery(production),
+            # Sorting by risk means by severity, not by the alphabet.
+            risk_rank=Case(
+                *[When(risk_tier=tier, then=Value(rank)) for rank, tier in enumerate(RiskTier.values)],
+                output_field=IntegerField(),
+            ),
         )
     )
 
 
-def model_get(*, name: str) -> RegisteredModel:
-    return get_object_or_404(
-        RegisteredModel.objects.select_related("team", "owner", "created_by").prefetch_related("tags"), name=name
-    )
+def model_get(*, name: str, queryset: QuerySet[RegisteredModel] | None = None) -> RegisteredModel:
+    if queryset is None:
+        queryset = RegisteredModel.objects.select_related("team", "owner", "created_by").prefetch_related("tags")
+    model = queryset.filter(name=name).first()
+    if model is None:
+        raise Http404(f"There is no model named '{name}'.")
+    return model
 
 
 def model_versions(*, model: RegisteredModel) -> QuerySet[ModelVersion]:
@@ -42,17 +50,23 @@ def version_list() -> QuerySet[ModelVersion]:
 
 
 def version_get(*, name: str, number: int) -> ModelVersion:
-    return get_object_or_404(
-        ModelVersion.objects.select_related("model", "model__team", "created_by", "parent"),
-        model__name=name,
-        number=number,
+    version = (
+        ModelVersion.objects.select_related("model", "model__team", "created_by", "parent")
+        .filter(model__name=name, number=number)
+        .first()
     )
+    if version is None:
+        raise Http404(f"There is no version {number} of a model named '{name}'.")
+    return version
 
 
 def dataset_get(*, name: str, pk: int) -> Dataset:
-    return get_object_or_404(
-        Dataset.objects.select_related("model", "model__team", "created_by"), model__name=name, pk=pk
+    dataset = (
+        Dataset.objects.select_related("model", "model__team", "created_by").filter(model__name=name, pk=pk).first()
     )
+    if dataset is None:
+        raise Http404(f"There is no dataset {pk} of a model named '{name}'.")
+    return dataset
 
 
 def stage_counts() -> dict[str, int]:

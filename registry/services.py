@@ -138,6 +138,13 @@ def model_version_create(
         facts = inspect_file("onnx", spooled.path, field="artifact")
         with transaction.atomic():
             locked = RegisteredModel.objects.select_for_update().get(pk=model.pk)
+            twin = locked.versions.filter(sha256=spooled.sha256).values_list("number", flat=True).first()
+            if twin is not None:
+                raise ApplicationError(
+                    f"This file is identical to v{twin} of {locked.name} (same SHA-256). A version's artifact never "
+                    "changes, so there is nothing new to register.",
+                    field="artifact",
+                )
             number = (locked.versions.aggregate(n=Max("number"))["n"] or 0) + 1
             parent = None
             if parent_number is not None:

@@ -21,9 +21,7 @@ from registry.models import MODEL_CARD_FIELDS, RegisteredModel
 @permission_required("registry.view_registeredmodel", raise_exception=True)
 def model_list(request: HttpRequest) -> HttpResponse:
     filterset = RegisteredModelFilterSet(request.GET or None, queryset=selectors.model_list())
-    queryset = filterset.qs if filterset.is_bound else filterset.queryset
-    if not request.GET.get("sort"):
-        queryset = queryset.order_by("name")
+    queryset = filterset.qs if filterset.is_bound else filterset.queryset.order_by("name")
     page, query = paginate(request, queryset)
     return render(
         request,

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -55,8 +57,12 @@ class RegisteredModelFactory(factory.django.DjangoModelFactory):
     intended_use = "Tests."
 
 
+_seeds = itertools.count(1000)
+
+
 def version_create(model, actor, **kwargs):
-    data = kwargs.pop("data", None) or onnx_bytes()
+    """A real version; each call uploads different weights, since an identical file is refused."""
+    data = kwargs.pop("data", None) or onnx_bytes(seed=next(_seeds))
     return services.model_version_create(
         actor=actor, model=model, artifact=ContentFile(data, name="model.onnx"), **kwargs
     )

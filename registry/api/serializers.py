@@ -1,10 +1,18 @@
 from __future__ import annotations
 
+from django.urls import reverse
 from rest_framework import serializers
 
 from portal.models import Team
+from registry import permissions
 from registry.choices import RiskTier, TaskType
 from registry.models import MODEL_CARD_FIELDS, Dataset, ModelVersion, RegisteredModel
+
+
+def _download_url(request, url_name: str, **kwargs) -> str | None:
+    if request is None or not permissions.can_download(request.user):
+        return None
+    return request.build_absolute_uri(reverse(url_name, kwargs=kwargs))
 
 
 class ModelOutputSerializer(serializers.ModelSerializer):
@@ -44,7 +52,11 @@ class ModelOutputSerializer(serializers.ModelSerializer):
 
 class ModelCreateInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
-    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all())
+    team = serializers.SlugRelatedField(
+        slug_field="slug",
+        queryset=Team.objects.all(),
+        error_messages={"does_not_exist": "There is no team '{value}'. Use a team's slug, e.g. risk-models."},
+    )
     task_type = serializers.ChoiceField(choices=TaskType.choices)
     risk_tier = serializers.ChoiceField(choices=RiskTier.choices)
     description = serializers.CharField(max_length=300, required=False, default="", allow_blank=True)
@@ -74,7 +86,7 @@ class ModelUpdateInputSerializer(ModelCreateInputSerializer):
 class VersionOutputSerializer(serializers.ModelSerializer):
     model = serializers.SlugRelatedField(slug_field="name", read_only=True)
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    parent = serializers.SlugRelatedField(slug_field="number", read_only=True)
+    parent_number = serializers.SlugRelatedField(source="parent", slug_field="number", read_only=True)
     download_url = serializers.SerializerMethodField()
 
     class Meta:
@@ -95,7 +107,7 @@ class VersionOutputSerializer(serializers.ModelSerializer):
             "training_run_url",
             "training_data_ref",
             "trained_at",
-            "parent",
+            "parent_number",
             "metrics",
             "notes",
             "created_by",
@@ -103,8 +115,11 @@ class VersionOutputSerializer(serializers.ModelSerializer):
             "download_url",
         ]
 
-    def get_download_url(self, obj) -> str:
-        return f"/models/{obj.model.name}/versions/{obj.number}/download/"
+    def get_download_url(self, obj) -> str | None:
+        """Where a token-authenticated client fetches the bytes; null for roles that may not download."""
+        return _download_url(
+            self.context.get("request"), "api-version-artifact", name=obj.model.name, number=obj.number
+        )
 
 
 class VersionCreateInputSerializer(serializers.Serializer):
@@ -128,6 +143,7 @@ class VersionCreateInputSerializer(serializers.Serializer):
 
 class DatasetOutputSerializer(serializers.ModelSerializer):
     model = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    download_url = serializers.SerializerMethodField()
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
@@ -145,7 +161,11 @@ class DatasetOutputSerializer(serializers.ModelSerializer):
             "label_column",
             "created_by",
             "created_at",
+            "download_url",
         ]
+
+    def get_download_url(self, obj) -> str | None:
+        return _download_url(self.context.get("request"), "api-dataset-file", name=obj.model.name, pk=obj.pk)
 
 
 class DatasetCreateInputSerializer(serializers.Serializer):

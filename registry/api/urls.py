@@ -7,6 +7,12 @@ urlpatterns = [
     path("models/<slug:name>/", views.ModelDetailApi.as_view(), name="api-model-detail"),
     path("models/<slug:name>/versions/", views.VersionListCreateApi.as_view(), name="api-version-list"),
     path("models/<slug:name>/versions/<int:number>/", views.VersionDetailApi.as_view(), name="api-version-detail"),
+    path(
+        "models/<slug:name>/versions/<int:number>/artifact/",
+        views.VersionArtifactApi.as_view(),
+        name="api-version-artifact",
+    ),
     path("models/<slug:name>/datasets/", views.DatasetListCreateApi.as_view(), name="api-dataset-list"),
+    path("models/<slug:name>/datasets/<int:pk>/file/", views.DatasetFileApi.as_view(), name="api-dataset-file"),
     path("models/<slug:name>/datasets/<int:pk>/", views.DatasetDetailApi.as_view(), name="api-dataset-detail"),
 ]

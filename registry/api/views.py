@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import get_object_or_404
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import DjangoModelPermissionsOrAnonReadOnly, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from registry import permissions, selectors, services
 from registry.api import serializers as s
+from registry.artifacts import open_stored
 from registry.filters import RegisteredModelFilterSet
 from registry.models import Dataset, ModelVersion, RegisteredModel
 
@@ -49,14 +52,16 @@ class ModelListCreateApi(generics.ListAPIView):
 class ModelDetailApi(generics.RetrieveAPIView):
     permission_classes = [IsAuthenticated, ViewPermission]
     serializer_class = s.ModelOutputSerializer
-    lookup_field = "name"
 
     def get_queryset(self):
         return selectors.model_list()
 
+    def get_object(self):
+        return selectors.model_get(name=self.kwargs["name"], queryset=self.get_queryset())
+
     @extend_schema(request=s.ModelUpdateInputSerializer, responses={200: s.ModelOutputSerializer})
     def patch(self, request: Request, name: str) -> Response:
-        model = get_object_or_404(RegisteredModel, name=name)
+        model = selectors.model_get(name=name, queryset=RegisteredModel.objects.all())
         data = s.ModelUpdateInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         changes = dict(data.validated_data)
@@ -75,18 +80,20 @@ class VersionListCreateApi(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no URL kwargs
             return ModelVersion.objects.none()
-        model = get_object_or_404(RegisteredModel, name=self.kwargs["name"])
+        model = selectors.model_get(name=self.kwargs["name"], queryset=RegisteredModel.objects.all())
         return selectors.model_versions(model=model).select_related("model", "parent")
 
     @extend_schema(request=s.VersionCreateInputSerializer, responses={201: s.VersionOutputSerializer})
     def post(self, request: Request, name: str) -> Response:
-        model = get_object_or_404(RegisteredModel.objects.select_related("team"), name=name)
+        model = selectors.model_get(name=name, queryset=RegisteredModel.objects.select_related("team"))
         if not permissions.can_add_version(request.user, model):
             raise PermissionDenied(f"Only data scientists of {model.team} may add versions to {model.name}.")
         data = s.VersionCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         version = services.model_version_create(actor=request.user, model=model, **data.validated_data)
-        return Response(s.VersionOutputSerializer(version).data, status=status.HTTP_201_CREATED)
+        return Response(
+            s.VersionOutputSerializer(version, context={"request": request}).data, status=status.HTTP_201_CREATED
+        )
 
 
 class VersionDetailApi(generics.RetrieveAPIView):
@@ -108,18 +115,20 @@ class DatasetListCreateApi(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Dataset.objects.none()
-        model = get_object_or_404(RegisteredModel, name=self.kwargs["name"])
+        model = selectors.model_get(name=self.kwargs["name"], queryset=RegisteredModel.objects.all())
         return selectors.model_datasets(model=model).select_related("model")
 
     @extend_schema(request=s.DatasetCreateInputSerializer, responses={201: s.DatasetOutputSerializer})
     def post(self, request: Request, name: str) -> Response:
-        model = get_object_or_404(RegisteredModel.objects.select_related("team"), name=name)
+        model = selectors.model_get(name=name, queryset=RegisteredModel.objects.select_related("team"))
         if not permissions.can_add_dataset(request.user, model):
             raise PermissionDenied(f"Only data scientists of {model.team} may add datasets to {model.name}.")
         data = s.DatasetCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         dataset = services.dataset_create(actor=request.user, model=model, **data.validated_data)
-        return Response(s.DatasetOutputSerializer(dataset).data, status=status.HTTP_201_CREATED)
+        return Response(
+            s.DatasetOutputSerializer(dataset, context={"request": request}).data, status=status.HTTP_201_CREATED
+        )
 
 
 class DatasetDetailApi(generics.RetrieveAPIView):
@@ -130,4 +139,40 @@ class DatasetDetailApi(generics.RetrieveAPIView):
         return selectors.dataset_get(name=self.kwargs["name"], pk=self.kwargs["pk"])
 
     def get_queryset(self):
-        return selectors.model_datasets(model=get_object_or_404(RegisteredModel, name=self.kwargs["name"]))
+        return selectors.model_datasets(
+            model=selectors.model_get(name=self.kwargs["name"], queryset=RegisteredModel.objects.all())
+        )
+
+
+class _DownloadApi(APIView):
+    """The stored bytes, for token-authenticated clients (deployment tooling, CI)."""
+
+    permission_classes = [IsAuthenticated]
+
+    def check_download(self, request: Request) -> None:
+        if not permissions.can_download(request.user):
+            raise PermissionDenied("Your role cannot download artifacts or datasets.")
+
+
+class VersionArtifactApi(_DownloadApi):
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    def get(self, request: Request, name: str, number: int) -> FileResponse:
+        self.check_download(request)
+        version = selectors.version_get(name=name, number=number)
+        response = FileResponse(
+            open_stored(version.artifact.name), as_attachment=True, filename=f"{name}-v{number}.onnx"
+        )
+        response["X-Checksum-SHA256"] = version.sha256
+        return response
+
+
+class DatasetFileApi(_DownloadApi):
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    def get(self, request: Request, name: str, pk: int) -> FileResponse:
+        self.check_download(request)
+        dataset = selectors.dataset_get(name=name, pk=pk)
+        response = FileResponse(
+            open_stored(dataset.file.name), as_attachment=True, filename=f"{name}-{dataset.name}.{dataset.format}"
+        )
+        response["X-Checksum-SHA256"] = dataset.sha256
+        return response

@@ -172,11 +172,14 @@ def test_list_endpoints_query_counts_are_constant(api, scientist, team):
     assert small == large
 
 
-def test_openapi_schema_and_docs(client, manager):
+def test_openapi_schema_and_docs_need_a_login(client, manager):
+    assert client.get("/api/schema/").status_code == 401
+    response = client.get("/api/docs/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    client.force_login(manager)
     schema = client.get("/api/schema/")
     assert schema.status_code == 200
     assert b"/api/v1/models/{name}/versions/" in schema.content
-    client.force_login(manager)
     docs = client.get("/api/docs/")
     assert docs.status_code == 200
     assert b"swagger-ui" in docs.content
@@ -228,3 +231,48 @@ def test_the_openapi_schema_generates_without_warnings():
     from django.core.management import call_command
 
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")
+
+
+def test_token_clients_download_through_the_api(api, users, team):
+    model = RegisteredModelFactory(name="churn", team=team, owner=users["scientist"])
+    data = onnx_bytes(seed=42)
+    version_create(model, users["scientist"], data=data)
+    _token(api, users["itops"])
+    body = api.get("/api/v1/models/churn/versions/1/").json()
+    assert body["download_url"] == "http://testserver/api/v1/models/churn/versions/1/artifact/"
+    response = api.get(body["download_url"])
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == data
+    assert response["X-Checksum-SHA256"] == hashlib.sha256(data).hexdigest()
+    api.credentials()
+    _token(api, users["manager"])
+    assert api.get("/api/v1/models/churn/versions/1/").json()["download_url"] is None
+    assert api.get("/api/v1/models/churn/versions/1/artifact/").status_code == 403
+    api.credentials()
+    assert api.get("/api/v1/models/churn/versions/1/artifact/").status_code == 401
+
+
+def test_not_found_messages_name_what_is_missing(api, manager):
+    api.force_authenticate(manager)
+    assert api.get("/api/v1/models/nope/").json() == {"detail": "There is no model named 'nope'."}
+    assert api.get("/api/v1/models/nope/versions/3/").json() == {
+        "detail": "There is no version 3 of a model named 'nope'."}
+
+
+def test_an_identical_artifact_is_refused_with_the_version_it_matches(api, scientist, team):
+    model = RegisteredModelFactory(name="churn", team=team)
+    data = onnx_bytes(seed=7)
+    version_create(model, scientist, data=data)
+    api.force_authenticate(scientist)
+    response = api.post("/api/v1/models/churn/versions/", {"artifact": SimpleUploadedFile("m.onnx", data)},
+                        format="multipart")
+    assert response.status_code == 400
+    assert "identical to v1 of churn" in response.json()["artifact"][0]
+    assert ModelVersion.objects.count() == 1
+
+
+def test_unknown_team_says_so(api, scientist):
+    api.force_authenticate(scientist)
+    response = api.post("/api/v1/models/", {"name": "x", "team": "nope", "task_type": "regression",
+                                            "risk_tier": "low"}, format="json")
+    assert response.json()["team"] == ["There is no team 'nope'. Use a team's slug, e.g. risk-models."]

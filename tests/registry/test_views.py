@@ -155,7 +155,7 @@ def test_the_form_keeps_what_was_typed_and_marks_the_fields(client, scientist, t
     })
     page = response.content.decode()
     assert response.status_code == 200
-    assert "Registered model with this Name already exists." in page
+    assert "A model with this name is already registered; choose another name." in page
     assert "Ensure this value is greater than or equal to 1." in page
     assert "Typed text stays" in page
     assert 'value="a, b"' in page
@@ -272,6 +272,8 @@ def test_search_filter_sort_and_paginate(client, manager, team, other_team):
     assert "5 models" in page  # even numbers divisible by 3: 0, 6, 12, 18, 24
     page = client.get("/models/?sort=-name").content.decode()
     assert page.index("m-29") < page.index("m-28")
+    page = client.get("/models/?sort=-risk_tier").content.decode()
+    assert page.index("m-00") < page.index("m-01")  # high (m-00) before low (m-01): by severity, not alphabet
     assert "No model matches these filters" in client.get("/models/?q=zzz").content.decode()
 
 
