@@ -1,0 +1,161 @@
+"""What machine a job ran on: host, Python, libraries, execution providers and, through NVML, the GPUs."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import platform
+import socket
+import threading
+import time
+from typing import Any
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def nvml_gpus() -> dict[str, Any]:
+    """GPUs seen through NVML (nvidia-ml-py), or why none were seen."""
+    try:
+        import pynvml
+    except ImportError:
+        return {"available": False, "reason": "nvidia-ml-py is not installed", "gpus": []}
+    try:
+        pynvml.nvmlInit()
+    except Exception as exc:  # NVMLError when there is no driver or no GPU
+        return {"available": False, "reason": f"NVML: {exc}", "gpus": []}
+    try:
+        gpus = []
+        for index in range(pynvml.nvmlDeviceGetCount()):
+            handle = pynvml.nvmlDeviceGetHandleByIndex(index)
+            memory = pynvml.nvmlDeviceGetMemoryInfo(handle)
+            name = pynvml.nvmlDeviceGetName(handle)
+            gpus.append({
+                "index": index,
+                "name": name.decode() if isinstance(name, bytes) else name,
+                "memory_total_mib": memory.total // 2**20,
+            })
+        driver = pynvml.nvmlSystemGetDriverVersion()
+        cuda = pynvml.nvmlSystemGetCudaDriverVersion_v2()
+        return {
+            "available": True,
+            "driver": driver.decode() if isinstance(driver, bytes) else driver,
+            "cuda_driver": f"{cuda // 1000}.{cuda % 1000 // 10}",
+            "gpus": gpus,
+        }
+    finally:
+        pynvml.nvmlShutdown()
+
+
+def host_cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def capture() -> dict[str, Any]:
+    providers: list[str] = []
+    try:
+        import onnxruntime
+
+        providers = onnxruntime.get_available_providers()
+    except ImportError:
+        pass
+    return {
+        "host": socket.gethostname(),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "cpu": host_cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "memory_total_mib": _memory_total_mib(),
+        "libraries": {name: _version(name) for name in
+                      ("onnxruntime", "onnxruntime-gpu", "onnx", "numpy", "scikit-learn", "torch", "nvidia-ml-py")},
+        "execution_providers": providers,
+        "nvml": nvml_gpus(),
+    }
+
+
+def _memory_total_mib() -> int | None:
+    try:
+        with open("/proc/meminfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    return None
+
+
+def rss_mib() -> float:
+    """Resident memory of this process now."""
+    with open("/proc/self/statm", encoding="utf-8") as fh:
+        pages = int(fh.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+class Sampler:
+    """Samples host RSS (and, with NVML, GPU utilisation, memory, power and clocks) every ``interval`` s."""
+
+    def __init__(self, interval: float = 0.1, gpu_index: int | None = None):
+        self.interval = interval
+        self.gpu_index = gpu_index
+        self.samples: list[dict[str, float]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._nvml = None
+
+    def __enter__(self) -> Sampler:
+        if self.gpu_index is not None:
+            try:
+                import pynvml
+
+                pynvml.nvmlInit()
+                self._nvml = (pynvml, pynvml.nvmlDeviceGetHandleByIndex(self.gpu_index))
+            except Exception:  # no NVML: host memory only
+                self._nvml = None
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        if self._nvml:
+            self._nvml[0].nvmlShutdown()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            sample = {"t": time.perf_counter(), "rss_mib": rss_mib()}
+            if self._nvml:
+                nv, handle = self._nvml
+                util = nv.nvmlDeviceGetUtilizationRates(handle)
+                sample.update(
+                    gpu_util_pct=util.gpu,
+                    gpu_mem_used_mib=nv.nvmlDeviceGetMemoryInfo(handle).used / 2**20,
+                    power_w=nv.nvmlDeviceGetPowerUsage(handle) / 1000,
+                    sm_clock_mhz=nv.nvmlDeviceGetClockInfo(handle, nv.NVML_CLOCK_SM),
+                )
+            self.samples.append(sample)
+            self._stop.wait(self.interval)
+
+    def summary(self) -> dict[str, Any]:
+        if not self.samples:
+            return {}
+        out: dict[str, Any] = {"samples": len(self.samples),
+                               "host_rss_peak_mib": round(max(s["rss_mib"] for s in self.samples), 1)}
+        if self._nvml is not None or any("power_w" in s for s in self.samples):
+            for key, label in (("gpu_util_pct", "gpu_util_pct"), ("power_w", "power_w"),
+                               ("sm_clock_mhz", "sm_clock_mhz"), ("gpu_mem_used_mib", "gpu_mem_used_mib")):
+                values = [s[key] for s in self.samples if key in s]
+                if values:
+                    out[label] = {"mean": round(sum(values) / len(values), 1), "max": round(max(values), 1)}
+            out["power_source"] = "NVML board power"
+        return out
