@@ -26,6 +26,9 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         ("registry", "download_artifact"),
         ("registry", "view_dataset"),
         ("registry", "add_dataset"),
+        ("registry", "view_job"),
+        ("registry", "run_validation"),
+        ("registry", "run_benchmark"),
         ("portal", "view_auditevent"),
     ],
     Role.IT_OPERATIONS: [
@@ -33,6 +36,8 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         ("registry", "view_modelversion"),
         ("registry", "download_artifact"),
         ("registry", "view_dataset"),
+        ("registry", "view_job"),
+        ("registry", "run_benchmark"),
         ("portal", "view_auditevent"),
     ],
     Role.RISK_REVIEWER: [
@@ -40,12 +45,14 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         ("registry", "view_modelversion"),
         ("registry", "download_artifact"),
         ("registry", "view_dataset"),
+        ("registry", "view_job"),
         ("portal", "view_auditevent"),
     ],
     Role.MANAGER: [
         ("registry", "view_registeredmodel"),
         ("registry", "view_modelversion"),
         ("registry", "view_dataset"),
+        ("registry", "view_job"),
         ("portal", "view_auditevent"),
     ],
 }

@@ -101,7 +101,8 @@ REDIS_URL = env_str("REDIS_URL")
 BROKER_DIR = VAR_DIR / "broker"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"visibility_timeout": 3600}
+    # Longer than any job's hard time limit, so a slow job is never handed to a second worker.
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"visibility_timeout": 4 * 3600}
 else:
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -117,6 +118,22 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "cpu"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE = {
+    # Re-send jobs the broker never got; fail jobs whose worker vanished (registry.runner.jobs_reap).
+    "jobs-reap": {"task": "registry.jobs_reap", "schedule": 30.0},
+}
+
+# --- Jobs ------------------------------------------------------------------------------------------------
+GATEHOUSE_VALIDATION_TIME_LIMIT_S = env_int("GATEHOUSE_VALIDATION_TIME_LIMIT_S", 3600, minimum=10)
+GATEHOUSE_BENCHMARK_TIME_LIMIT_S = env_int("GATEHOUSE_BENCHMARK_TIME_LIMIT_S", 1800, minimum=10)
+GATEHOUSE_JOB_HEARTBEAT_S = env_int("GATEHOUSE_JOB_HEARTBEAT_S", 5, minimum=1)
+# A running job whose heartbeat is older than this is failed with the reason (its worker was lost).
+GATEHOUSE_JOB_STALE_AFTER_S = env_int("GATEHOUSE_JOB_STALE_AFTER_S", 60, minimum=5)
+# A queued job that no worker picked up after this long is sent to the broker again.
+GATEHOUSE_JOB_REDISPATCH_AFTER_S = env_int("GATEHOUSE_JOB_REDISPATCH_AFTER_S", 120, minimum=5)
+GATEHOUSE_JOB_MAX_ATTEMPTS = env_int("GATEHOUSE_JOB_MAX_ATTEMPTS", 2, minimum=1)
 
 # --- Storage: artifacts and datasets. A local folder by default. ------------------------------------------
 ARTIFACT_ROOT = Path(env_str("GATEHOUSE_ARTIFACT_ROOT", str(VAR_DIR / "artifacts")))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -140,3 +141,22 @@ def storage_delete_quietly(key: str | None) -> None:
 
 def open_stored(key: str) -> IO[bytes]:
     return default_storage.open(key, "rb")
+
+
+@contextlib.contextmanager
+def local_path(key: str):
+    """A local file path for a stored object: the file itself on a folder storage, else a temporary copy."""
+    try:
+        path = default_storage.path(key)
+    except NotImplementedError:  # object storage: no local path
+        path = None
+    if path is not None:
+        yield path
+        return
+    suffix = Path(key).suffix
+    with tempfile.NamedTemporaryFile(suffix=suffix, dir=settings.FILE_UPLOAD_TEMP_DIR) as copy:
+        with default_storage.open(key, "rb") as source:
+            while chunk := source.read(CHUNK):
+                copy.write(chunk)
+        copy.flush()
+        yield copy.name

@@ -27,6 +27,36 @@ class ArtifactFormat(models.TextChoices):
     ONNX = "onnx", "ONNX"
 
 
+class JobKind(models.TextChoices):
+    VALIDATION = "validation", "Validation"
+    BENCHMARK = "benchmark", "Benchmark"
+
+
+class JobStatus(models.TextChoices):
+    """succeeded: the job ran to the end (its verdict says pass or fail); failed: the model or data stopped it
+    (inference raised, a column is missing); error: the infrastructure did (worker lost, time limit)."""
+
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    ERROR = "error", "Error"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+FINISHED_STATUSES = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.ERROR, JobStatus.CANCELLED)
+
+
+class Device(models.TextChoices):
+    GPU = "gpu", "GPU"
+    CPU = "cpu", "CPU"
+
+
+class Verdict(models.TextChoices):
+    PASSED = "passed", "Passed"
+    FAILED = "failed", "Failed"
+
+
 class DatasetFormat(models.TextChoices):
     CSV = "csv", "CSV"
     PARQUET = "parquet", "Parquet"

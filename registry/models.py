@@ -5,7 +5,17 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.urls import reverse
 
-from registry.choices import ArtifactFormat, DatasetFormat, RiskTier, Stage, TaskType
+from registry.choices import (
+    ArtifactFormat,
+    DatasetFormat,
+    Device,
+    JobKind,
+    JobStatus,
+    RiskTier,
+    Stage,
+    TaskType,
+    Verdict,
+)
 
 MODEL_CARD_FIELDS = (
     "intended_use",
@@ -55,6 +65,24 @@ class RegisteredModel(models.Model):
         help_text="How often the model should be retrained; past it the model counts as stale.",
     )
     tags = models.ManyToManyField(Tag, related_name="models", blank=True)
+
+    # Evidence thresholds (validation and benchmark verdicts are judged against these).
+    metric_floors = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Validation floors, e.g. {\"accuracy\": 0.9}; for rmse, mae and log_loss the value is a ceiling.",
+    )
+    noninferiority_margin = models.FloatField(
+        default=0.01,
+        validators=[MinValueValidator(0)],
+        help_text="A candidate may be worse than the production version by at most this much on each metric.",
+    )
+    slo_p99_latency_ms = models.FloatField(
+        "SLO: p99 latency at batch 1 (ms)", null=True, blank=True, validators=[MinValueValidator(0)]
+    )
+    slo_min_throughput = models.FloatField(
+        "SLO: throughput at the largest batch (samples/s)", null=True, blank=True, validators=[MinValueValidator(0)]
+    )
 
     # Model card (Mitchell et al., "Model Cards for Model Reporting").
     intended_use = models.TextField(blank=True)
@@ -170,3 +198,71 @@ class Dataset(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("registry:dataset-detail", kwargs={"name": self.model.name, "pk": self.pk})
+
+
+class Job(models.Model):
+    """One validation or benchmark run. The row is the truth the pages read; Celery only carries its id."""
+
+    kind = models.CharField(max_length=12, choices=JobKind.choices, db_index=True)
+    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="jobs")
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="jobs", null=True, blank=True)
+    artifact_sha256 = models.CharField(max_length=64, help_text="The digest the evidence is about.")
+    parameters = models.JSONField(default=dict, blank=True)
+    device = models.CharField(max_length=4, choices=Device.choices, default=Device.CPU)
+    queue = models.CharField(max_length=40, db_index=True)
+
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED, db_index=True)
+    verdict = models.CharField(max_length=8, choices=Verdict.choices, blank=True)
+    progress = models.PositiveSmallIntegerField(default=0)
+    message = models.CharField(max_length=300, blank=True)
+    log = models.TextField(blank=True)
+    result = models.JSONField(null=True, blank=True)
+    environment = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    worker = models.CharField(max_length=200, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    dispatches = models.PositiveSmallIntegerField(default=0)
+    celery_task_id = models.CharField(max_length=64, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="jobs")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="registry_job_status_idx"),
+            models.Index(fields=["version", "kind", "status"], name="registry_job_evidence_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(progress__lte=100), name="registry_job_progress_max_100"),
+            models.CheckConstraint(
+                condition=~models.Q(kind=JobKind.VALIDATION) | models.Q(dataset__isnull=False),
+                name="registry_job_validation_has_dataset",
+            ),
+        ]
+        permissions = [
+            ("run_validation", "Can start validation jobs"),
+            ("run_benchmark", "Can start benchmark jobs"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} of {self.version}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("registry:job-detail", kwargs={"pk": self.pk})
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.ERROR, JobStatus.CANCELLED)
+
+    @property
+    def duration_s(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None

@@ -54,3 +54,24 @@ def can_add_dataset(user, model: RegisteredModel) -> bool:
 
 def can_download(user) -> bool:
     return user.is_authenticated and user.has_perm("registry.download_artifact")
+
+
+def can_run_validation(user, model: RegisteredModel) -> bool:
+    return _team_may(user, model, "registry.run_validation")
+
+
+def can_run_benchmark(user, model: RegisteredModel) -> bool:
+    """The model's data scientists, and IT operations for any model (they own the target hardware)."""
+    if not user.is_authenticated or not user.has_perm("registry.run_benchmark"):
+        return False
+    return user.is_superuser or not user.has_perm("registry.run_validation") or _is_member(user, model.team_id)
+
+
+def can_cancel_job(user, job) -> bool:
+    return user.is_authenticated and (
+        user.is_superuser or job.requested_by_id == user.pk or user.groups.filter(name="it-operations").exists()
+    )
+
+
+def can_view_jobs(user) -> bool:
+    return user.is_authenticated and user.has_perm("registry.view_job")

@@ -1,0 +1,223 @@
+"""Writes for evidence jobs: create (row first, task after commit), dispatch, cancel.
+
+The runner that executes a job on a worker is registry.runner; Celery tasks are in registry.tasks.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from portal.errors import ApplicationError
+from portal.services import audit_event_record
+from registry import permissions
+from registry.choices import Device, JobKind, JobStatus
+from registry.models import Dataset, Job, ModelVersion
+from registry.runtimes.benchmark import BenchmarkParams
+
+logger = logging.getLogger(__name__)
+
+TASKS = {JobKind.VALIDATION: "registry.run_validation", JobKind.BENCHMARK: "registry.run_benchmark"}
+
+
+def queue_for(kind: str, device: str) -> str:
+    """Validation runs on CPU workers; benchmarks on GPU workers unless the CPU was asked for."""
+    return "gpu" if kind == JobKind.BENCHMARK and device == Device.GPU else "cpu"
+
+
+def _benchmark_parameters(raw: dict[str, Any]) -> dict[str, Any]:
+    try:
+        params = BenchmarkParams(
+            batch_sizes=[int(b) for b in raw.get("batch_sizes", [1, 8, 32])],
+            warmup_ms=int(raw.get("warmup_ms", 200)),
+            warmup_iterations=int(raw.get("warmup_iterations", 10)),
+            min_iterations=int(raw.get("min_iterations", 100)),
+            min_seconds=float(raw.get("min_seconds", 3.0)),
+            max_seconds=float(raw.get("max_seconds", 60.0)),
+        )
+        params.validate()
+    except (TypeError, ValueError) as exc:
+        raise ApplicationError(f"Benchmark parameters: {exc}", field="parameters") from None
+    return params.__dict__
+
+
+def _validation_parameters(raw: dict[str, Any], version: ModelVersion) -> dict[str, Any]:
+    model = version.model
+    floors = raw.get("floors", model.metric_floors) or {}
+    margin = raw.get("margin", model.noninferiority_margin)
+    try:
+        floors = {str(k): float(v) for k, v in floors.items()}
+        margin = float(margin)
+    except (TypeError, ValueError, AttributeError):
+        raise ApplicationError(
+            "Floors are name → number pairs and the margin is a number.", field="parameters"
+        ) from None
+    if margin < 0:
+        raise ApplicationError("The non-inferiority margin cannot be negative.", field="parameters")
+    return {"floors": floors, "margin": margin, "batch_rows": int(raw.get("batch_rows", 50_000))}
+
+
+def job_create(
+    *,
+    actor: AbstractBaseUser,
+    version: ModelVersion,
+    kind: str,
+    dataset: Dataset | None = None,
+    device: str = Device.CPU,
+    parameters: dict[str, Any] | None = None,
+) -> Job:
+    """Create the Job row and send its task once the transaction commits."""
+    model = version.model
+    raw = parameters or {}
+    if kind == JobKind.VALIDATION:
+        if not permissions.can_run_validation(actor, model):
+            raise PermissionDenied(f"Only data scientists of {model.team} can validate {model.name}.")
+        if dataset is None:
+            raise ApplicationError("Choose the dataset to validate on.", field="dataset")
+        if dataset.model_id != model.pk:
+            raise ApplicationError(f"Dataset {dataset.name} belongs to another model.", field="dataset")
+        params = _validation_parameters(raw, version)
+        device = Device.CPU
+    elif kind == JobKind.BENCHMARK:
+        if not permissions.can_run_benchmark(actor, model):
+            raise PermissionDenied(f"Your role cannot benchmark {model.name}.")
+        params = _benchmark_parameters(raw)
+        dataset = None
+        if device not in Device.values:
+            raise ApplicationError(f"Device must be one of {', '.join(Device.values)}.", field="device")
+    else:
+        raise ApplicationError(f"Unknown job kind {kind!r}.", field="kind")
+    with transaction.atomic():
+        job = Job.objects.create(
+            kind=kind,
+            version=version,
+            dataset=dataset,
+            artifact_sha256=version.sha256,
+            parameters=params,
+            device=device,
+            queue=queue_for(kind, device),
+            requested_by=actor,
+            message="Waiting for a worker",
+        )
+        audit_event_record(
+            actor=actor,
+            action=f"registry.job.{kind}.created",
+            obj=job,
+            after={"version": str(version), "dataset": dataset.name if dataset else None, "device": device,
+                   "queue": job.queue, "parameters": params},
+        )
+        transaction.on_commit(lambda: job_dispatch(job_id=job.pk))
+    return job
+
+
+def job_dispatch(*, job_id: int) -> bool:
+    """Send a queued job's task to the broker. If the broker is down the job stays queued with the reason,
+    and the reaper sends it again later."""
+    from portal.celery import app
+
+    job = Job.objects.filter(pk=job_id, status=JobStatus.QUEUED).first()
+    if job is None:
+        return False
+    task_id = uuid.uuid4().hex
+    try:
+        app.send_task(
+            TASKS[job.kind],
+            args=[job.pk],
+            queue=job.queue,
+            task_id=task_id,
+            retry=True,
+            retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.5},
+        )
+    except Exception as exc:  # kombu/redis connection errors: the broker is unreachable
+        logger.warning("job %s: broker unreachable: %s", job_id, exc)
+        Job.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
+            dispatched_at=timezone.now(),
+            dispatches=F("dispatches") + 1,
+            message=f"Waiting for the broker (unreachable: {str(exc)[:150]}); it will be sent again.",
+        )
+        return False
+    Job.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
+        celery_task_id=task_id, dispatched_at=timezone.now(), dispatches=F("dispatches") + 1,
+        message=f"Waiting for a worker on queue '{job.queue}'",
+    )
+    return True
+
+
+@transaction.atomic
+def job_cancel(*, actor: AbstractBaseUser, job: Job) -> Job:
+    job = Job.objects.select_for_update().get(pk=job.pk)
+    if not permissions.can_cancel_job(actor, job):
+        raise PermissionDenied("Only the person who started the job, or IT operations, can cancel it.")
+    if job.finished:
+        raise ApplicationError(f"The job already ended ({job.get_status_display().lower()}).")
+    before = {"status": job.status}
+    if job.status == JobStatus.QUEUED:
+        job.status = JobStatus.CANCELLED
+        job.finished_at = timezone.now()
+        job.message = f"Cancelled by {actor.get_username()} before it started"
+        if job.celery_task_id:
+            transaction.on_commit(lambda: _revoke(job.celery_task_id))
+    else:
+        job.cancel_requested = True  # the runner sees it at its next heartbeat and stops
+        job.message = f"Cancelling (asked by {actor.get_username()})…"
+    job.save()
+    audit_event_record(actor=actor, action="registry.job.cancelled", obj=job, before=before,
+                       after={"status": job.status, "cancel_requested": job.cancel_requested})
+    return job
+
+
+def _revoke(task_id: str) -> None:
+    from portal.celery import app
+
+    try:
+        app.control.revoke(task_id)
+    except Exception:  # the row already says cancelled; the runner skips cancelled jobs anyway
+        logger.warning("could not revoke task %s", task_id)
+
+
+def reap_stale_jobs(*, now=None) -> dict[str, int]:
+    """Beat task body: re-send jobs the broker never got; fail running jobs whose worker went silent."""
+    now = now or timezone.now()
+    resent = 0
+    redispatch_before = now - timezone.timedelta(seconds=settings.GATEHOUSE_JOB_REDISPATCH_AFTER_S)
+    for job_id in Job.objects.filter(status=JobStatus.QUEUED, started_at__isnull=True).filter(
+        dispatched_at__lt=redispatch_before
+    ).values_list("pk", flat=True)[:500]:
+        resent += job_dispatch(job_id=job_id)
+    never_sent = Job.objects.filter(
+        status=JobStatus.QUEUED, dispatched_at__isnull=True, created_at__lt=redispatch_before
+    )
+    for job_id in never_sent.values_list("pk", flat=True)[:500]:
+        resent += job_dispatch(job_id=job_id)
+
+    failed = 0
+    stale_before = now - timezone.timedelta(seconds=settings.GATEHOUSE_JOB_STALE_AFTER_S)
+    for job in Job.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=stale_before)[:500]:
+        with transaction.atomic():
+            locked = Job.objects.select_for_update().get(pk=job.pk)
+            if locked.status != JobStatus.RUNNING or locked.heartbeat_at >= stale_before:
+                continue
+            locked.status = JobStatus.ERROR
+            locked.finished_at = now
+            locked.error = (
+                f"The worker {locked.worker or '(unknown)'} stopped sending heartbeats at "
+                f"{locked.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC during attempt {locked.attempts}: it was stopped or "
+                "killed (kill -9, an out-of-memory kill, a lost node). Nothing it computed was kept. "
+                "Start the job again."
+            )
+            locked.message = "Worker lost"
+            locked.log += f"\n[{now:%H:%M:%S}] {locked.error}"
+            locked.save()
+            audit_event_record(actor=None, action="registry.job.error", obj=locked,
+                               before={"status": JobStatus.RUNNING}, after={"status": locked.status,
+                                                                            "reason": "worker lost"})
+            failed += 1
+    return {"resent": resent, "failed": failed}

@@ -1,0 +1,243 @@
+"""Runs a job on a worker: claims the row, keeps a heartbeat, reports progress and the log, records the
+environment and the result. Called by the Celery tasks in registry.tasks with the job id only."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import close_old_connections, connection, transaction
+from django.utils import timezone
+
+from portal.services import audit_event_record
+from registry.artifacts import local_path
+from registry.choices import JobKind, JobStatus, Verdict
+from registry.models import Job, ModelVersion
+from registry.runtimes import environment, load_runtime
+from registry.runtimes.benchmark import BenchmarkParams, run_benchmark, slo_verdict
+from registry.runtimes.validation import ValidationInput, ValidationStopped, validate
+
+logger = logging.getLogger(__name__)
+LOG_LIMIT = 100_000  # characters of log kept on the row (the tail)
+
+
+class _Reporter:
+    """Progress, log and heartbeat for one running job. Writes are conditional on the job still running."""
+
+    def __init__(self, job: Job):
+        self.job_id = job.pk
+        self.lines: list[str] = [job.log] if job.log else []
+        self.cancel = threading.Event()
+        self._last_write = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"job-{job.pk}-heartbeat", daemon=True)
+
+    def __enter__(self) -> _Reporter:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _beat(self) -> None:
+        try:
+            while not self._stop.wait(settings.GATEHOUSE_JOB_HEARTBEAT_S):
+                Job.objects.filter(pk=self.job_id, status=JobStatus.RUNNING).update(heartbeat_at=timezone.now())
+                if Job.objects.filter(pk=self.job_id, cancel_requested=True).exists():
+                    self.cancel.set()
+        finally:
+            connection.close()  # this thread's own connection
+
+    def log(self, message: str) -> None:
+        line = f"[{timezone.now():%H:%M:%S}] {message}"
+        logger.info("job %s: %s", self.job_id, message)
+        self.lines.append(line)
+
+    def text(self) -> str:
+        return "\n".join(self.lines)[-LOG_LIMIT:]
+
+    def progress(self, fraction: float, message: str) -> None:
+        now = time.monotonic()
+        if now - self._last_write < 0.5 and fraction < 1:
+            return
+        self._last_write = now
+        Job.objects.filter(pk=self.job_id, status=JobStatus.RUNNING).update(
+            progress=max(0, min(100, int(fraction * 100))), message=message[:300], heartbeat_at=timezone.now(),
+            log=self.text(),
+        )
+
+    def should_stop(self) -> bool:
+        return self.cancel.is_set()
+
+
+def _claim(job_id: int, task_id: str | None, hostname: str) -> Job | None:
+    """Take the job for this attempt, or return None when another attempt owns it or it has ended."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or job.finished:
+            return None
+        note = ""
+        if job.status == JobStatus.RUNNING:
+            stale = job.heartbeat_at is None or (
+                timezone.now() - job.heartbeat_at
+            ).total_seconds() > settings.GATEHOUSE_JOB_STALE_AFTER_S
+            if job.celery_task_id != task_id and not stale:
+                return None  # a duplicate message while another worker is on it
+            note = (f"Attempt {job.attempts} on {job.worker} was lost (its worker process died); "
+                    f"running again.")
+        if job.attempts >= settings.GATEHOUSE_JOB_MAX_ATTEMPTS:
+            job.status = JobStatus.ERROR
+            job.finished_at = timezone.now()
+            job.error = (f"The job's worker was lost {job.attempts} times (last on {job.worker}); it was not "
+                         "tried again. Check the worker's memory and logs, then start the job again.")
+            job.save()
+            audit_event_record(actor=None, action="registry.job.error", obj=job, after={"status": job.status})
+            return None
+        job.status = JobStatus.RUNNING
+        job.attempts += 1
+        job.worker = hostname
+        job.celery_task_id = task_id or job.celery_task_id
+        job.started_at = job.started_at or timezone.now()
+        job.heartbeat_at = timezone.now()
+        job.progress = 0
+        job.message = "Starting"
+        if note:
+            job.log += f"\n[{timezone.now():%H:%M:%S}] {note}"
+        job.save()
+    return job
+
+
+def run_job(job_id: int, *, task_id: str | None = None, hostname: str | None = None) -> str | None:
+    close_old_connections()
+    hostname = hostname or socket.gethostname()
+    job = _claim(job_id, task_id, hostname)
+    if job is None:
+        logger.info("job %s: nothing to do (ended, or owned by another attempt)", job_id)
+        return None
+    with _Reporter(job) as reporter:
+        reporter.log(f"Attempt {job.attempts} on {hostname}")
+        env = environment.capture()
+        Job.objects.filter(pk=job.pk).update(environment=env)
+        status, verdict, result, error = JobStatus.ERROR, "", None, ""
+        try:
+            version = ModelVersion.objects.select_related("model").get(pk=job.version_id)
+            runner: Callable = _run_validation if job.kind == JobKind.VALIDATION else _run_benchmark
+            result = runner(job, version, reporter)
+            verdict = result.get("verdict") or ""
+            status = JobStatus.SUCCEEDED
+        except ValidationStopped as exc:
+            status, error = JobStatus.FAILED, exc.message
+            result = {"verdict": Verdict.FAILED, "checks": [c.__dict__ for c in exc.checks]}
+            verdict = Verdict.FAILED
+        except InterruptedError:
+            status, error = JobStatus.CANCELLED, "Cancelled while running."
+        except Exception as exc:
+            from celery.exceptions import SoftTimeLimitExceeded
+
+            if isinstance(exc, SoftTimeLimitExceeded):
+                error = "The job ran past its time limit and was stopped."
+            elif isinstance(exc, ValueError | FileNotFoundError):
+                status, error = JobStatus.FAILED, str(exc)
+            else:
+                logger.exception("job %s failed", job.pk)
+                error = f"Unexpected error on the worker: {type(exc).__name__}: {exc}"
+        reporter.log(f"Finished: {status}{f' ({verdict})' if verdict else ''}{f' — {error}' if error else ''}")
+        _finish(job.pk, status=status, verdict=verdict, result=result, error=error, log=reporter.text())
+    return status
+
+
+def _finish(job_id: int, *, status: str, verdict: str, result, error: str, log: str) -> None:
+    with transaction.atomic():
+        job = Job.objects.select_for_update().get(pk=job_id)
+        if job.finished:  # the reaper gave up on this attempt first; keep its record
+            return
+        job.status = status
+        job.verdict = verdict if verdict in Verdict.values else ""
+        job.result = result
+        job.error = error
+        job.log = log
+        job.progress = 100 if status == JobStatus.SUCCEEDED else job.progress
+        job.message = {JobStatus.SUCCEEDED: f"Done: {verdict or 'no verdict'}", JobStatus.CANCELLED: "Cancelled"}.get(
+            status, (error or status)[:300])
+        job.finished_at = timezone.now()
+        job.save()
+        audit_event_record(actor=None, action=f"registry.job.{status}", obj=job,
+                           before={"status": JobStatus.RUNNING}, after={"status": status, "verdict": job.verdict})
+
+
+def _champion(version: ModelVersion, dataset_id: int) -> dict | None:
+    """Metrics of the production version's latest passed validation on the same dataset."""
+    production = ModelVersion.objects.filter(model_id=version.model_id, stage="production").exclude(
+        pk=version.pk).first()
+    if production is None:
+        return None
+    job = (Job.objects.filter(version=production, kind=JobKind.VALIDATION, dataset_id=dataset_id,
+                              status=JobStatus.SUCCEEDED).order_by("-finished_at").first())
+    if job is None or not job.result:
+        return {"version": production.number, "metrics": {}, "signature": production.signature,
+                "missing": True}
+    return {"version": production.number, "metrics": job.result.get("metrics", {}), "signature": production.signature}
+
+
+def _run_validation(job: Job, version: ModelVersion, reporter: _Reporter) -> dict:
+    dataset = job.dataset
+    params = job.parameters
+    champion = _champion(version, dataset.pk)
+    production_signature = champion["signature"] if champion else None
+    if champion and champion.get("missing"):
+        reporter.log(f"Production v{champion['version']} has no passed validation on this dataset; "
+                     "non-inferiority is skipped.")
+        champion = None
+    reporter.log(f"Validating {version} on {dataset.name} ({dataset.row_count:,} rows)")
+    with local_path(version.artifact.name) as artifact, local_path(dataset.file.name) as data:
+        spec = ValidationInput(
+            artifact_path=artifact,
+            expected_sha256=job.artifact_sha256,
+            dataset_path=data,
+            dataset_format=dataset.format,
+            dataset_rows=dataset.row_count,
+            label_column=dataset.label_column,
+            task_type=version.model.task_type,
+            floors=params.get("floors", {}),
+            champion=champion,
+            production_signature=production_signature,
+            margin=params.get("margin", 0.01),
+            batch_rows=params.get("batch_rows", 50_000),
+        )
+        result = validate(spec, lambda path: load_runtime(path, device="cpu"), progress=reporter.progress,
+                          should_stop=reporter.should_stop)
+    for check in result["checks"]:
+        reporter.log(f"{check['verdict'].upper():5} {check['name']}: {check['message']}")
+    result["dataset"] = {"id": dataset.pk, "name": dataset.name, "sha256": dataset.sha256}
+    return result
+
+
+def _run_benchmark(job: Job, version: ModelVersion, reporter: _Reporter) -> dict:
+    params = BenchmarkParams(**{k: v for k, v in job.parameters.items() if k in BenchmarkParams.__dataclass_fields__})
+    reporter.log(f"Benchmarking {version} on the {job.device.upper()}, batch sizes {params.batch_sizes}")
+    with local_path(version.artifact.name) as artifact:
+        runtime = load_runtime(artifact, fmt=version.format, device=job.device)
+        info = runtime.info
+        reporter.log(f"Runtime {info.runtime} {info.runtime_version}, provider {info.provider}")
+        if info.fell_back_to_cpu:
+            reporter.log("No GPU execution provider is available on this worker: the benchmark ran on the CPU.")
+        result = run_benchmark(runtime, params, progress=reporter.progress, should_stop=reporter.should_stop,
+                               gpu_index=0)
+    model = version.model
+    slo = slo_verdict(result, p99_ms=model.slo_p99_latency_ms, min_throughput=model.slo_min_throughput)
+    if info.fell_back_to_cpu:
+        # GPU evidence cannot come from a CPU run, whatever the figures say.
+        slo["checks"].insert(0, {"name": "device", "target": "GPU", "actual": f"CPU ({info.provider})",
+                                 "passed": False, "message": "No GPU execution provider on the worker."})
+        slo["passed"] = False
+    result["slo"] = slo
+    result["verdict"] = {True: Verdict.PASSED, False: Verdict.FAILED, None: ""}[slo["passed"]]
+    for r in result["results"]:
+        reporter.log(f"batch {r['batch_size']}: {r['throughput_samples_s']:.1f} samples/s, "
+                     f"p99 {r['latency_ms']['p99']:.3f} ms, {'stable' if r['stability']['stable'] else 'UNSTABLE'}")
+    return result

@@ -1,0 +1,33 @@
+"""Celery tasks: thin. They take a job id, and the runner does the rest (registry.runner)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.conf import settings
+
+
+def _limits(seconds: int) -> dict:
+    return {"soft_time_limit": seconds, "time_limit": seconds + 60}
+
+
+@shared_task(name="registry.run_validation", bind=True, acks_late=True, reject_on_worker_lost=True,
+             **_limits(settings.GATEHOUSE_VALIDATION_TIME_LIMIT_S))
+def run_validation(self, job_id: int) -> str | None:
+    from registry.runner import run_job
+
+    return run_job(job_id, task_id=self.request.id, hostname=self.request.hostname)
+
+
+@shared_task(name="registry.run_benchmark", bind=True, acks_late=True, reject_on_worker_lost=True,
+             **_limits(settings.GATEHOUSE_BENCHMARK_TIME_LIMIT_S))
+def run_benchmark(self, job_id: int) -> str | None:
+    from registry.runner import run_job
+
+    return run_job(job_id, task_id=self.request.id, hostname=self.request.hostname)
+
+
+@shared_task(name="registry.jobs_reap")
+def jobs_reap() -> dict:
+    from registry.job_services import reap_stale_jobs
+
+    return reap_stale_jobs()
