@@ -12,6 +12,7 @@ def navigation(request):
             "registry": user.has_perm("registry.view_registeredmodel"),
             "register": user.has_perm("registry.add_registeredmodel"),
             "audit": user.has_perm("portal.view_auditevent"),
+            "jobs": user.has_perm("registry.view_job"),
             "admin": user.is_staff,
         }
     }

@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from portal import views
+from registry.urls import job_urlpatterns
 
 handler403 = "portal.views.permission_denied"
 handler404 = "portal.views.page_not_found"
@@ -18,6 +19,7 @@ urlpatterns = [
     path("account/token/", views.account_token_rotate, name="account-token"),
     path("audit/", views.audit_list, name="audit-list"),
     path("models/", include("registry.urls")),
+    path("jobs/", include((job_urlpatterns, "jobs"))),
     path("healthz", views.healthz, name="healthz"),
     path("api/v1/", include("registry.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

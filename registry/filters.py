@@ -6,8 +6,8 @@ import django_filters
 from django.db.models import Q
 
 from portal.models import Team
-from registry.choices import RiskTier, Stage, TaskType
-from registry.models import ModelVersion, RegisteredModel
+from registry.choices import JobKind, JobStatus, RiskTier, Stage, TaskType, Verdict
+from registry.models import Job, ModelVersion, RegisteredModel
 
 
 class RegisteredModelFilterSet(django_filters.FilterSet):
@@ -57,3 +57,19 @@ class RegisteredModelFilterSet(django_filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(pk__in=ModelVersion.objects.filter(stage=value).values("model_id"))
+
+
+class JobFilterSet(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=JobStatus.choices, empty_label="Any status")
+    kind = django_filters.ChoiceFilter(choices=JobKind.choices, empty_label="Any kind")
+    model = django_filters.CharFilter(field_name="version__model__name", label="Model")
+    version = django_filters.NumberFilter(field_name="version__number", label="Version")
+    queue = django_filters.CharFilter(field_name="queue")
+    verdict = django_filters.ChoiceFilter(choices=Verdict.choices, empty_label="Any verdict")
+
+    class Meta:
+        model = Job
+        fields = ["status", "kind", "model", "version", "queue", "verdict"]
+
+    def filter_queryset(self, queryset):
+        return super().filter_queryset(queryset).order_by("-created_at", "-pk")

@@ -5,6 +5,8 @@ from django.utils.text import slugify
 
 from registry.models import MODEL_CARD_FIELDS, ModelVersion, RegisteredModel
 
+THRESHOLD_FIELDS = ("metric_floors", "noninferiority_margin", "slo_p99_latency_ms", "slo_min_throughput")
+
 CARD_HELP = {
     "intended_use": "Who uses the model, for which decisions, in which process.",
     "out_of_scope_use": "Uses the model was not built or validated for.",
@@ -30,10 +32,18 @@ class TagsField(forms.CharField):
 
 class RegisteredModelForm(forms.ModelForm):
     tags = TagsField(required=False, help_text="Comma-separated, e.g. churn, marketing, tabular.")
+    metric_floors = forms.CharField(
+        label="Validation floors", required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="One per line, e.g. accuracy = 0.9; for rmse, mae and log_loss the value is a ceiling.",
+    )
 
     class Meta:
         model = RegisteredModel
-        fields = ["name", "team", "description", "task_type", "risk_tier", "refresh_interval_days", *MODEL_CARD_FIELDS]
+        fields = [
+            "name", "team", "description", "task_type", "risk_tier", "refresh_interval_days",
+            "metric_floors", "noninferiority_margin", "slo_p99_latency_ms", "slo_min_throughput",
+            *MODEL_CARD_FIELDS,
+        ]
         widgets = {field: forms.Textarea(attrs={"rows": 3}) for field in MODEL_CARD_FIELDS}
         help_texts = {
             "name": "Unique across the company, lowercase with hyphens: it appears in URLs and API paths.",
@@ -44,18 +54,30 @@ class RegisteredModelForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["refresh_interval_days"].min_value = 1
         self.fields["refresh_interval_days"].widget.attrs["min"] = 1
+        self.fields["noninferiority_margin"].required = False
         if self.instance.pk:
             # Name and team are the model's identity; they do not change after registration.
             del self.fields["name"]
             del self.fields["team"]
             self.initial.setdefault("tags", list(self.instance.tags.values_list("name", flat=True)))
+            self.initial["metric_floors"] = "\n".join(f"{k} = {v}" for k, v in self.instance.metric_floors.items())
         elif teams is not None:
             self.fields["team"].queryset = teams
             if len(teams) == 1:
                 self.fields["team"].initial = teams[0]
 
+    def clean_noninferiority_margin(self) -> float:
+        value = self.cleaned_data.get("noninferiority_margin")
+        return RegisteredModel._meta.get_field("noninferiority_margin").default if value is None else value
+
+    def clean_metric_floors(self) -> dict[str, float]:
+        return parse_name_values(self.cleaned_data["metric_floors"] or "")
+
     def identity_fields(self):
-        return [self[name] for name in self.fields if name not in MODEL_CARD_FIELDS]
+        return [self[name] for name in self.fields if name not in (*MODEL_CARD_FIELDS, *THRESHOLD_FIELDS)]
+
+    def threshold_fields(self):
+        return [self[name] for name in THRESHOLD_FIELDS]
 
     def card_fields(self):
         return [self[name] for name in MODEL_CARD_FIELDS]
@@ -103,25 +125,7 @@ class ModelVersionForm(forms.Form):
         self.fields["parent_number"].choices = [("", "—")] + [(n, f"v{n}") for n in numbers]
 
     def clean_metrics(self) -> dict[str, float]:
-        parsed: dict[str, float] = {}
-        for lineno, line in enumerate(self.cleaned_data["metrics"].splitlines(), start=1):
-            line = line.strip()
-            if not line:
-                continue
-            name, sep, value = line.replace(":", "=", 1).partition("=")
-            name, value = name.strip(), value.strip()
-            if not sep or not name or not value:
-                raise forms.ValidationError(f"Line {lineno}: write name = value, e.g. accuracy = 0.95.")
-            try:
-                number = float(value)
-            except ValueError:
-                raise forms.ValidationError(f"Line {lineno}: '{value}' is not a number.") from None
-            if number != number or abs(number) == float("inf"):
-                raise forms.ValidationError(f"Line {lineno}: '{value}' is not a finite number.")
-            if name in parsed:
-                raise forms.ValidationError(f"Line {lineno}: '{name}' is given twice.")
-            parsed[name] = number
-        return parsed
+        return parse_name_values(self.cleaned_data["metrics"])
 
 
 class DatasetForm(forms.Form):
@@ -136,3 +140,69 @@ class DatasetForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.parquet"}),
     )
     label_column = forms.CharField(max_length=200, help_text="The column that holds the true labels or targets.")
+
+
+def parse_name_values(text: str, *, what: str = "value") -> dict[str, float]:
+    """Lines of ``name = value`` (or ``name: value``) into a dict, with line-numbered errors."""
+    parsed: dict[str, float] = {}
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        name, sep, value = line.replace(":", "=", 1).partition("=")
+        name, value = name.strip(), value.strip()
+        if not sep or not name or not value:
+            raise forms.ValidationError(f"Line {lineno}: write name = {what}, e.g. accuracy = 0.95.")
+        try:
+            number = float(value)
+        except ValueError:
+            raise forms.ValidationError(f"Line {lineno}: '{value}' is not a number.") from None
+        if number != number or abs(number) == float("inf"):
+            raise forms.ValidationError(f"Line {lineno}: '{value}' is not a finite number.")
+        if name in parsed:
+            raise forms.ValidationError(f"Line {lineno}: '{name}' is given twice.")
+        parsed[name] = number
+    return parsed
+
+
+class ValidationJobForm(forms.Form):
+    dataset = forms.ModelChoiceField(queryset=None, empty_label=None,
+                                     help_text="Every row is run through the model.")
+    floors = forms.CharField(
+        label="Metric floors", required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One per line, e.g. accuracy = 0.9. For rmse, mae and log_loss the value is a ceiling. "
+                  "Defaults to the model's floors.",
+    )
+    margin = forms.FloatField(
+        label="Non-inferiority margin", min_value=0,
+        help_text="How much worse than the production version a metric may be.",
+    )
+
+    def __init__(self, *args, version: ModelVersion, **kwargs):
+        super().__init__(*args, **kwargs)
+        model = version.model
+        self.fields["dataset"].queryset = model.datasets.order_by("name")
+        self.fields["floors"].initial = "\n".join(f"{k} = {v}" for k, v in model.metric_floors.items())
+        self.fields["margin"].initial = model.noninferiority_margin
+
+    def clean_floors(self) -> dict[str, float]:
+        return parse_name_values(self.cleaned_data["floors"])
+
+
+class BenchmarkJobForm(forms.Form):
+    device = forms.ChoiceField(choices=[("gpu", "GPU worker (queue gpu)"), ("cpu", "CPU worker (queue cpu)")],
+                               initial="gpu")
+    batch_sizes = forms.CharField(initial="1, 8, 32", help_text="Comma-separated, 1 to 4096.")
+    min_seconds = forms.FloatField(label="Measured phase at least (s)", initial=3.0, min_value=0.1, max_value=600)
+    min_iterations = forms.IntegerField(label="…and at least (iterations)", initial=100, min_value=10,
+                                        max_value=1_000_000)
+    warmup_ms = forms.IntegerField(label="Warm-up (ms)", initial=200, min_value=0, max_value=60_000)
+
+    def clean_batch_sizes(self) -> list[int]:
+        try:
+            sizes = [int(part) for part in self.cleaned_data["batch_sizes"].replace(" ", "").split(",") if part]
+        except ValueError:
+            raise forms.ValidationError("Write whole numbers separated by commas, e.g. 1, 8, 32.") from None
+        if not sizes or any(not 1 <= s <= 4096 for s in sizes):
+            raise forms.ValidationError("Each batch size is between 1 and 4096.")
+        return sorted(set(sizes))

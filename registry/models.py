@@ -255,7 +255,7 @@ class Job(models.Model):
         return f"{self.get_kind_display()} #{self.pk} of {self.version}"
 
     def get_absolute_url(self) -> str:
-        return reverse("registry:job-detail", kwargs={"pk": self.pk})
+        return reverse("jobs:detail", kwargs={"pk": self.pk})
 
     @property
     def finished(self) -> bool:

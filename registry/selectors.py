@@ -74,3 +74,25 @@ def stage_counts() -> dict[str, int]:
     counts = {stage: 0 for stage in Stage.values}
     counts.update({row["stage"]: row["n"] for row in rows})
     return counts
+
+
+def job_list() -> QuerySet:
+    from registry.models import Job
+
+    return Job.objects.select_related("version", "version__model", "dataset", "requested_by").defer(
+        "log", "result", "environment"
+    )
+
+
+def job_get(*, pk: int):
+    from registry.models import Job
+
+    job = Job.objects.select_related("version", "version__model", "version__model__team", "dataset",
+                                     "requested_by").filter(pk=pk).first()
+    if job is None:
+        raise Http404(f"There is no job {pk}.")
+    return job
+
+
+def version_jobs(*, version: ModelVersion, limit: int = 10):
+    return job_list().filter(version=version).order_by("-created_at")[:limit]

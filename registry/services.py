@@ -27,6 +27,10 @@ EDITABLE_MODEL_FIELDS = (
     "task_type",
     "refresh_interval_days",
     "owner",
+    "metric_floors",
+    "noninferiority_margin",
+    "slo_p99_latency_ms",
+    "slo_min_throughput",
     *MODEL_CARD_FIELDS,
 )
 

@@ -13,7 +13,13 @@ from portal.views_helpers import form_error, paginate
 from registry import permissions, selectors, services
 from registry.artifacts import open_stored
 from registry.filters import RegisteredModelFilterSet
-from registry.forms import DatasetForm, ModelVersionForm, RegisteredModelForm
+from registry.forms import (
+    BenchmarkJobForm,
+    DatasetForm,
+    ModelVersionForm,
+    RegisteredModelForm,
+    ValidationJobForm,
+)
 from registry.models import MODEL_CARD_FIELDS, RegisteredModel
 
 
@@ -45,19 +51,9 @@ def model_create(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied("You are not a member of any team yet; ask an administrator to add you to one.")
     form = RegisteredModelForm(request.POST or None, teams=teams)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
+        data = dict(form.cleaned_data)
         try:
-            model = services.registered_model_create(
-                actor=request.user,
-                name=data["name"],
-                team=data["team"],
-                task_type=data["task_type"],
-                risk_tier=data["risk_tier"],
-                tags=data["tags"],
-                description=data["description"],
-                refresh_interval_days=data["refresh_interval_days"],
-                **{field: data[field] for field in MODEL_CARD_FIELDS},
-            )
+            model = services.registered_model_create(actor=request.user, **data)
         except ApplicationError as exc:
             form_error(form, exc)
         else:
@@ -147,10 +143,21 @@ def version_create(request: HttpRequest, name: str) -> HttpResponse:
 @permission_required("registry.view_modelversion", raise_exception=True)
 def version_detail(request: HttpRequest, name: str, number: int) -> HttpResponse:
     version = selectors.version_get(name=name, number=number)
+    model = version.model
+    can_validate = permissions.can_run_validation(request.user, model)
+    can_benchmark = permissions.can_run_benchmark(request.user, model)
     return render(
         request,
         "registry/version_detail.html",
-        {"version": version, "model": version.model, "can_download": permissions.can_download(request.user)},
+        {
+            "version": version,
+            "model": model,
+            "can_download": permissions.can_download(request.user),
+            "jobs": selectors.version_jobs(version=version) if permissions.can_view_jobs(request.user) else [],
+            "validation_form": ValidationJobForm(version=version) if can_validate else None,
+            "benchmark_form": BenchmarkJobForm() if can_benchmark else None,
+            "has_datasets": model.datasets.exists(),
+        },
     )
 
 

@@ -37,6 +37,10 @@ class ModelOutputSerializer(serializers.ModelSerializer):
             "refresh_interval_days",
             "tags",
             *MODEL_CARD_FIELDS,
+            "metric_floors",
+            "noninferiority_margin",
+            "slo_p99_latency_ms",
+            "slo_min_throughput",
             "card_complete",
             "latest_version",
             "production_version",
@@ -70,6 +74,10 @@ class ModelCreateInputSerializer(serializers.Serializer):
     limitations = serializers.CharField(required=False, default="", allow_blank=True)
     ethical_considerations = serializers.CharField(required=False, default="", allow_blank=True)
     caveats = serializers.CharField(required=False, default="", allow_blank=True)
+    metric_floors = serializers.DictField(child=serializers.FloatField(), required=False, default=dict)
+    noninferiority_margin = serializers.FloatField(min_value=0, required=False, default=0.01)
+    slo_p99_latency_ms = serializers.FloatField(min_value=0, required=False, default=None, allow_null=True)
+    slo_min_throughput = serializers.FloatField(min_value=0, required=False, default=None, allow_null=True)
 
 
 class ModelUpdateInputSerializer(ModelCreateInputSerializer):

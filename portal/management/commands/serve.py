@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Run the portal (web server + one Celery worker on queues cpu and gpu) until Ctrl-C."
+    help = "Run the portal (web server + one Celery worker on queues cpu and gpu, with beat) until Ctrl-C."
 
     def add_arguments(self, parser):
         parser.add_argument("--addr", default="127.0.0.1:8000")
@@ -21,7 +21,7 @@ class Command(BaseCommand):
     def handle(self, *args, addr: str, **options):
         python = sys.executable
         worker = subprocess.Popen(  # noqa: S603
-            [python, "-m", "celery", "-A", "portal", "worker", "-Q", "cpu,gpu", "-c", "1", "--loglevel", "INFO",
+            [python, "-m", "celery", "-A", "portal", "worker", "-B", "-Q", "cpu,gpu", "-c", "1", "--loglevel", "INFO",
              "--hostname", "embedded@%h"],
         )
         web = subprocess.Popen([python, "manage.py", "runserver", addr, "--noreload"])  # noqa: S603
