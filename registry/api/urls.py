@@ -3,6 +3,9 @@ from django.urls import path
 from registry.api import views
 
 urlpatterns = [
+    path("jobs/", views.JobListCreateApi.as_view(), name="api-job-list"),
+    path("jobs/<int:pk>/", views.JobDetailApi.as_view(), name="api-job-detail"),
+    path("jobs/<int:pk>/cancel/", views.JobCancelApi.as_view(), name="api-job-cancel"),
     path("models/", views.ModelListCreateApi.as_view(), name="api-model-list"),
     path("models/<slug:name>/", views.ModelDetailApi.as_view(), name="api-model-detail"),
     path("models/<slug:name>/versions/", views.VersionListCreateApi.as_view(), name="api-version-list"),

@@ -7,16 +7,19 @@ from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import DjangoModelPermissionsOrAnonReadOnly, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from registry import permissions, selectors, services
+from registry import job_services, permissions, selectors, services
+from registry.api import job_serializers as js
 from registry.api import serializers as s
 from registry.artifacts import open_stored
-from registry.filters import RegisteredModelFilterSet
+from registry.choices import JobKind
+from registry.filters import JobFilterSet, RegisteredModelFilterSet
 from registry.models import Dataset, ModelVersion, RegisteredModel
 
 
@@ -176,3 +179,53 @@ class DatasetFileApi(_DownloadApi):
         )
         response["X-Checksum-SHA256"] = dataset.sha256
         return response
+
+
+class JobListCreateApi(generics.ListAPIView):
+    permission_classes = [IsAuthenticated, ViewPermission]
+    serializer_class = js.JobOutputSerializer
+    filterset_class = JobFilterSet
+
+    def get_queryset(self):
+        return selectors.job_list().order_by("-created_at", "-pk")
+
+    @extend_schema(request=js.JobCreateInputSerializer, responses={201: js.JobOutputSerializer})
+    def post(self, request: Request) -> Response:
+        data = js.JobCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        version = selectors.version_get(name=values["model"], number=values["version"])
+        dataset = None
+        if values["kind"] == JobKind.VALIDATION:
+            if not values["dataset"]:
+                raise ValidationError({"dataset": ["Name the dataset to validate on."]})
+            dataset = version.model.datasets.filter(name=values["dataset"]).first()
+            if dataset is None:
+                message = f"{version.model.name} has no dataset named '{values['dataset']}'."
+                raise ValidationError({"dataset": [message]})
+        job = job_services.job_create(
+            actor=request.user, version=version, kind=values["kind"], dataset=dataset, device=values["device"],
+            parameters=values["parameters"],
+        )
+        job = selectors.job_get(pk=job.pk)
+        return Response(js.JobOutputSerializer(job, context={"request": request}).data, status=status.HTTP_201_CREATED)
+
+
+class JobDetailApi(generics.RetrieveAPIView):
+    permission_classes = [IsAuthenticated, ViewPermission]
+    serializer_class = js.JobDetailOutputSerializer
+
+    def get_queryset(self):
+        return selectors.job_list()
+
+    def get_object(self):
+        return selectors.job_get(pk=self.kwargs["pk"])
+
+
+class JobCancelApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={200: js.JobOutputSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        job = job_services.job_cancel(actor=request.user, job=selectors.job_get(pk=pk))
+        return Response(js.JobOutputSerializer(selectors.job_get(pk=job.pk), context={"request": request}).data)
