@@ -84,7 +84,9 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "gatehouse.sqlite3",
+            "NAME": env_str("GATEHOUSE_SQLITE_PATH", str(VAR_DIR / "gatehouse.sqlite3")),
+            # A file, not memory, so that a worker process started by the tests sees the test database.
+            "TEST": {"NAME": str(VAR_DIR / "test-gatehouse.sqlite3")},
             "OPTIONS": {
                 # IMMEDIATE takes the write lock at BEGIN, so two writers queue instead of failing
                 # with "database is locked" when a read transaction tries to upgrade.

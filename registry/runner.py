@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from portal.services import audit_event_record
@@ -113,7 +113,6 @@ def _claim(job_id: int, task_id: str | None, hostname: str) -> Job | None:
 
 
 def run_job(job_id: int, *, task_id: str | None = None, hostname: str | None = None) -> str | None:
-    close_old_connections()
     hostname = hostname or socket.gethostname()
     job = _claim(job_id, task_id, hostname)
     if job is None:

@@ -13,17 +13,25 @@ def _limits(seconds: int) -> dict:
 @shared_task(name="registry.run_validation", bind=True, acks_late=True, reject_on_worker_lost=True,
              **_limits(settings.GATEHOUSE_VALIDATION_TIME_LIMIT_S))
 def run_validation(self, job_id: int) -> str | None:
-    from registry.runner import run_job
-
-    return run_job(job_id, task_id=self.request.id, hostname=self.request.hostname)
+    return _run(self, job_id)
 
 
 @shared_task(name="registry.run_benchmark", bind=True, acks_late=True, reject_on_worker_lost=True,
              **_limits(settings.GATEHOUSE_BENCHMARK_TIME_LIMIT_S))
 def run_benchmark(self, job_id: int) -> str | None:
+    return _run(self, job_id)
+
+
+def _run(task, job_id: int) -> str | None:
+    from django.db import close_old_connections
+
     from registry.runner import run_job
 
-    return run_job(job_id, task_id=self.request.id, hostname=self.request.hostname)
+    close_old_connections()  # a long-lived worker must not reuse a connection the database dropped
+    try:
+        return run_job(job_id, task_id=task.request.id, hostname=task.request.hostname)
+    finally:
+        close_old_connections()
 
 
 @shared_task(name="registry.jobs_reap")

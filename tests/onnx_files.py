@@ -62,3 +62,30 @@ def invalid_graph_bytes() -> bytes:
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     return model.SerializeToString()
+
+
+def raising_model() -> bytes:
+    """Valid for onnx.checker, but onnxruntime raises at run time unless 4·N is a multiple of 3."""
+    x = helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 4])
+    y = helper.make_tensor_value_info("output", TensorProto.FLOAT, [None, 3])
+    shape = numpy_helper.from_array(np.array([-1, 3], dtype=np.int64), "shape")
+    graph = helper.make_graph([helper.make_node("Reshape", ["input", "shape"], ["output"])], "raises", [x], [y],
+                              initializer=[shape])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return model.SerializeToString()
+
+
+def iris_classifier(*, zipmap: bool = False):
+    """A real scikit-learn classifier on iris, exported by skl2onnx: (onnx bytes, features, labels)."""
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import FloatTensorType
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    bunch = load_iris()
+    x = bunch.data.astype(np.float32)
+    estimator = LogisticRegression(max_iter=500).fit(x, bunch.target)
+    onx = convert_sklearn(estimator, initial_types=[("input", FloatTensorType([None, 4]))],
+                          options={id(estimator): {"zipmap": zipmap}}, target_opset={"": 17, "ai.onnx.ml": 3})
+    return onx.SerializeToString(), x, bunch.target

@@ -18,6 +18,7 @@ import numpy as np
 
 # Metrics where lower is better: a floor on them is a ceiling, and non-inferiority allows + margin.
 LOWER_IS_BETTER = {"rmse", "mae", "log_loss", "mse"}
+EPSILON = 1e-9
 
 
 @dataclass
@@ -392,7 +393,8 @@ def _threshold_checks(spec: ValidationInput, metrics: dict[str, float]) -> list[
         if name not in champion:
             continue
         lower = name in LOWER_IS_BETTER
-        limit = champion[name] + spec.margin if lower else champion[name] - spec.margin
+        # EPSILON: the same predictions computed twice may differ in the last bits of a float.
+        limit = champion[name] + spec.margin + EPSILON if lower else champion[name] - spec.margin - EPSILON
         if (value > limit) if lower else (value < limit):
             worse.append(f"{name} {value:.4f} vs {champion[name]:.4f}")
     version = spec.champion.get("version")

@@ -1,0 +1,211 @@
+"""Jobs run in-process by the runner (the worker tests run them through Celery)."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnxruntime as ort
+import pandas as pd
+import pytest
+from django.core.files.base import ContentFile
+from sklearn import metrics as m
+
+from portal.errors import ApplicationError
+from registry import job_services, services
+from registry.choices import JobStatus
+from registry.models import Job
+from registry.runner import run_job
+from tests.factories import RegisteredModelFactory, version_create
+from tests.onnx_files import iris_classifier, onnx_bytes, raising_model
+
+pytestmark = pytest.mark.django_db
+
+
+def _iris_setup(scientist, team, *, frame_edit=None, zipmap=False, fmt="csv"):
+    model = RegisteredModelFactory(name="iris", team=team, task_type="multiclass",
+                                   metric_floors={"accuracy": 0.9})
+    data, x, y = iris_classifier(zipmap=zipmap)
+    version = version_create(model, scientist, data=data)
+    frame = pd.DataFrame(x, columns=["sl", "sw", "pl", "pw"])
+    frame["species"] = y
+    if frame_edit:
+        frame = frame_edit(frame)
+    if fmt == "parquet":
+        import io
+
+        buffer = io.BytesIO()
+        frame.to_parquet(buffer, index=False)
+        content = buffer.getvalue()
+    else:
+        content = frame.to_csv(index=False).encode()
+    dataset = services.dataset_create(actor=scientist, model=model, name="all", label_column="species",
+                                      file=ContentFile(content, name=f"iris.{fmt}"))
+    return model, version, dataset, data, frame
+
+
+@pytest.mark.parametrize(("zipmap", "fmt"), [(False, "csv"), (True, "parquet")])
+def test_validation_metrics_equal_scikit_learn_on_the_same_predictions(scientist, team, zipmap, fmt):
+    model, version, dataset, data, frame = _iris_setup(scientist, team, zipmap=zipmap, fmt=fmt)
+    job = job_services.job_create(actor=scientist, version=version, kind="validation", dataset=dataset)
+    assert run_job(job.pk) == JobStatus.SUCCEEDED
+    job.refresh_from_db()
+    assert job.verdict == "passed" and job.progress == 100
+    assert job.environment["libraries"]["onnxruntime"] == ort.__version__
+
+    session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    labels, probabilities = session.run(None, {"input": frame[["sl", "sw", "pl", "pw"]].to_numpy(np.float32)})
+    if zipmap:
+        probabilities = np.array([[row[k] for k in sorted(row)] for row in probabilities])
+    y = frame["species"].to_numpy()
+    expected = {
+        "accuracy": m.accuracy_score(y, labels),
+        "f1_macro": m.f1_score(y, labels, average="macro"),
+        "precision_macro": m.precision_score(y, labels, average="macro"),
+        "recall_macro": m.recall_score(y, labels, average="macro"),
+        "roc_auc_ovr": m.roc_auc_score(y, probabilities, multi_class="ovr"),
+        "log_loss": m.log_loss(y, np.clip(probabilities, 1e-15, 1), labels=[0, 1, 2]),
+    }
+    for name, value in expected.items():
+        assert abs(job.result["metrics"][name] - value) <= 1e-9, name
+    verdicts = {c["name"]: c["verdict"] for c in job.result["checks"]}
+    assert verdicts["digest"] == verdicts["graph"] == verdicts["inference"] == verdicts["floor accuracy"] == "pass"
+    assert verdicts["non-inferiority"] == "skip"
+
+
+def test_a_dataset_missing_a_column_fails_with_the_reason(scientist, team):
+    model, version, dataset, *_ = _iris_setup(scientist, team, frame_edit=lambda f: f.drop(columns=["pw"]))
+    job = job_services.job_create(actor=scientist, version=version, kind="validation", dataset=dataset)
+    assert run_job(job.pk) == JobStatus.FAILED
+    job.refresh_from_db()
+    assert "takes 4 features but the dataset has 3 columns" in job.error
+    assert job.verdict == "failed"
+    assert job.result["checks"][-1]["name"] == "inputs"
+
+
+def test_labels_the_model_never_saw_fail(scientist, team):
+    def add_class(frame):
+        frame.loc[0, "species"] = 7
+        return frame
+
+    model, version, dataset, *_ = _iris_setup(scientist, team, frame_edit=add_class)
+    job = job_services.job_create(actor=scientist, version=version, kind="validation", dataset=dataset)
+    assert run_job(job.pk) == JobStatus.FAILED
+    job.refresh_from_db()
+    assert "classes the model never saw: 7" in job.error
+
+
+def test_inference_that_raises_fails_with_the_runtime_message(scientist, team):
+    model = RegisteredModelFactory(name="bad", team=team, task_type="regression")
+    version = version_create(model, scientist, data=raising_model())
+    dataset = services.dataset_create(actor=scientist, model=model, name="d", label_column="y",
+                                      file=ContentFile(b"a,b,c,d,y\n1,2,3,4,0\n5,6,7,8,1\n", name="d.csv"))
+    job = job_services.job_create(actor=scientist, version=version, kind="validation", dataset=dataset)
+    assert run_job(job.pk) == JobStatus.FAILED
+    job.refresh_from_db()
+    assert job.error.startswith("Inference failed on rows 1–2:")
+
+
+def test_floors_and_non_inferiority_against_production(scientist, team):
+    model, version, dataset, data, frame = _iris_setup(scientist, team)
+    first = job_services.job_create(actor=scientist, version=version, kind="validation", dataset=dataset)
+    run_job(first.pk)
+    type(version).objects.filter(pk=version.pk).update(stage="production")
+    # A worse candidate: a regression graph is no classifier, so use the same classifier with a strict floor.
+    candidate = version_create(model, scientist, data=iris_classifier(zipmap=True)[0])
+    job = job_services.job_create(actor=scientist, version=candidate, kind="validation", dataset=dataset,
+                                  parameters={"floors": {"accuracy": 0.99, "log_loss": 0.01}, "margin": 0.001})
+    run_job(job.pk)
+    job.refresh_from_db()
+    checks = {c["name"]: c for c in job.result["checks"]}
+    assert job.status == JobStatus.SUCCEEDED and job.verdict == "failed"
+    assert checks["floor accuracy"]["verdict"] == "fail"
+    assert "misses the required ≥ 0.99" in checks["floor accuracy"]["message"]
+    assert checks["floor log_loss"]["verdict"] == "fail"  # a ceiling for lower-is-better metrics
+    assert checks["non-inferiority"]["verdict"] == "pass"  # the same estimator as production v1
+    assert checks["signature compatibility"]["verdict"] == "warn"  # ZipMap changed the probabilities' type
+
+
+def test_benchmark_record_on_the_cpu(scientist, team):
+    model = RegisteredModelFactory(name="lin", team=team, slo_p99_latency_ms=1000.0, slo_min_throughput=1.0)
+    version = version_create(model, scientist, data=onnx_bytes(n_features=16))
+    job = job_services.job_create(actor=scientist, version=version, kind="benchmark", device="cpu",
+                                  parameters={"batch_sizes": [1, 4], "min_seconds": 0.2, "min_iterations": 20,
+                                              "warmup_ms": 10})
+    assert job.queue == "cpu"
+    assert run_job(job.pk) == JobStatus.SUCCEEDED
+    job.refresh_from_db()
+    result = job.result
+    assert result["runtime"]["provider"] == "CPUExecutionProvider" and result["runtime"]["device"] == "cpu"
+    assert [r["batch_size"] for r in result["results"]] == [1, 4]
+    for r in result["results"]:
+        lat = r["latency_ms"]
+        assert lat["p50"] <= lat["p90"] <= lat["p95"] <= lat["p99"] <= lat["max"]
+        assert r["iterations"] >= 20 and r["measured_seconds"] >= 0.2
+        assert r["throughput_samples_s"] == pytest.approx(
+            r["iterations"] * r["batch_size"] / r["measured_seconds"], rel=1e-3)
+        assert r["input_shapes"] == {"input": [r["batch_size"], 16]}
+    assert job.verdict == "passed"
+    assert [c["name"] for c in result["slo"]["checks"]] == ["p99 latency at batch 1", "throughput at batch 4"]
+
+
+def test_a_gpu_benchmark_without_a_gpu_says_it_ran_on_the_cpu(scientist, team):
+    model = RegisteredModelFactory(name="lin", team=team, slo_p99_latency_ms=1000.0)
+    version = version_create(model, scientist)
+    job = job_services.job_create(actor=scientist, version=version, kind="benchmark", device="gpu",
+                                  parameters={"batch_sizes": [1], "min_seconds": 0.1, "min_iterations": 10})
+    assert job.queue == "gpu"
+    run_job(job.pk)
+    job.refresh_from_db()
+    if job.result["runtime"]["device"] == "gpu":
+        pytest.skip("this machine has a GPU execution provider")
+    assert job.result["runtime"]["fell_back_to_cpu"] is True
+    assert job.verdict == "failed"
+    assert job.result["slo"]["checks"][0]["name"] == "device"
+
+
+def test_bad_parameters_are_refused(scientist, team, itops, manager):
+    model = RegisteredModelFactory(name="lin", team=team)
+    version = version_create(model, scientist)
+    with pytest.raises(ApplicationError, match="Batch sizes"):
+        job_services.job_create(actor=scientist, version=version, kind="benchmark", parameters={"batch_sizes": [0]})
+    with pytest.raises(ApplicationError, match="Choose the dataset"):
+        job_services.job_create(actor=scientist, version=version, kind="validation")
+    from django.core.exceptions import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        job_services.job_create(actor=itops, version=version, kind="validation")
+    with pytest.raises(PermissionDenied):
+        job_services.job_create(actor=manager, version=version, kind="benchmark")
+    job = job_services.job_create(actor=itops, version=version, kind="benchmark", device="gpu")
+    assert job.requested_by == itops
+    assert not Job.objects.exclude(pk=job.pk).exists()
+
+
+def test_cancel_a_queued_job_and_the_runner_skips_it(scientist, team, manager):
+    model = RegisteredModelFactory(name="lin", team=team)
+    version = version_create(model, scientist)
+    job = job_services.job_create(actor=scientist, version=version, kind="benchmark", device="cpu")
+    from django.core.exceptions import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        job_services.job_cancel(actor=manager, job=job)
+    job_services.job_cancel(actor=scientist, job=job)
+    job.refresh_from_db()
+    assert job.status == JobStatus.CANCELLED
+    assert run_job(job.pk) is None
+    with pytest.raises(ApplicationError, match="already ended"):
+        job_services.job_cancel(actor=scientist, job=job)
+
+
+def test_the_reaper_fails_a_job_whose_worker_went_silent(scientist, team, settings):
+    from django.utils import timezone
+
+    model = RegisteredModelFactory(name="lin", team=team)
+    version = version_create(model, scientist)
+    job = job_services.job_create(actor=scientist, version=version, kind="benchmark", device="cpu")
+    Job.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, attempts=1, worker="w1@gpu-node-7",
+                                         heartbeat_at=timezone.now() - timezone.timedelta(seconds=600))
+    assert job_services.reap_stale_jobs()["failed"] == 1
+    job.refresh_from_db()
+    assert job.status == JobStatus.ERROR
+    assert "w1@gpu-node-7 stopped sending heartbeats" in job.error
+    assert run_job(job.pk) is None  # a late redelivery does not resurrect it
