@@ -2,6 +2,8 @@
 
 import pytest
 
+pytest_plugins = ["tests.worker"]
+
 
 @pytest.fixture(autouse=True)
 def artifact_storage(settings, tmp_path):

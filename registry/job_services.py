@@ -128,14 +128,17 @@ def job_dispatch(*, job_id: int) -> bool:
         return False
     task_id = uuid.uuid4().hex
     try:
-        app.send_task(
-            TASKS[job.kind],
-            args=[job.pk],
-            queue=job.queue,
-            task_id=task_id,
-            retry=True,
-            retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.5},
-        )
+        # A connection of its own, from the configured URL, so a broker that was down is found again.
+        with app.connection_for_write() as conn:
+            app.send_task(
+                TASKS[job.kind],
+                args=[job.pk],
+                queue=job.queue,
+                task_id=task_id,
+                connection=conn,
+                retry=True,
+                retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.5},
+            )
     except Exception as exc:  # kombu/redis connection errors: the broker is unreachable
         logger.warning("job %s: broker unreachable: %s", job_id, exc)
         Job.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(

@@ -1,0 +1,104 @@
+"""A real Celery worker for the tests: Redis when REDIS_URL is set (CI), else the filesystem broker.
+
+The worker is a separate process, so it shares the test database (a file on SQLite, the test database on
+PostgreSQL), the artifact folder and the broker through its environment; tests that use it commit their
+rows (transaction=True)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def shared_artifacts(tmp_path_factory):
+    return tmp_path_factory.mktemp("shared-artifacts")
+
+
+def _purge_broker() -> None:
+    if settings.REDIS_URL:
+        import redis
+
+        redis.Redis.from_url(settings.REDIS_URL).flushdb()
+    else:
+        shutil.rmtree(settings.BROKER_DIR, ignore_errors=True)
+        from portal.celery import ensure_broker_folders
+
+        ensure_broker_folders()
+
+
+class Worker:
+    def __init__(self, env: dict[str, str], log: Path):
+        self.env = env
+        self.log = log
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.log.write_text("")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "portal", "worker", "-Q", "cpu,gpu", "-c", "1", "-P", "prefork",
+             "--without-heartbeat", "--without-mingle", "--without-gossip", "-n", f"test-{os.getpid()}@%h",
+             "--loglevel", "INFO"],
+            cwd=ROOT, env=self.env, stdout=self.log.open("a"), stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while "ready." not in self.log.read_text():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the test worker did not start:\n{self.log.read_text()[-3000:]}")
+            time.sleep(0.2)
+
+    def pool_pids(self) -> list[int]:
+        out = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True).stdout
+        return [int(pid) for pid in out.split()]
+
+    def kill_pool_child(self) -> int:
+        pid = self.pool_pids()[0]
+        os.kill(pid, signal.SIGKILL)
+        return pid
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+
+@pytest.fixture
+def worker(transactional_db, shared_artifacts, tmp_path, settings):
+    """A worker process for this test; artifacts go where it reads them."""
+    from portal.roles import ensure_role_groups
+
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                    "OPTIONS": {"location": str(shared_artifacts)}},
+    }
+    ensure_role_groups()
+    _purge_broker()
+    db = connection.settings_dict
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings",
+           "GATEHOUSE_ARTIFACT_ROOT": str(shared_artifacts), "GATEHOUSE_JOB_HEARTBEAT_S": "1",
+           "SECRET_KEY": settings.SECRET_KEY, "DEBUG": "false"}
+    if db["ENGINE"].endswith("sqlite3"):
+        env["GATEHOUSE_SQLITE_PATH"] = str(db["NAME"])
+    else:
+        env["DATABASE_URL"] = (f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:"
+                               f"{db['PORT'] or 5432}/{db['NAME']}")
+    w = Worker(env, tmp_path / "worker.log")
+    w.start()
+    yield w
+    w.stop()
