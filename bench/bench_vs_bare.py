@@ -54,8 +54,8 @@ def main() -> int:
         record = run_benchmark(runtime, BenchmarkParams(batch_sizes=[1], min_seconds=args.seconds,
                                                         max_seconds=args.seconds * 4, min_iterations=100))
         job = record["results"][0]["throughput_samples_s"]
-        rows.append({"round": round_ + 1, "benchmark_job_samples_s": round(job, 1), "bare_loop_samples_s": round(bare, 1),
-                     "difference_pct": round((job - bare) / bare * 100, 2)})
+        rows.append({"round": round_ + 1, "benchmark_job_samples_s": round(job, 1),
+                     "bare_loop_samples_s": round(bare, 1), "difference_pct": round((job - bare) / bare * 100, 2)})
     worst = max(abs(r["difference_pct"]) for r in rows)
     print(json.dumps({"model": "MLP 256→1024→1024→10, float32, batch 1", "onnxruntime": ort.__version__,
                       "provider": runtime.info.provider, "rounds": rows, "worst_difference_pct": worst,
