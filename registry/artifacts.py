@@ -160,3 +160,19 @@ def local_path(key: str):
                 copy.write(chunk)
         copy.flush()
         yield copy.name
+
+
+def _download(key: str, filename: str, sha256: str):
+    from django.http import FileResponse
+
+    response = FileResponse(open_stored(key), as_attachment=True, filename=filename)
+    response["X-Checksum-SHA256"] = sha256
+    return response
+
+
+def version_download_response(version):
+    return _download(version.artifact.name, f"{version.model.name}-v{version.number}.onnx", version.sha256)
+
+
+def dataset_download_response(dataset):
+    return _download(dataset.file.name, f"{dataset.model.name}-{dataset.name}.{dataset.format}", dataset.sha256)

@@ -8,6 +8,7 @@ Another team's model is read-only to them. Superusers may do anything.
 from __future__ import annotations
 
 from portal.models import Team
+from portal.roles import Role, user_roles
 from registry.models import RegisteredModel
 
 
@@ -68,8 +69,9 @@ def can_run_benchmark(user, model: RegisteredModel) -> bool:
 
 
 def can_cancel_job(user, job) -> bool:
+    """The person who started it, and IT operations, who run the workers."""
     return user.is_authenticated and (
-        user.is_superuser or job.requested_by_id == user.pk or user.groups.filter(name="it-operations").exists()
+        user.is_superuser or job.requested_by_id == user.pk or Role.IT_OPERATIONS in user_roles(user)
     )
 
 

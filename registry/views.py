@@ -5,13 +5,13 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from portal.errors import ApplicationError
 from portal.views_helpers import form_error, paginate
 from registry import permissions, selectors, services
-from registry.artifacts import open_stored
+from registry.artifacts import dataset_download_response, version_download_response
 from registry.filters import RegisteredModelFilterSet
 from registry.forms import (
     BenchmarkJobForm,
@@ -165,10 +165,7 @@ def version_detail(request: HttpRequest, name: str, number: int) -> HttpResponse
 def version_download(request: HttpRequest, name: str, number: int) -> HttpResponse:
     if not permissions.can_download(request.user):
         raise PermissionDenied("Your role cannot download artifacts.")
-    version = selectors.version_get(name=name, number=number)
-    return FileResponse(
-        open_stored(version.artifact.name), as_attachment=True, filename=f"{version.model.name}-v{version.number}.onnx"
-    )
+    return version_download_response(selectors.version_get(name=name, number=number))
 
 
 @login_required
@@ -209,9 +206,4 @@ def dataset_detail(request: HttpRequest, name: str, pk: int) -> HttpResponse:
 def dataset_download(request: HttpRequest, name: str, pk: int) -> HttpResponse:
     if not permissions.can_download(request.user):
         raise PermissionDenied("Your role cannot download datasets.")
-    dataset = selectors.dataset_get(name=name, pk=pk)
-    return FileResponse(
-        open_stored(dataset.file.name),
-        as_attachment=True,
-        filename=f"{dataset.model.name}-{dataset.name}.{dataset.format}",
-    )
+    return dataset_download_response(selectors.dataset_get(name=name, pk=pk))

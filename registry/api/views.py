@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from registry import job_services, permissions, selectors, services
 from registry.api import job_serializers as js
 from registry.api import serializers as s
-from registry.artifacts import open_stored
+from registry.artifacts import dataset_download_response, version_download_response
 from registry.choices import JobKind
 from registry.filters import JobFilterSet, RegisteredModelFilterSet
 from registry.models import Dataset, ModelVersion, RegisteredModel
@@ -161,24 +161,14 @@ class VersionArtifactApi(_DownloadApi):
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     def get(self, request: Request, name: str, number: int) -> FileResponse:
         self.check_download(request)
-        version = selectors.version_get(name=name, number=number)
-        response = FileResponse(
-            open_stored(version.artifact.name), as_attachment=True, filename=f"{name}-v{number}.onnx"
-        )
-        response["X-Checksum-SHA256"] = version.sha256
-        return response
+        return version_download_response(selectors.version_get(name=name, number=number))
 
 
 class DatasetFileApi(_DownloadApi):
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     def get(self, request: Request, name: str, pk: int) -> FileResponse:
         self.check_download(request)
-        dataset = selectors.dataset_get(name=name, pk=pk)
-        response = FileResponse(
-            open_stored(dataset.file.name), as_attachment=True, filename=f"{name}-{dataset.name}.{dataset.format}"
-        )
-        response["X-Checksum-SHA256"] = dataset.sha256
-        return response
+        return dataset_download_response(selectors.dataset_get(name=name, pk=pk))
 
 
 class JobListCreateApi(generics.ListAPIView):
