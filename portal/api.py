@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import exceptions
+from rest_framework import exceptions, status
+from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from portal.errors import ApplicationError
@@ -13,5 +14,7 @@ def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages})
     elif isinstance(exc, ApplicationError):
+        if exc.field is None:  # a refusal about the request as a whole: {"detail": "..."}
+            return Response({"detail": exc.message}, status=status.HTTP_400_BAD_REQUEST)
         exc = exceptions.ValidationError(exc.as_dict())
     return drf_exception_handler(exc, context)

@@ -38,7 +38,7 @@ class JobStatus(models.TextChoices):
 
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
+    SUCCEEDED = "succeeded", "Completed"
     FAILED = "failed", "Failed"
     ERROR = "error", "Error"
     CANCELLED = "cancelled", "Cancelled"

@@ -199,10 +199,13 @@ class BenchmarkJobForm(forms.Form):
     warmup_ms = forms.IntegerField(label="Warm-up (ms)", initial=200, min_value=0, max_value=60_000)
 
     def clean_batch_sizes(self) -> list[int]:
+        from portal.errors import ApplicationError
+        from registry.job_services import parse_batch_sizes
+
         try:
-            sizes = [int(part) for part in self.cleaned_data["batch_sizes"].replace(" ", "").split(",") if part]
-        except ValueError:
+            sizes = parse_batch_sizes(self.cleaned_data["batch_sizes"])
+        except ApplicationError:
             raise forms.ValidationError("Write whole numbers separated by commas, e.g. 1, 8, 32.") from None
         if not sizes or any(not 1 <= s <= 4096 for s in sizes):
             raise forms.ValidationError("Each batch size is between 1 and 4096.")
-        return sorted(set(sizes))
+        return sizes

@@ -6,6 +6,8 @@ The runner that executes a job on a worker is registry.runner; Celery tasks are 
 from __future__ import annotations
 
 import logging
+import math
+import re
 import uuid
 from typing import Any
 
@@ -22,9 +24,12 @@ from registry import permissions
 from registry.choices import Device, JobKind, JobStatus
 from registry.models import Dataset, Job, ModelVersion
 from registry.runtimes.benchmark import BenchmarkParams
+from registry.runtimes.validation import metric_names
 
 logger = logging.getLogger(__name__)
 
+BENCHMARK_KEYS = ("batch_sizes", "warmup_ms", "warmup_iterations", "min_iterations", "min_seconds", "max_seconds")
+VALIDATION_KEYS = ("floors", "margin", "batch_rows")
 TASKS = {JobKind.VALIDATION: "registry.run_validation", JobKind.BENCHMARK: "registry.run_benchmark"}
 
 
@@ -33,36 +38,87 @@ def queue_for(kind: str, device: str) -> str:
     return "gpu" if kind == JobKind.BENCHMARK and device == Device.GPU else "cpu"
 
 
-def _benchmark_parameters(raw: dict[str, Any]) -> dict[str, Any]:
+def _whole(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ApplicationError(f"{name} must be a whole number, not {value!r}.", field="parameters")
     try:
-        params = BenchmarkParams(
-            batch_sizes=[int(b) for b in raw.get("batch_sizes", [1, 8, 32])],
-            warmup_ms=int(raw.get("warmup_ms", 200)),
-            warmup_iterations=int(raw.get("warmup_iterations", 10)),
-            min_iterations=int(raw.get("min_iterations", 100)),
-            min_seconds=float(raw.get("min_seconds", 3.0)),
-            max_seconds=float(raw.get("max_seconds", 60.0)),
+        return int(value)
+    except ValueError:
+        raise ApplicationError(f"{name} must be a whole number, not {value!r}.", field="parameters") from None
+
+
+def _number(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ApplicationError(f"{name} must be a number, not {value!r}.", field="parameters")
+    try:
+        number = float(value)
+    except ValueError:
+        raise ApplicationError(f"{name} must be a number, not {value!r}.", field="parameters") from None
+    if not math.isfinite(number):
+        raise ApplicationError(f"{name} must be a finite number, not {value!r}.", field="parameters")
+    return number
+
+
+def _no_unknown_keys(raw: dict[str, Any], allowed: tuple[str, ...], kind: str) -> None:
+    unknown = sorted(set(raw) - set(allowed))
+    if unknown:
+        raise ApplicationError(
+            f"Unknown {kind} parameter(s) {', '.join(unknown)}; the parameters are {', '.join(allowed)}.",
+            field="parameters",
         )
+
+
+def parse_batch_sizes(value: Any) -> list[int]:
+    """[1, 8, 32], or the text "1, 8, 32" / "1 8 32"."""
+    parts = re.split(r"[,\s]+", value.strip()) if isinstance(value, str) else value
+    if not isinstance(parts, list | tuple):
+        raise ApplicationError("batch_sizes is a list of whole numbers, e.g. [1, 8, 32].", field="parameters")
+    return sorted({_whole("batch size", part) for part in parts if part != ""})
+
+
+def floors_check(floors: Any, task_type: str) -> dict[str, float]:
+    """Floors as {metric: finite number}, naming only metrics the task type's validation computes."""
+    if not isinstance(floors, dict):
+        raise ApplicationError('Floors are an object of metric name to number, e.g. {"accuracy": 0.9}.',
+                               field="metric_floors")
+    known = metric_names(task_type)
+    unknown = sorted(set(floors) - set(known))
+    if unknown:
+        raise ApplicationError(
+            f"No metric named {', '.join(unknown)} for a {task_type} model; use {', '.join(known)}.",
+            field="metric_floors",
+        )
+    return {str(name): _number(f"floor {name}", value) for name, value in floors.items()}
+
+
+def _benchmark_parameters(raw: dict[str, Any]) -> dict[str, Any]:
+    _no_unknown_keys(raw, BENCHMARK_KEYS, "benchmark")
+    params = BenchmarkParams(
+        batch_sizes=parse_batch_sizes(raw.get("batch_sizes", [1, 8, 32])),
+        warmup_ms=_whole("warmup_ms", raw.get("warmup_ms", 200)),
+        warmup_iterations=_whole("warmup_iterations", raw.get("warmup_iterations", 10)),
+        min_iterations=_whole("min_iterations", raw.get("min_iterations", 100)),
+        min_seconds=_number("min_seconds", raw.get("min_seconds", 3.0)),
+        max_seconds=_number("max_seconds", raw["max_seconds"]) if raw.get("max_seconds") is not None else None,
+    )
+    try:
         params.validate()
-    except (TypeError, ValueError) as exc:
-        raise ApplicationError(f"Benchmark parameters: {exc}", field="parameters") from None
+    except ValueError as exc:
+        raise ApplicationError(f"Benchmark: {exc}", field="parameters") from None
     return params.__dict__
 
 
 def _validation_parameters(raw: dict[str, Any], version: ModelVersion) -> dict[str, Any]:
+    _no_unknown_keys(raw, VALIDATION_KEYS, "validation")
     model = version.model
-    floors = raw.get("floors", model.metric_floors) or {}
-    margin = raw.get("margin", model.noninferiority_margin)
-    try:
-        floors = {str(k): float(v) for k, v in floors.items()}
-        margin = float(margin)
-    except (TypeError, ValueError, AttributeError):
-        raise ApplicationError(
-            "Floors are name → number pairs and the margin is a number.", field="parameters"
-        ) from None
-    if margin < 0:
-        raise ApplicationError("The non-inferiority margin cannot be negative.", field="parameters")
-    return {"floors": floors, "margin": margin, "batch_rows": int(raw.get("batch_rows", 50_000))}
+    floors = floors_check(raw.get("floors", model.metric_floors) or {}, model.task_type)
+    margin = _number("margin", raw.get("margin", model.noninferiority_margin))
+    if not 0 <= margin <= 1e6:
+        raise ApplicationError("The non-inferiority margin is a number of at least 0.", field="parameters")
+    batch_rows = _whole("batch_rows", raw.get("batch_rows", 50_000))
+    if not 1_000 <= batch_rows <= 1_000_000:
+        raise ApplicationError("batch_rows must be between 1000 and 1000000.", field="parameters")
+    return {"floors": floors, "margin": margin, "batch_rows": batch_rows}
 
 
 def job_create(
@@ -88,7 +144,9 @@ def job_create(
         device = Device.CPU
     elif kind == JobKind.BENCHMARK:
         if not permissions.can_run_benchmark(actor, model):
-            raise PermissionDenied(f"Your role cannot benchmark {model.name}.")
+            raise PermissionDenied(
+                f"Only data scientists of {model.team} and IT operations can benchmark {model.name}."
+            )
         params = _benchmark_parameters(raw)
         dataset = None
         if device not in Device.values:

@@ -5,16 +5,17 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from portal.errors import ApplicationError
-from portal.views_helpers import paginate
+from portal.views_helpers import form_error, paginate
 from registry import job_services, permissions, selectors
 from registry.choices import JobKind
 from registry.filters import JobFilterSet
 from registry.forms import BenchmarkJobForm, ValidationJobForm
+from registry.views import render_version
 
 
 def _require_view(request: HttpRequest) -> None:
@@ -31,7 +32,7 @@ def job_start(request: HttpRequest, name: str, number: int, kind: str) -> HttpRe
     elif kind == JobKind.BENCHMARK:
         form = BenchmarkJobForm(request.POST)
     else:
-        raise PermissionDenied("Unknown job kind.")
+        raise Http404(f"There is no job kind '{kind}'.")
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -46,22 +47,25 @@ def job_start(request: HttpRequest, name: str, number: int, kind: str) -> HttpRe
                     parameters={k: data[k] for k in ("batch_sizes", "min_seconds", "min_iterations", "warmup_ms")},
                 )
         except ApplicationError as exc:
-            messages.error(request, exc.message)
+            form_error(form, exc)
         else:
             messages.success(request, f"{job.get_kind_display()} job #{job.pk} is queued on '{job.queue}'.")
             return redirect(job)
-    else:
-        errors = "; ".join(f"{form.fields[f].label or f}: {' '.join(e)}" if f in form.fields else " ".join(e)
-                           for f, e in form.errors.items())
-        messages.error(request, f"The job was not started. {errors}")
-    return redirect(version)
+    messages.error(request, "The job was not started: see the marked fields below.")
+    forms = {"validation_form": form} if kind == JobKind.VALIDATION else {"benchmark_form": form}
+    return render_version(request, version, status=400, **forms)
 
 
 @login_required
 def job_list(request: HttpRequest) -> HttpResponse:
     _require_view(request)
     filterset = JobFilterSet(request.GET or None, queryset=selectors.job_list())
-    queryset = filterset.qs if filterset.is_bound else filterset.queryset.order_by("-created_at", "-pk")
+    if filterset.is_bound and not filterset.is_valid():
+        messages.error(request, "Some filters were not understood and were ignored: "
+                       + "; ".join(f"{k}: {' '.join(v)}" for k, v in filterset.errors.items()))
+        queryset = filterset.queryset.none()
+    else:
+        queryset = filterset.qs if filterset.is_bound else filterset.queryset.order_by("-created_at", "-pk")
     page, query = paginate(request, queryset)
     return render(request, "registry/job_list.html", {
         "filter": filterset, "page": page, "query": query,
@@ -117,7 +121,8 @@ def job_compare(request: HttpRequest) -> HttpResponse:
     try:
         ids = [int(request.GET["a"]), int(request.GET["b"])]
     except (KeyError, ValueError):
-        raise PermissionDenied("Choose two benchmark jobs to compare (?a=ID&b=ID).") from None
+        messages.error(request, "Choose two benchmark jobs to compare: open a benchmark and pick another one.")
+        return redirect("jobs:list")
     jobs = [selectors.job_get(pk=pk) for pk in ids]
     if any(j.kind != JobKind.BENCHMARK or not j.result for j in jobs):
         messages.error(request, "Only finished benchmark jobs can be compared.")

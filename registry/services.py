@@ -19,6 +19,7 @@ from portal.services import audit_event_record
 from registry import permissions
 from registry.artifacts import inspect_file, spool, storage_delete_quietly, storage_save
 from registry.choices import DatasetFormat
+from registry.job_services import floors_check
 from registry.models import MODEL_CARD_FIELDS, Dataset, ModelVersion, RegisteredModel, Tag
 
 EDITABLE_MODEL_FIELDS = (
@@ -71,6 +72,8 @@ def registered_model_create(
         raise TypeError(f"unknown fields: {sorted(unknown)}")
     if name in RESERVED_MODEL_NAMES:
         raise ApplicationError(f"'{name}' is reserved by the portal's URLs; choose another name.", field="name")
+    if "metric_floors" in card:
+        card["metric_floors"] = floors_check(card["metric_floors"], task_type)
     model = RegisteredModel(
         name=name,
         team=team,
@@ -100,6 +103,10 @@ def registered_model_update(
         raise TypeError(f"unknown fields: {sorted(unknown)}")
     before = _snapshot(model)
     before["tags"] = sorted(model.tags.values_list("name", flat=True))
+    if "metric_floors" in changes or "task_type" in changes:
+        changes["metric_floors"] = floors_check(
+            changes.get("metric_floors", model.metric_floors), changes.get("task_type", model.task_type)
+        )
     for field, value in changes.items():
         setattr(model, field, value)
     model.full_clean()

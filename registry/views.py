@@ -142,7 +142,11 @@ def version_create(request: HttpRequest, name: str) -> HttpResponse:
 @login_required
 @permission_required("registry.view_modelversion", raise_exception=True)
 def version_detail(request: HttpRequest, name: str, number: int) -> HttpResponse:
-    version = selectors.version_get(name=name, number=number)
+    return render_version(request, selectors.version_get(name=name, number=number))
+
+
+def render_version(request: HttpRequest, version, *, validation_form=None, benchmark_form=None, status=200):
+    """The version page; the job views pass a bound form back to it to show its errors by the fields."""
     model = version.model
     can_validate = permissions.can_run_validation(request.user, model)
     can_benchmark = permissions.can_run_benchmark(request.user, model)
@@ -154,10 +158,11 @@ def version_detail(request: HttpRequest, name: str, number: int) -> HttpResponse
             "model": model,
             "can_download": permissions.can_download(request.user),
             "jobs": selectors.version_jobs(version=version) if permissions.can_view_jobs(request.user) else [],
-            "validation_form": ValidationJobForm(version=version) if can_validate else None,
-            "benchmark_form": BenchmarkJobForm() if can_benchmark else None,
+            "validation_form": (validation_form or ValidationJobForm(version=version)) if can_validate else None,
+            "benchmark_form": (benchmark_form or BenchmarkJobForm()) if can_benchmark else None,
             "has_datasets": model.datasets.exists(),
         },
+        status=status,
     )
 
 

@@ -1,9 +1,23 @@
 from __future__ import annotations
 
+import json
+
 from rest_framework import serializers
 
 from registry.choices import Device, JobKind
 from registry.models import Job
+
+
+class _JSONObjectField(serializers.JSONField):
+    """A JSON object in a JSON body, or a JSON string in a form-encoded one."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str | bytes):
+            try:
+                data = json.loads(data)
+            except ValueError:
+                self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 class JobOutputSerializer(serializers.ModelSerializer):
@@ -40,8 +54,13 @@ class JobCreateInputSerializer(serializers.Serializer):
                                     help_text="Validation: the dataset's name on that model.")
     device = serializers.ChoiceField(choices=Device.choices, required=False, default=Device.GPU,
                                      help_text="Benchmark: gpu (queue gpu) or cpu.")
-    parameters = serializers.DictField(
+    parameters = _JSONObjectField(
         required=False, default=dict,
         help_text='Validation: {"floors": {"accuracy": 0.9}, "margin": 0.01}. '
                   'Benchmark: {"batch_sizes": [1, 8, 32], "min_seconds": 3, "min_iterations": 100, "warmup_ms": 200}.',
     )
+
+    def validate_parameters(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError('Give parameters as a JSON object, e.g. {"batch_sizes": [1, 8]}.')
+        return value

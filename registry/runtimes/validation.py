@@ -18,6 +18,16 @@ import numpy as np
 
 # Metrics where lower is better: a floor on them is a ceiling, and non-inferiority allows + margin.
 LOWER_IS_BETTER = {"rmse", "mae", "log_loss", "mse"}
+METRICS = {
+    "binary-classification": ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss"),
+    "multiclass": ("accuracy", "precision_macro", "recall_macro", "f1_macro", "roc_auc_ovr", "log_loss"),
+}
+REGRESSION_METRICS = ("rmse", "mae", "r2")
+
+
+def metric_names(task_type: str) -> tuple[str, ...]:
+    """The metrics a validation computes for a task type (other task types are scored as regressions)."""
+    return METRICS.get(task_type, REGRESSION_METRICS)
 EPSILON = 1e-9
 
 

@@ -165,7 +165,7 @@ def test_a_gpu_benchmark_without_a_gpu_says_it_ran_on_the_cpu(scientist, team):
 def test_bad_parameters_are_refused(scientist, team, itops, manager):
     model = RegisteredModelFactory(name="lin", team=team)
     version = version_create(model, scientist)
-    with pytest.raises(ApplicationError, match="Batch sizes"):
+    with pytest.raises(ApplicationError, match="batch size must be between 1 and 4096, not 0"):
         job_services.job_create(actor=scientist, version=version, kind="benchmark", parameters={"batch_sizes": [0]})
     with pytest.raises(ApplicationError, match="Choose the dataset"):
         job_services.job_create(actor=scientist, version=version, kind="validation")
@@ -209,3 +209,34 @@ def test_the_reaper_fails_a_job_whose_worker_went_silent(scientist, team, settin
     assert job.status == JobStatus.ERROR
     assert "w1@gpu-node-7 stopped sending heartbeats" in job.error
     assert run_job(job.pk) is None  # a late redelivery does not resurrect it
+
+
+@pytest.mark.parametrize(("kind", "parameters", "message"), [
+    ("benchmark", {"batch_size": [4]}, "Unknown benchmark parameter(s) batch_size"),
+    ("benchmark", {"batch_sizes": [1.7]}, "batch size must be a whole number, not 1.7"),
+    ("benchmark", {"batch_sizes": "1, x"}, "batch size must be a whole number, not 'x'"),
+    ("benchmark", {"warmup_ms": 600_000}, "warmup ms must be between 0 and 60000"),
+    ("benchmark", {"min_seconds": 1e400}, "min_seconds must be a finite number"),
+    ("validation", {"floors": {"accuracy": 1e400}}, "floor accuracy must be a finite number"),
+    ("validation", {"floors": {"auc": 0.8}}, "No metric named auc for a multiclass model"),
+    ("validation", {"batch_rows": "x"}, "batch_rows must be a whole number"),
+    ("validation", {"batch_rows": 0}, "batch_rows must be between 1000 and 1000000"),
+])
+def test_parameters_are_checked_before_the_job_exists(kind, parameters, message, scientist, team):
+    model, version, dataset, *_ = _iris_setup(scientist, team)
+    with pytest.raises(ApplicationError) as info:
+        job_services.job_create(actor=scientist, version=version, kind=kind, dataset=dataset, device="cpu",
+                                parameters=parameters)
+    assert message in info.value.message
+    assert not Job.objects.exists()
+
+
+def test_batch_sizes_read_from_text():
+    assert job_services.parse_batch_sizes("1 8 32") == [1, 8, 32]
+    assert job_services.parse_batch_sizes("32, 1,8") == [1, 8, 32]
+
+
+def test_model_floors_name_metrics_of_the_task(scientist, team):
+    with pytest.raises(ApplicationError, match="No metric named auc for a regression model"):
+        services.registered_model_create(actor=scientist, name="r", team=team, task_type="regression",
+                                         risk_tier="low", metric_floors={"auc": 0.9})

@@ -123,3 +123,24 @@ def test_job_lists_queries_are_constant(client, api, users, finished_benchmark):
         job_services.job_create(actor=users["scientist"], version=version, kind="benchmark", device="cpu")
     large = tuple(_count(c, url) for c, url in urls)
     assert small == large
+
+
+def test_a_refused_start_keeps_the_input_and_marks_the_field(client, users, finished_benchmark):
+    client.force_login(users["scientist"])
+    response = client.post("/models/lin/versions/1/jobs/benchmark/", {
+        "device": "cpu", "batch_sizes": "1, x", "min_seconds": 2, "min_iterations": 50, "warmup_ms": 100})
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "Write whole numbers separated by commas" in page
+    assert 'value="1, x"' in page
+    assert "The job was not started" in page
+
+
+def test_api_refusals_about_the_whole_request_have_a_detail_string(api, users, finished_benchmark):
+    api.force_authenticate(users["scientist"])
+    response = api.post(f"/api/v1/jobs/{finished_benchmark.pk}/cancel/")
+    assert response.status_code == 400
+    assert response.json() == {"detail": "The job already ended (completed)."}
+    response = api.post("/api/v1/jobs/", {"kind": "benchmark", "model": "lin", "version": 1,
+                                          "parameters": '{"batch_sizes": [2]}'}, format="multipart")
+    assert response.status_code == 201 and response.json()["parameters"]["batch_sizes"] == [2]
