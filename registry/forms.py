@@ -182,7 +182,9 @@ class ValidationJobForm(forms.Form):
         super().__init__(*args, **kwargs)
         model = version.model
         self.fields["dataset"].queryset = model.datasets.order_by("name")
-        self.fields["dataset"].label_from_instance = lambda d: f"{d.name} ({d.row_count:,} rows, label {d.label_column})"
+        self.fields["dataset"].label_from_instance = (
+            lambda d: f"{d.name} ({d.row_count:,} rows, label {d.label_column})"
+        )
         self.fields["floors"].initial = "\n".join(f"{k} = {v}" for k, v in model.metric_floors.items())
         self.fields["margin"].initial = model.noninferiority_margin
 
