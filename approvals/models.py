@@ -1,1 +1,117 @@
-# Promotion requests, decisions and policies arrive with the approvals issue (DESIGN §5).
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+from approvals.choices import Action, DecisionKind, RequestStatus
+from registry.choices import RiskTier, Stage
+
+
+class Policy(models.Model):
+    """What a transition needs for a risk tier: evidence on the exact artifact, and approvals by role.
+
+    Stored as data and editable by admins; each request keeps a snapshot of the policy it was opened under.
+    ``evidence``: {"validation": bool, "benchmark": bool, "card_complete": bool, "benchmark_device": "gpu"|""}.
+    ``approvals``: {role name: count}, e.g. {"it-operations": 2, "risk-reviewers": 1}.
+    """
+
+    risk_tier = models.CharField(max_length=10, choices=RiskTier.choices)
+    transition = models.CharField(max_length=30)
+    evidence = models.JSONField(default=dict, blank=True)
+    approvals = models.JSONField(default=dict, blank=True)
+    owner_may_approve = models.BooleanField(
+        default=False, help_text="The model's owner counts as an approver (retirement: '1 IT or the owner')."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["transition", "risk_tier"]
+        constraints = [
+            models.UniqueConstraint(fields=["risk_tier", "transition"], name="approvals_policy_unique"),
+        ]
+        verbose_name_plural = "policies"
+
+    def __str__(self) -> str:
+        return f"{self.transition} · {self.risk_tier}"
+
+    def snapshot(self) -> dict:
+        return {"id": self.pk, "risk_tier": self.risk_tier, "transition": self.transition,
+                "evidence": self.evidence, "approvals": self.approvals, "owner_may_approve": self.owner_may_approve,
+                "updated_at": self.updated_at.isoformat() if self.updated_at else None}
+
+
+class PromotionRequest(models.Model):
+    version = models.ForeignKey("registry.ModelVersion", on_delete=models.PROTECT, related_name="requests")
+    action = models.CharField(max_length=10, choices=Action.choices)
+    from_stage = models.CharField(max_length=12, choices=Stage.choices)
+    to_stage = models.CharField(max_length=12, choices=Stage.choices)
+    justification = models.TextField()
+    requester = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="requests")
+    policy = models.JSONField(help_text="The policy this request was opened under (a snapshot).")
+    artifact_sha256 = models.CharField(max_length=64, help_text="The artifact the request and its evidence are about.")
+    status = models.CharField(max_length=10, choices=RequestStatus.choices, default=RequestStatus.OPEN,
+                              db_index=True)
+    reason = models.TextField(blank=True, help_text="Why it was rejected or withdrawn.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version"],
+                condition=models.Q(status__in=[RequestStatus.OPEN, RequestStatus.APPROVED]),
+                name="approvals_request_one_open_per_version",
+                violation_error_message="This version already has an open request.",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="approvals_request_queue_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.version} {self.from_stage} → {self.to_stage}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("approvals:request-detail", kwargs={"pk": self.pk})
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (RequestStatus.OPEN, RequestStatus.APPROVED)
+
+
+class Decision(models.Model):
+    request = models.ForeignKey(PromotionRequest, on_delete=models.PROTECT, related_name="decisions")
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="decisions")
+    role = models.CharField(max_length=30, help_text="The role the person decided in.")
+    decision = models.CharField(max_length=8, choices=DecisionKind.choices)
+    comment = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "person"], name="approvals_decision_once_per_person"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} {self.decision} #{self.request_id}"
+
+
+class StageChange(models.Model):
+    """Every stage change of a version: the model's timeline, and the history of what was in production."""
+
+    version = models.ForeignKey("registry.ModelVersion", on_delete=models.PROTECT, related_name="stage_changes")
+    from_stage = models.CharField(max_length=12, choices=Stage.choices)
+    to_stage = models.CharField(max_length=12, choices=Stage.choices)
+    request = models.ForeignKey(PromotionRequest, on_delete=models.PROTECT, related_name="stage_changes",
+                                null=True, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="stage_changes",
+                              null=True, blank=True)
+    reason = models.CharField(max_length=300)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.version} {self.from_stage} → {self.to_stage}"

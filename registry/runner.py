@@ -167,6 +167,12 @@ def _finish(job_id: int, *, status: str, verdict: str, result, error: str, log: 
         job.save()
         audit_event_record(actor=None, action=f"registry.job.{status}", obj=job,
                            before={"status": JobStatus.RUNNING}, after={"status": status, "verdict": job.verdict})
+        if status == JobStatus.SUCCEEDED:
+            # New evidence: a request waiting for it may now be applied.
+            from approvals.services import promotion_requests_recheck
+
+            version_id = job.version_id
+            transaction.on_commit(lambda: promotion_requests_recheck(version_id=version_id))
 
 
 def _champion(version: ModelVersion, dataset_id: int) -> dict | None:

@@ -1,0 +1,205 @@
+"""The release workflow: open, decide, withdraw and apply promotion requests (DESIGN §5).
+
+One service applies a transition: lock the rows, check permission and guards, change the stage, write the
+audit event, and schedule side effects after commit.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from approvals import selectors
+from approvals.choices import DecisionKind, RequestStatus
+from approvals.models import Decision, Policy, PromotionRequest, StageChange
+from approvals.workflow import Transition, transition_for
+from portal.errors import ApplicationError
+from portal.roles import Role, user_roles
+from portal.services import audit_event_record
+from registry import permissions as registry_permissions
+from registry.choices import Stage
+from registry.models import ModelVersion
+
+
+def may_request(user, version: ModelVersion, transition: Transition) -> bool:
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    model = version.model
+    roles = user_roles(user)
+    if Role.DATA_SCIENTIST in transition.requesters and Role.DATA_SCIENTIST in roles:
+        return registry_permissions.can_change_model(user, model)
+    if any(role in roles for role in transition.requesters if role != Role.DATA_SCIENTIST):
+        return True
+    return transition.owner_may_request and model.owner_id == user.pk
+
+
+def _previous_production(version: ModelVersion) -> ModelVersion | None:
+    """The version that was in production before the current one: what a rollback may bring back."""
+    changes = StageChange.objects.filter(version__model=version.model, to_stage=Stage.PRODUCTION).order_by(
+        "-created_at", "-pk")
+    current = ModelVersion.objects.filter(model=version.model, stage=Stage.PRODUCTION).first()
+    for change in changes:
+        if current is None or change.version_id != current.pk:
+            return change.version
+    return None
+
+
+@transaction.atomic
+def promotion_request_open(
+    *, actor: AbstractBaseUser, version: ModelVersion, action: str, justification: str
+) -> PromotionRequest:
+    version = ModelVersion.objects.select_for_update().select_related("model", "model__team").get(pk=version.pk)
+    transition = transition_for(version.stage, action)
+    if transition is None:
+        raise ApplicationError(f"{version} is in {version.stage}: it cannot be asked to {action}.", field="action")
+    if not may_request(actor, version, transition):
+        raise PermissionDenied(f"Your role cannot {transition.label.lower()} for {version.model.name}.")
+    justification = (justification or "").strip()
+    if len(justification) < 10:
+        raise ApplicationError("Say why, in a sentence or more (at least 10 characters).", field="justification")
+    if action == "rollback" and _previous_production(version) != version:
+        raise ApplicationError(f"Only the version in production before the current one can be rolled back to; "
+                               f"{version} is not it.", field="action")
+    policy = Policy.objects.filter(risk_tier=version.model.risk_tier, transition=transition.key).first()
+    if policy is None:
+        raise ApplicationError(f"No policy is set for {transition.key} at risk tier {version.model.risk_tier}; "
+                               "ask an administrator to add one.")
+    try:
+        with transaction.atomic():
+            request = PromotionRequest.objects.create(
+                version=version, action=action, from_stage=version.stage, to_stage=transition.target,
+                justification=justification, requester=actor, policy=policy.snapshot(),
+                artifact_sha256=version.sha256,
+            )
+    except IntegrityError:
+        raise ApplicationError(f"{version} already has an open request; decide or withdraw it first.") from None
+    audit_event_record(actor=actor, action="approvals.request.opened", obj=request,
+                       after={"version": str(version), "from": request.from_stage, "to": request.to_stage,
+                              "sha256": version.sha256, "policy": request.policy, "justification": justification})
+    _apply_if_ready(request, actor=actor)
+    return request
+
+
+@transaction.atomic
+def promotion_request_decide(
+    *, actor: AbstractBaseUser, request: PromotionRequest, decision: str, comment: str
+) -> PromotionRequest:
+    request = PromotionRequest.objects.select_for_update().select_related("version", "version__model").get(
+        pk=request.pk)
+    if not request.is_open:
+        raise ApplicationError(f"The request is {request.get_status_display().lower()}; it takes no more decisions.")
+    if actor.pk == request.requester_id:
+        raise PermissionDenied("Nobody approves or rejects their own request.")
+    roles = selectors.roles_user_can_decide_in(actor, request)
+    if not roles:
+        if request.decisions.filter(person=actor).exists():
+            raise ApplicationError("You have already decided on this request; a decision counts once per person.")
+        raise PermissionDenied("This request needs no decision from your roles.")
+    comment = (comment or "").strip()
+    if decision not in DecisionKind.values:
+        raise ApplicationError("Decide approve or reject.", field="decision")
+    if decision == DecisionKind.REJECT and len(comment) < 5:
+        raise ApplicationError("Say why you reject it, so the requester can act on it.", field="comment")
+    try:
+        with transaction.atomic():
+            Decision.objects.create(request=request, person=actor, role=roles[0], decision=decision,
+                                    comment=comment)
+    except IntegrityError:
+        raise ApplicationError("You have already decided on this request; a decision counts once per person.") \
+            from None
+    audit_event_record(actor=actor, action=f"approvals.request.{decision}d", obj=request,
+                       after={"role": roles[0], "comment": comment})
+    if decision == DecisionKind.REJECT:
+        request.status = RequestStatus.REJECTED
+        request.reason = comment
+        request.closed_at = timezone.now()
+        request.save()
+        audit_event_record(actor=actor, action="approvals.request.rejected", obj=request,
+                           before={"status": RequestStatus.OPEN}, after={"status": request.status, "reason": comment})
+        return request
+    _apply_if_ready(request, actor=actor)
+    return request
+
+
+@transaction.atomic
+def promotion_request_withdraw(*, actor: AbstractBaseUser, request: PromotionRequest, reason: str = "") -> None:
+    request = PromotionRequest.objects.select_for_update().get(pk=request.pk)
+    if actor.pk != request.requester_id and not actor.is_superuser:
+        raise PermissionDenied("Only the person who opened the request can withdraw it.")
+    if not request.is_open:
+        raise ApplicationError(f"The request is already {request.get_status_display().lower()}.")
+    before = request.status
+    request.status = RequestStatus.WITHDRAWN
+    request.reason = reason or "Withdrawn by the requester."
+    request.closed_at = timezone.now()
+    request.save()
+    audit_event_record(actor=actor, action="approvals.request.withdrawn", obj=request,
+                       before={"status": before}, after={"status": request.status, "reason": request.reason})
+
+
+def promotion_requests_recheck(*, version_id: int) -> None:
+    """Evidence arrived for a version (a job finished): apply its open request if it is now ready."""
+    with transaction.atomic():
+        request = PromotionRequest.objects.select_for_update().filter(
+            version_id=version_id, status__in=[RequestStatus.OPEN, RequestStatus.APPROVED]).first()
+        if request is not None:
+            _apply_if_ready(request, actor=None)
+
+
+def _apply_if_ready(request: PromotionRequest, *, actor) -> bool:
+    """Apply the transition when every approval and every piece of evidence is in. Runs in the caller's
+    transaction with the request row locked."""
+    version = ModelVersion.objects.select_for_update().select_related("model").get(pk=request.version_id)
+    if version.stage != request.from_stage or version.sha256 != request.artifact_sha256:
+        request.status = RequestStatus.WITHDRAWN
+        request.reason = f"The version moved to {version.stage} by another path; this request no longer applies."
+        request.closed_at = timezone.now()
+        request.save()
+        audit_event_record(actor=None, action="approvals.request.withdrawn", obj=request,
+                           after={"status": request.status, "reason": request.reason})
+        return False
+    approvals = selectors.approvals_status(request)
+    if not approvals["complete"]:
+        return False
+    missing = [item for item in selectors.evidence_for(version, request.policy, request.artifact_sha256)
+               if not item.satisfied]
+    if missing:
+        if request.status != RequestStatus.APPROVED:
+            request.status = RequestStatus.APPROVED
+            request.save(update_fields=["status"])
+        return False
+    _apply(request, version, actor=actor)
+    return True
+
+
+def _apply(request: PromotionRequest, version: ModelVersion, *, actor) -> None:
+    now = timezone.now()
+    if request.to_stage == Stage.PRODUCTION:
+        current = ModelVersion.objects.select_for_update().filter(model_id=version.model_id,
+                                                                  stage=Stage.PRODUCTION).first()
+        if current is not None:
+            _change_stage(current, Stage.RETIRED, actor=actor, request=request,
+                          reason=f"Superseded by v{version.number}")
+    _change_stage(version, request.to_stage, actor=actor, request=request,
+                  reason=f"Request #{request.pk}: {request.justification[:250]}")
+    request.status = RequestStatus.APPLIED
+    request.closed_at = now
+    request.save()
+    audit_event_record(actor=actor, action="approvals.request.applied", obj=request,
+                       after={"status": request.status, "version": str(version), "stage": request.to_stage,
+                              "sha256": request.artifact_sha256})
+
+
+def _change_stage(version: ModelVersion, to_stage: str, *, actor, request, reason: str) -> None:
+    from_stage = version.stage
+    version.stage = to_stage
+    version.save(update_fields=["stage"])
+    StageChange.objects.create(version=version, from_stage=from_stage, to_stage=to_stage, request=request,
+                               actor=actor, reason=reason[:300])
+    audit_event_record(actor=actor, action="registry.version.stage_changed", obj=version,
+                       before={"stage": from_stage}, after={"stage": to_stage, "reason": reason[:300],
+                                                            "request": request.pk if request else None})

@@ -1,0 +1,236 @@
+"""The release workflow: the state table for every role, separation of duties, policy snapshots."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import PermissionDenied
+
+from approvals import services
+from approvals.choices import RequestStatus
+from approvals.models import Policy, StageChange
+from portal.errors import ApplicationError
+from portal.models import AuditEvent
+from registry.choices import JobKind, JobStatus, Stage
+from registry.models import Job, ModelVersion
+from tests.factories import RegisteredModelFactory, UserFactory, version_create
+
+pytestmark = pytest.mark.django_db
+
+WHY = "Validated on the 2026 holdout; ready for the next stage."
+
+
+def _evidence(version, *kinds):
+    """Evidence rows as the runner leaves them (the jobs themselves are tested in tests/jobs)."""
+    for kind in kinds:
+        Job.objects.create(kind=kind, version=version, artifact_sha256=version.sha256, queue="cpu",
+                           status=JobStatus.SUCCEEDED, verdict="passed", requested_by=version.created_by,
+                           dataset=None if kind == JobKind.BENCHMARK else _dataset(version),
+                           result={"runtime": {"device": "cpu", "provider": "CPUExecutionProvider"}})
+
+
+def _dataset(version):
+    from django.core.files.base import ContentFile
+
+    from registry import services as registry_services
+
+    existing = version.model.datasets.first()
+    return existing or registry_services.dataset_create(
+        actor=version.created_by, model=version.model, name="d", label_column="y",
+        file=ContentFile(b"a,y\n1,0\n", name="d.csv"))
+
+
+@pytest.fixture
+def world(users, team):
+    model = RegisteredModelFactory(name="churn", team=team, owner=users["scientist"], risk_tier="high",
+                                   **{f: "written" for f in ("out_of_scope_use", "training_data", "evaluation_data",
+                                                             "metrics_description", "limitations",
+                                                             "ethical_considerations", "caveats")})
+    version = version_create(model, users["scientist"])
+    return model, version
+
+
+# (stage, action) → who may open the request: the state table for every role.
+MAY_REQUEST = {
+    (Stage.DESIGN, "promote"): {"scientist"},
+    (Stage.TEST, "promote"): {"scientist"},
+    (Stage.PRODUCTION, "retire"): {"itops", "scientist"},  # the owner may ask too
+    (Stage.DESIGN, "retire"): set(), (Stage.DESIGN, "rollback"): set(), (Stage.TEST, "retire"): set(),
+    (Stage.PRODUCTION, "promote"): set(), (Stage.RETIRED, "promote"): set(),
+}
+
+
+@pytest.mark.parametrize(("stage", "action"), MAY_REQUEST, ids=[f"{s}-{a}" for s, a in MAY_REQUEST])
+def test_who_may_open_each_transition(stage, action, users, world):
+    model, version = world
+    ModelVersion.objects.filter(pk=version.pk).update(stage=stage)
+    for role, user in users.items():
+        allowed = role in MAY_REQUEST[(stage, action)]
+        try:
+            request = services.promotion_request_open(actor=user, version=version, action=action, justification=WHY)
+        except (PermissionDenied, ApplicationError) as exc:
+            assert not allowed, f"{role} {stage}/{action}: {exc}"
+        else:
+            assert allowed, f"{role} could {stage}/{action}"
+            services.promotion_request_withdraw(actor=user, request=request)
+
+
+def test_high_risk_design_to_test_needs_a_peer_and_evidence(users, world):
+    model, version = world
+    request = services.promotion_request_open(actor=users["scientist"], version=version, action="promote",
+                                              justification=WHY)
+    assert request.policy["approvals"] == {"data-scientists": 1}
+    assert request.artifact_sha256 == version.sha256
+    with pytest.raises(PermissionDenied, match="own request"):
+        services.promotion_request_decide(actor=users["scientist"], request=request, decision="approve",
+                                          comment="ok")
+    with pytest.raises(PermissionDenied):
+        services.promotion_request_decide(actor=users["manager"], request=request, decision="approve", comment="")
+    peer = UserFactory(username="peer", role="data-scientists")
+    services.promotion_request_decide(actor=peer, request=request, decision="approve", comment="Looks right")
+    request.refresh_from_db()
+    assert request.status == RequestStatus.APPROVED  # approvals in, evidence missing
+    version.refresh_from_db()
+    assert version.stage == Stage.DESIGN
+    _evidence(version, JobKind.VALIDATION)
+    services.promotion_requests_recheck(version_id=version.pk)
+    request.refresh_from_db()
+    version.refresh_from_db()
+    assert request.status == RequestStatus.APPLIED and version.stage == Stage.TEST
+    change = StageChange.objects.get(version=version)
+    assert (change.from_stage, change.to_stage, change.request) == (Stage.DESIGN, Stage.TEST, request)
+    with pytest.raises(ApplicationError, match="takes no more decisions"):
+        services.promotion_request_decide(actor=peer, request=request, decision="approve", comment="again")
+
+
+def test_critical_needs_two_different_it_people(users, world):
+    model, version = world
+    type(model).objects.filter(pk=model.pk).update(risk_tier="critical")
+    ModelVersion.objects.filter(pk=version.pk).update(stage=Stage.TEST)
+    _evidence(version, JobKind.VALIDATION, JobKind.BENCHMARK)
+    request = services.promotion_request_open(actor=users["scientist"], version=version, action="promote",
+                                              justification=WHY)
+    assert request.policy["approvals"] == {"it-operations": 2, "risk-reviewers": 1}
+    services.promotion_request_decide(actor=users["itops"], request=request, decision="approve", comment="ok")
+    with pytest.raises(ApplicationError, match="counts once"):
+        services.promotion_request_decide(actor=users["itops"], request=request, decision="approve", comment="ok")
+    services.promotion_request_decide(actor=users["reviewer"], request=request, decision="approve", comment="ok")
+    version.refresh_from_db()
+    assert version.stage == Stage.TEST
+    services.promotion_request_decide(actor=UserFactory(role="it-operations"), request=request,
+                                      decision="approve", comment="second IT")
+    version.refresh_from_db()
+    assert version.stage == Stage.PRODUCTION
+
+
+def test_test_to_production_high_needs_it_and_risk_and_retires_the_old_one(users, world):
+    model, version = world
+    old = version_create(model, users["scientist"])
+    ModelVersion.objects.filter(pk=old.pk).update(stage=Stage.PRODUCTION)
+    ModelVersion.objects.filter(pk=version.pk).update(stage=Stage.TEST)
+    _evidence(version, JobKind.VALIDATION, JobKind.BENCHMARK)
+    request = services.promotion_request_open(actor=users["scientist"], version=version, action="promote",
+                                              justification=WHY)
+    services.promotion_request_decide(actor=users["itops"], request=request, decision="approve", comment="ok")
+    with pytest.raises(PermissionDenied):  # IT's one approval is in; a second IT person is not needed
+        services.promotion_request_decide(actor=UserFactory(role="it-operations"), request=request,
+                                          decision="approve", comment="me too")
+    version.refresh_from_db()
+    assert version.stage == Stage.TEST
+    services.promotion_request_decide(actor=users["reviewer"], request=request, decision="approve", comment="ok")
+    version.refresh_from_db()
+    old.refresh_from_db()
+    assert (version.stage, old.stage) == (Stage.PRODUCTION, Stage.RETIRED)
+    assert StageChange.objects.get(version=old).reason == f"Superseded by v{version.number}"
+    assert ModelVersion.objects.filter(model=model, stage=Stage.PRODUCTION).count() == 1
+    actions = list(AuditEvent.objects.filter(object_type="approvals.promotionrequest").order_by("id")
+                   .values_list("action", flat=True))
+    assert actions == ["approvals.request.opened", "approvals.request.approved", "approvals.request.approved",
+                       "approvals.request.applied"]
+
+
+def test_a_rejection_closes_the_request_with_its_reason(users, world):
+    model, version = world
+    request = services.promotion_request_open(actor=users["scientist"], version=version, action="promote",
+                                              justification=WHY)
+    peer = UserFactory(role="data-scientists")
+    with pytest.raises(ApplicationError, match="Say why"):
+        services.promotion_request_decide(actor=peer, request=request, decision="reject", comment="")
+    services.promotion_request_decide(actor=peer, request=request, decision="reject",
+                                      comment="Recall on the minority class is too low.")
+    request.refresh_from_db()
+    version.refresh_from_db()
+    assert request.status == RequestStatus.REJECTED and request.reason.startswith("Recall")
+    assert version.stage == Stage.DESIGN
+
+
+def test_the_policy_is_snapshotted_when_the_request_opens(users, world):
+    model, version = world
+    request = services.promotion_request_open(actor=users["scientist"], version=version, action="promote",
+                                              justification=WHY)
+    Policy.objects.filter(risk_tier="high", transition="design->test").update(approvals={"data-scientists": 3})
+    request.refresh_from_db()
+    assert request.policy["approvals"] == {"data-scientists": 1}
+
+
+def test_low_risk_design_to_test_applies_at_once_with_the_evidence(users, team):
+    model = RegisteredModelFactory(name="small", team=team, owner=users["scientist"], risk_tier="low",
+                                   **{f: "x" for f in ("out_of_scope_use", "training_data", "evaluation_data",
+                                                       "metrics_description", "limitations",
+                                                       "ethical_considerations", "caveats")})
+    version = version_create(model, users["scientist"])
+    _evidence(version, JobKind.VALIDATION)
+    request = services.promotion_request_open(actor=users["scientist"], version=version, action="promote",
+                                              justification=WHY)
+    assert request.status == RequestStatus.APPLIED
+
+
+def test_one_open_request_per_version_and_withdraw(users, world):
+    model, version = world
+    request = services.promotion_request_open(actor=users["scientist"], version=version, action="promote",
+                                              justification=WHY)
+    with pytest.raises(ApplicationError, match="already has an open request"):
+        services.promotion_request_open(actor=users["scientist"], version=version, action="promote",
+                                        justification=WHY)
+    with pytest.raises(PermissionDenied):
+        services.promotion_request_withdraw(actor=users["itops"], request=request)
+    services.promotion_request_withdraw(actor=users["scientist"], request=request)
+    request.refresh_from_db()
+    assert request.status == RequestStatus.WITHDRAWN
+
+
+def test_rollback_brings_back_the_previous_production_version(users, world):
+    model, v1 = world
+    ModelVersion.objects.filter(pk=v1.pk).update(stage=Stage.TEST)
+    _evidence(v1, JobKind.VALIDATION, JobKind.BENCHMARK)
+    r1 = services.promotion_request_open(actor=users["scientist"], version=v1, action="promote", justification=WHY)
+    services.promotion_request_decide(actor=users["itops"], request=r1, decision="approve", comment="ok")
+    services.promotion_request_decide(actor=users["reviewer"], request=r1, decision="approve", comment="ok")
+    v2 = version_create(model, users["scientist"])
+    ModelVersion.objects.filter(pk=v2.pk).update(stage=Stage.TEST)
+    v2.refresh_from_db()
+    _evidence(v2, JobKind.VALIDATION, JobKind.BENCHMARK)
+    r2 = services.promotion_request_open(actor=users["scientist"], version=v2, action="promote", justification=WHY)
+    services.promotion_request_decide(actor=users["itops"], request=r2, decision="approve", comment="ok")
+    services.promotion_request_decide(actor=users["reviewer"], request=r2, decision="approve", comment="ok")
+    v1.refresh_from_db()
+    assert v1.stage == Stage.RETIRED
+    with pytest.raises(PermissionDenied):
+        services.promotion_request_open(actor=users["scientist"], version=v1, action="rollback", justification=WHY)
+    rb = services.promotion_request_open(actor=users["itops"], version=v1, action="rollback",
+                                         justification="v2 doubles the error rate in production.")
+    services.promotion_request_decide(actor=UserFactory(role="it-operations"), request=rb, decision="approve",
+                                      comment="Roll back now.")
+    v1.refresh_from_db()
+    v2.refresh_from_db()
+    assert (v1.stage, v2.stage) == (Stage.PRODUCTION, Stage.RETIRED)
+
+
+def test_retirement_by_it_or_the_owner(users, world):
+    model, version = world
+    ModelVersion.objects.filter(pk=version.pk).update(stage=Stage.PRODUCTION)
+    request = services.promotion_request_open(actor=users["itops"], version=version, action="retire",
+                                              justification="Replaced by the new pricing service.")
+    services.promotion_request_decide(actor=users["scientist"], request=request, decision="approve",
+                                      comment="As the owner, agreed.")
+    version.refresh_from_db()
+    assert version.stage == Stage.RETIRED
