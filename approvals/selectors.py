@@ -96,3 +96,22 @@ def queue_for(user) -> list[PromotionRequest]:
 
 def timeline(model) -> QuerySet[StageChange]:
     return StageChange.objects.filter(version__model=model).select_related("version", "actor", "request")
+
+
+SLA_WORKING_DAYS = 5
+
+
+def working_days_since(moment) -> int:
+    """Whole working days (Monday to Friday) from ``moment`` to now."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    start, end = moment.date(), timezone.now().date()
+    days = 0
+    day = start
+    while day < end:
+        day += dt.timedelta(days=1)
+        if day.weekday() < 5:
+            days += 1
+    return days

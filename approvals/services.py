@@ -37,6 +37,20 @@ def may_request(user, version: ModelVersion, transition: Transition) -> bool:
     return transition.owner_may_request and model.owner_id == user.pk
 
 
+def offered_transitions(user, version: ModelVersion) -> list[Transition]:
+    """The transitions the version page offers this user: allowed from its stage, and theirs to ask."""
+    from approvals.workflow import transitions_from
+
+    offered = []
+    for transition in transitions_from(version.stage):
+        if not may_request(user, version, transition):
+            continue
+        if transition.action == "rollback" and _previous_production(version) != version:
+            continue
+        offered.append(transition)
+    return offered
+
+
 def _previous_production(version: ModelVersion) -> ModelVersion | None:
     """The version that was in production before the current one: what a rollback may bring back."""
     changes = StageChange.objects.filter(version__model=version.model, to_stage=Stage.PRODUCTION).order_by(

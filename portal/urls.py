@@ -20,6 +20,7 @@ urlpatterns = [
     path("audit/", views.audit_list, name="audit-list"),
     path("models/", include("registry.urls")),
     path("jobs/", include((job_urlpatterns, "jobs"))),
+    path("approvals/", include("approvals.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("api/v1/", include("registry.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from approvals import views as approval_views
 from registry import job_views, views
 
 app_name = "registry"
@@ -16,6 +17,11 @@ urlpatterns = [
         "<slug:name>/versions/<int:number>/jobs/<str:kind>/",
         job_views.job_start,
         name="job-start",
+    ),
+    path(
+        "<slug:name>/versions/<int:number>/request/<str:action>/",
+        approval_views.request_open,
+        name="request-open",
     ),
     path("<slug:name>/datasets/new/", views.dataset_create, name="dataset-create"),
     path("<slug:name>/datasets/<int:pk>/", views.dataset_detail, name="dataset-detail"),

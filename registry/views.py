@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from approvals import selectors as approval_selectors
 from portal.errors import ApplicationError
 from portal.views_helpers import form_error, paginate
 from registry import permissions, selectors, services
@@ -81,6 +82,8 @@ def model_detail(request: HttpRequest, name: str) -> HttpResponse:
             "can_add_version": permissions.can_add_version(request.user, model),
             "can_add_dataset": permissions.can_add_dataset(request.user, model),
             "can_download": permissions.can_download(request.user),
+            "timeline": approval_selectors.timeline(model)[:20],
+            "requests": approval_selectors.request_list().filter(version__model=model).order_by("-created_at")[:10],
         },
     )
 
@@ -147,6 +150,10 @@ def version_detail(request: HttpRequest, name: str, number: int) -> HttpResponse
 
 def render_version(request: HttpRequest, version, *, validation_form=None, benchmark_form=None, status=200):
     """The version page; the job views pass a bound form back to it to show its errors by the fields."""
+    from approvals.forms import RequestForm
+    from approvals.models import PromotionRequest
+    from approvals.services import offered_transitions
+
     model = version.model
     can_validate = permissions.can_run_validation(request.user, model)
     can_benchmark = permissions.can_run_benchmark(request.user, model)
@@ -161,6 +168,9 @@ def render_version(request: HttpRequest, version, *, validation_form=None, bench
             "validation_form": (validation_form or ValidationJobForm(version=version)) if can_validate else None,
             "benchmark_form": (benchmark_form or BenchmarkJobForm()) if can_benchmark else None,
             "has_datasets": model.datasets.exists(),
+            "open_request": PromotionRequest.objects.filter(version=version, status__in=["open", "approved"]).first(),
+            "transitions": offered_transitions(request.user, version),
+            "request_form": RequestForm(),
         },
         status=status,
     )

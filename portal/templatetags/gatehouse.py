@@ -17,3 +17,10 @@ def changes(event) -> list[tuple[str, object, object]]:
             continue
         rows.append((key, old if key in before else None, new))
     return rows
+
+
+@register.filter
+def working_days(moment) -> int:
+    from approvals.selectors import working_days_since
+
+    return working_days_since(moment)

@@ -1,0 +1,48 @@
+"""The candidate against the version in production: what an approver compares on one screen."""
+
+from __future__ import annotations
+
+from registry.choices import JobKind, JobStatus, Stage
+from registry.models import Job, ModelVersion
+from registry.runtimes.validation import LOWER_IS_BETTER, _signature_changes
+
+
+def _latest(version: ModelVersion, kind: str, **filters) -> Job | None:
+    return (Job.objects.filter(version=version, artifact_sha256=version.sha256, kind=kind,
+                               status=JobStatus.SUCCEEDED, **filters).order_by("-finished_at").first())
+
+
+def against_production(version: ModelVersion) -> dict | None:
+    production = ModelVersion.objects.filter(model_id=version.model_id, stage=Stage.PRODUCTION).exclude(
+        pk=version.pk).first()
+    if production is None:
+        return None
+    out: dict = {"production": production, "size_delta": version.size_bytes - production.size_bytes,
+                 "signature_changes": _signature_changes(production.signature, version.signature)}
+    candidate_validation = _latest(version, JobKind.VALIDATION)
+    metrics = []
+    if candidate_validation:
+        champion = _latest(production, JobKind.VALIDATION, dataset_id=candidate_validation.dataset_id)
+        for name, value in (candidate_validation.result or {}).get("metrics", {}).items():
+            before = (champion.result or {}).get("metrics", {}).get(name) if champion else None
+            delta = value - before if before is not None else None
+            better = None if delta is None else (delta < 0 if name in LOWER_IS_BETTER else delta > 0)
+            metrics.append({"name": name, "candidate": value, "production": before, "delta": delta,
+                            "better": better})
+        out["dataset"] = candidate_validation.dataset
+    out["metrics"] = metrics
+    bench_c, bench_p = _latest(version, JobKind.BENCHMARK), _latest(production, JobKind.BENCHMARK)
+    perf = []
+    if bench_c and bench_p:
+        by_batch = {r["batch_size"]: r for r in bench_p.result["results"]}
+        for r in bench_c.result["results"]:
+            p = by_batch.get(r["batch_size"])
+            if p:
+                perf.append({"batch": r["batch_size"],
+                             "p99": (r["latency_ms"]["p99"], p["latency_ms"]["p99"]),
+                             "throughput": (r["throughput_samples_s"], p["throughput_samples_s"]),
+                             "throughput_delta_pct": (r["throughput_samples_s"] - p["throughput_samples_s"])
+                             / p["throughput_samples_s"] * 100})
+        out["same_device"] = bench_c.result["runtime"]["provider"] == bench_p.result["runtime"]["provider"]
+    out["performance"] = perf
+    return out

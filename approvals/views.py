@@ -1,0 +1,133 @@
+"""Release pages: open a request from a version, the approval queue, the request page, decisions."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from approvals import selectors, services
+from approvals.choices import RequestStatus
+from approvals.diff import against_production
+from approvals.forms import DecisionForm, RequestForm, WithdrawForm
+from approvals.models import PromotionRequest
+from portal.errors import ApplicationError
+from portal.views_helpers import form_error, paginate
+from registry import permissions as registry_permissions
+from registry import selectors as registry_selectors
+
+
+def _request_get(pk: int) -> PromotionRequest:
+    request = selectors.request_list().prefetch_related("decisions__person").filter(pk=pk).first()
+    if request is None:
+        raise Http404(f"There is no request {pk}.")
+    return request
+
+
+@login_required
+@require_POST
+def request_open(request: HttpRequest, name: str, number: int, action: str) -> HttpResponse:
+    version = registry_selectors.version_get(name=name, number=number)
+    form = RequestForm(request.POST)
+    if form.is_valid():
+        try:
+            opened = services.promotion_request_open(actor=request.user, version=version, action=action,
+                                                     justification=form.cleaned_data["justification"])
+        except ApplicationError as exc:
+            form_error(form, exc)
+        else:
+            if opened.status == RequestStatus.APPLIED:
+                messages.success(request, f"{version} moved to {opened.to_stage}: the policy needs no approval "
+                                          "and the evidence is in.")
+            else:
+                messages.success(request, f"Request #{opened.pk} is open.")
+            return redirect(opened)
+    messages.error(request, "The request was not opened: " + " ".join(
+        str(e) for errors in form.errors.values() for e in errors))
+    return redirect(version)
+
+
+@login_required
+def queue(request: HttpRequest) -> HttpResponse:
+    """The open requests that need the current user, oldest first, with their age against the SLA."""
+    if not registry_permissions.can_view_registry(request.user):
+        raise PermissionDenied("Your role cannot see the release queue.")
+    mine = selectors.queue_for(request.user)
+    return render(request, "approvals/queue.html", {"mine": mine, "sla_days": selectors.SLA_WORKING_DAYS})
+
+
+@login_required
+def request_list(request: HttpRequest) -> HttpResponse:
+    if not registry_permissions.can_view_registry(request.user):
+        raise PermissionDenied("Your role cannot see release requests.")
+    queryset = selectors.request_list().order_by("-created_at")
+    status = request.GET.get("status")
+    if status in RequestStatus.values:
+        queryset = queryset.filter(status=status)
+    page, query = paginate(request, queryset)
+    return render(request, "approvals/request_list.html", {"page": page, "query": query, "status": status,
+                                                           "statuses": RequestStatus.choices})
+
+
+@login_required
+def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    if not registry_permissions.can_view_registry(request.user):
+        raise PermissionDenied("Your role cannot see release requests.")
+    promotion = _request_get(pk)
+    version = promotion.version
+    evidence = selectors.evidence_for(version, promotion.policy, promotion.artifact_sha256)
+    validation = next((e.job for e in evidence if e.key == "validation" and e.job), None)
+    benchmark = next((e.job for e in evidence if e.key == "benchmark" and e.job), None)
+    return render(request, "approvals/request_detail.html", {
+        "req": promotion, "version": version, "model": version.model,
+        "evidence": evidence, "validation": validation, "benchmark": benchmark,
+        "approvals": selectors.approvals_status(promotion),
+        "decide_roles": selectors.roles_user_can_decide_in(request.user, promotion),
+        "decision_form": DecisionForm(), "withdraw_form": WithdrawForm(),
+        "can_withdraw": promotion.is_open and promotion.requester_id == request.user.pk,
+        "diff": against_production(version),
+        "age_days": selectors.working_days_since(promotion.created_at),
+        "sla_days": selectors.SLA_WORKING_DAYS,
+    })
+
+
+@login_required
+@require_POST
+def request_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    promotion = _request_get(pk)
+    form = DecisionForm(request.POST)
+    if form.is_valid():
+        try:
+            services.promotion_request_decide(actor=request.user, request=promotion,
+                                              decision=form.cleaned_data["decision"],
+                                              comment=form.cleaned_data["comment"])
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            promotion.refresh_from_db()
+            messages.success(request, {
+                RequestStatus.APPLIED: f"Approved: {promotion.version} is now in {promotion.to_stage}.",
+                RequestStatus.REJECTED: "Rejected; the requester sees your reason.",
+            }.get(promotion.status, "Your decision is recorded."))
+    else:
+        messages.error(request, "Choose approve or reject.")
+    return redirect(promotion)
+
+
+@login_required
+@require_POST
+def request_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    promotion = _request_get(pk)
+    form = WithdrawForm(request.POST)
+    form.is_valid()
+    try:
+        services.promotion_request_withdraw(actor=request.user, request=promotion,
+                                            reason=form.cleaned_data.get("reason", ""))
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Request withdrawn.")
+    return redirect(promotion)
