@@ -91,6 +91,8 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "diff": against_production(version),
         "age_days": selectors.working_days_since(promotion.created_at),
         "sla_days": selectors.SLA_WORKING_DAYS,
+        "policy_evidence": [f"{k} ({v})" if v is not True else k
+                            for k, v in promotion.policy.get("evidence", {}).items() if v],
     })
 
 

@@ -227,7 +227,7 @@ def load_demo_data(*, stdout=None) -> dict[str, int]:
                 tags=spec.tags,
                 description=spec.description,
                 refresh_interval_days=90 if spec.risk_tier in ("high", "critical") else 180,
-                metric_floors={"r2": 0.3} if spec.task_type == "regression" else {"accuracy": 0.9},
+                metric_floors={"r2": 0.25} if spec.task_type == "regression" else {"accuracy": 0.9},
                 slo_p99_latency_ms=5.0,
                 slo_min_throughput=5000.0,
                 **card,

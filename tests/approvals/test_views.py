@@ -1,0 +1,104 @@
+"""Approval pages for each role; the queue; decisions through the form."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from approvals import services
+from approvals.models import PromotionRequest
+from registry.choices import JobKind, Stage
+from registry.models import ModelVersion
+from tests.approvals.test_services import WHY, _evidence, world  # noqa: F401 - the fixture
+from tests.factories import version_create
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def open_request(users, world):  # noqa: F811
+    model, version = world
+    ModelVersion.objects.filter(pk=version.pk).update(stage=Stage.TEST)
+    _evidence(version, JobKind.VALIDATION, JobKind.BENCHMARK)
+    return services.promotion_request_open(actor=users["scientist"], version=version, action="promote",
+                                           justification=WHY)
+
+
+def test_pages_for_every_role(client, users, open_request):
+    for role in ("scientist", "outsider", "itops", "reviewer", "manager"):
+        client.force_login(users[role])
+        for url in ("/approvals/", "/approvals/requests/", f"/approvals/requests/{open_request.pk}/",
+                    "/models/churn/"):
+            assert client.get(url).status_code == 200, (role, url)
+    client.logout()
+    assert client.get("/approvals/").status_code == 302
+
+
+def test_the_queue_shows_what_needs_each_user(client, users, open_request):
+    for role, expected in {"itops": True, "reviewer": True, "manager": False, "scientist": False}.items():
+        client.force_login(users[role])
+        page = client.get("/approvals/").content.decode()
+        assert (f"/approvals/requests/{open_request.pk}/" in page) is expected, role
+
+
+def test_decision_form_only_for_those_who_decide(client, users, open_request):
+    url = f"/approvals/requests/{open_request.pk}/"
+    for role, expected in {"itops": True, "reviewer": True, "manager": False, "scientist": False,
+                           "outsider": False}.items():
+        client.force_login(users[role])
+        assert ('id="decision-form"' in client.get(url).content.decode()) is expected, role
+    client.force_login(users["manager"])
+    response = client.post(f"{url}decide/", {"decision": "approve", "comment": "yes"})
+    assert response.status_code == 403
+    client.force_login(users["scientist"])
+    assert client.post(f"{url}decide/", {"decision": "approve", "comment": "mine"}).status_code == 403
+
+
+def test_it_and_risk_approve_through_the_pages(client, users, open_request):
+    url = f"/approvals/requests/{open_request.pk}/decide/"
+    client.force_login(users["itops"])
+    client.post(url, {"decision": "approve", "comment": "ok"})
+    client.force_login(users["reviewer"])
+    response = client.post(url, {"decision": "approve", "comment": "ok"}, follow=True)
+    assert "is now in production" in response.content.decode()
+    open_request.refresh_from_db()
+    assert open_request.status == "applied"
+
+
+def test_open_a_request_from_the_version_page(client, users, world):  # noqa: F811
+    model, version = world
+    client.force_login(users["scientist"])
+    page = client.get(version.get_absolute_url()).content.decode()
+    assert "Request promotion to test" in page
+    response = client.post(f"/models/churn/versions/{version.number}/request/promote/",
+                           {"justification": "Ready for the test stage."})
+    request = PromotionRequest.objects.get()
+    assert response["Location"] == f"/approvals/requests/{request.pk}/"
+    client.force_login(users["manager"])
+    assert "Request promotion" not in client.get(version.get_absolute_url()).content.decode()
+    assert client.post(f"/models/churn/versions/{version.number}/request/promote/",
+                       {"justification": "I am a manager."}).status_code == 403
+
+
+def test_queue_queries_do_not_grow_with_requests(client, users, world):  # noqa: F811
+    model, _ = world
+    client.force_login(users["itops"])
+
+    def add(n):
+        for _ in range(n):
+            v = version_create(model, users["scientist"])
+            ModelVersion.objects.filter(pk=v.pk).update(stage=Stage.TEST)
+            services.promotion_request_open(actor=users["scientist"], version=v, action="promote",
+                                            justification=WHY)
+
+    def count():
+        with CaptureQueriesContext(connection) as ctx:
+            client.get("/approvals/")
+        return len(ctx.captured_queries)
+
+    add(2)
+    count()
+    small = count()
+    add(8)
+    assert count() == small
