@@ -208,6 +208,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name per choice set, so generated clients get readable enums.
+    "ENUM_NAME_OVERRIDES": {
+        "StageEnum": "registry.choices.Stage",
+        "ArtifactFormatEnum": "registry.choices.ArtifactFormat",
+        "DatasetFormatEnum": "registry.choices.DatasetFormat",
+        "JobStatusEnum": "registry.choices.JobStatus",
+        "RequestStatusEnum": "approvals.choices.RequestStatus",
+    },
 }
 
 # --- Email, logging -------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ urlpatterns = [
     path("approvals/", include("approvals.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("api/v1/", include("registry.api.urls")),
+    path("api/v1/", include("approvals.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", login_required(SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),
     path("admin/", admin.site.urls),

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from approvals.choices import Action, DecisionKind
+from approvals.models import Decision, PromotionRequest
+from registry.models import ModelVersion
+
+
+class DecisionOutputSerializer(serializers.ModelSerializer):
+    person = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Decision
+        fields = ["person", "role", "decision", "comment", "created_at"]
+
+
+class RequestOutputSerializer(serializers.ModelSerializer):
+    model = serializers.CharField(source="version.model.name", read_only=True)
+    version = serializers.IntegerField(source="version.number", read_only=True)
+    requester = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    decisions = DecisionOutputSerializer(many=True, read_only=True)
+    missing_evidence = serializers.SerializerMethodField()
+
+    class Meta:
+        model = PromotionRequest
+        fields = ["id", "model", "version", "action", "from_stage", "to_stage", "status", "justification", "reason",
+                  "requester", "artifact_sha256", "policy", "decisions", "missing_evidence", "created_at",
+                  "closed_at"]
+
+    def get_missing_evidence(self, obj) -> list[str]:
+        from approvals.selectors import evidence_for
+
+        if not obj.is_open:
+            return []
+        return [item.message for item in evidence_for(obj.version, obj.policy, obj.artifact_sha256)
+                if not item.satisfied]
+
+
+class RequestCreateInputSerializer(serializers.Serializer):
+    model = serializers.CharField()
+    version = serializers.IntegerField(min_value=1)
+    action = serializers.ChoiceField(choices=Action.choices)
+    justification = serializers.CharField(min_length=10)
+
+
+class DecisionInputSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=DecisionKind.choices)
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class WithdrawInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
+
+
+class ProductionOutputSerializer(serializers.ModelSerializer):
+    model = serializers.CharField(source="model.name")
+    team = serializers.CharField(source="model.team.slug")
+    risk_tier = serializers.CharField(source="model.risk_tier")
+    version = serializers.IntegerField(source="number")
+    since = serializers.DateTimeField(allow_null=True)
+    artifact_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ModelVersion
+        fields = ["model", "team", "risk_tier", "version", "sha256", "size_bytes", "format", "signature", "since",
+                  "artifact_url"]
+
+    def get_artifact_url(self, obj) -> str:
+        request = self.context["request"]
+        return request.build_absolute_uri(f"/api/v1/models/{obj.model.name}/versions/{obj.number}/artifact/")

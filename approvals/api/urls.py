@@ -1,0 +1,11 @@
+from django.urls import path
+
+from approvals.api import views
+
+urlpatterns = [
+    path("requests/", views.RequestListCreateApi.as_view(), name="api-request-list"),
+    path("requests/<int:pk>/", views.RequestDetailApi.as_view(), name="api-request-detail"),
+    path("requests/<int:pk>/decide/", views.RequestDecideApi.as_view(), name="api-request-decide"),
+    path("requests/<int:pk>/withdraw/", views.RequestWithdrawApi.as_view(), name="api-request-withdraw"),
+    path("production/", views.ProductionApi.as_view(), name="api-production"),
+]

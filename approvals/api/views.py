@@ -1,0 +1,108 @@
+"""Release API: requests, decisions, and what is in production (for deployment tooling)."""
+
+from __future__ import annotations
+
+from django.db.models import Max, Q
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from approvals import selectors, services
+from approvals.api import serializers as s
+from approvals.choices import RequestStatus
+from registry import selectors as registry_selectors
+from registry.choices import Stage
+from registry.models import ModelVersion
+from registry.permissions import can_view_registry
+
+
+class RegistryReader(IsAuthenticated):
+    """Anyone with a role reads the release records; who may act is decided by the services."""
+
+    def has_permission(self, request, view) -> bool:
+        return super().has_permission(request, view) and can_view_registry(request.user)
+
+
+def _request(pk: int):
+    request = selectors.request_list().prefetch_related("decisions__person").filter(pk=pk).first()
+    if request is None:
+        raise Http404(f"There is no request {pk}.")
+    return request
+
+
+class RequestListCreateApi(generics.ListAPIView):
+    permission_classes = [RegistryReader]
+    serializer_class = s.RequestOutputSerializer
+
+    def get_queryset(self):
+        queryset = selectors.request_list().prefetch_related("decisions__person").order_by("-created_at")
+        status_ = self.request.query_params.get("status")
+        if status_ in RequestStatus.values:
+            queryset = queryset.filter(status=status_)
+        if model := self.request.query_params.get("model"):
+            queryset = queryset.filter(version__model__name=model)
+        return queryset
+
+    @extend_schema(request=s.RequestCreateInputSerializer, responses={201: s.RequestOutputSerializer})
+    def post(self, request: Request) -> Response:
+        data = s.RequestCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        version = registry_selectors.version_get(name=values["model"], number=values["version"])
+        opened = services.promotion_request_open(actor=request.user, version=version, action=values["action"],
+                                                 justification=values["justification"])
+        return Response(s.RequestOutputSerializer(_request(opened.pk)).data, status=status.HTTP_201_CREATED)
+
+
+class RequestDetailApi(generics.RetrieveAPIView):
+    permission_classes = [RegistryReader]
+    serializer_class = s.RequestOutputSerializer
+
+    def get_queryset(self):
+        return selectors.request_list()
+
+    def get_object(self):
+        return _request(self.kwargs["pk"])
+
+
+class RequestDecideApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=s.DecisionInputSerializer, responses={200: s.RequestOutputSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        data = s.DecisionInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.promotion_request_decide(actor=request.user, request=_request(pk), **data.validated_data)
+        return Response(s.RequestOutputSerializer(_request(pk)).data)
+
+
+class RequestWithdrawApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=s.WithdrawInputSerializer, responses={200: s.RequestOutputSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        data = s.WithdrawInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.promotion_request_withdraw(actor=request.user, request=_request(pk), **data.validated_data)
+        return Response(s.RequestOutputSerializer(_request(pk)).data)
+
+
+class ProductionApi(generics.ListAPIView):
+    """What is in production now: one row per model, with the digest deployment tooling must serve."""
+
+    permission_classes = [RegistryReader]
+    serializer_class = s.ProductionOutputSerializer
+    pagination_class = None
+
+    def get_queryset(self):
+        queryset = (ModelVersion.objects.filter(stage=Stage.PRODUCTION).select_related("model", "model__team")
+                    .annotate(since=Max("stage_changes__created_at",
+                                        filter=Q(stage_changes__to_stage=Stage.PRODUCTION)))
+                    .order_by("model__name"))
+        if model := self.request.query_params.get("model"):
+            queryset = queryset.filter(model__name=model)
+        return queryset
