@@ -10,7 +10,6 @@ from django.db import connection, connections
 from approvals import services
 from approvals.choices import RequestStatus
 from approvals.models import PromotionRequest
-from portal.errors import ApplicationError
 from registry.choices import JobKind, Stage
 from registry.models import ModelVersion
 from tests.approvals.test_services import WHY, _evidence, world  # noqa: F401 - the fixture
@@ -58,6 +57,17 @@ def test_api_errors(api, users, world):  # noqa: F811
     assert response.status_code == 403
 
 
+def _decide(user, request, barrier, outcomes: list[str]) -> None:
+    try:
+        barrier.wait()
+        services.promotion_request_decide(actor=user, request=request, decision="approve", comment="go")
+        outcomes.append("ok")
+    except Exception as exc:  # the late one finds no place left (PermissionDenied)
+        outcomes.append(type(exc).__name__)
+    finally:
+        connections.close_all()
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are exercised on PostgreSQL")
 def test_two_approvers_at_the_same_moment_apply_once(team):
@@ -82,17 +92,7 @@ def test_two_approvers_at_the_same_moment_apply_once(team):
         barrier = threading.Barrier(len(approvers))
         outcomes: list[str] = []
 
-        def decide(user):
-            try:
-                barrier.wait()
-                services.promotion_request_decide(actor=user, request=request, decision="approve", comment="go")
-                outcomes.append("ok")
-            except (ApplicationError, Exception) as exc:  # the late one finds no place left
-                outcomes.append(type(exc).__name__)
-            finally:
-                connections.close_all()
-
-        threads = [threading.Thread(target=decide, args=(u,)) for u in approvers]
+        threads = [threading.Thread(target=_decide, args=(u, request, barrier, outcomes)) for u in approvers]
         for t in threads:
             t.start()
         for t in threads:
