@@ -115,3 +115,57 @@ class StageChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.version} {self.from_stage} → {self.to_stage}"
+
+
+class Webhook(models.Model):
+    """A subscription: deployment tooling receives signed events (HMAC-SHA256 over timestamp and body)."""
+
+    EVENTS = (
+        "request.opened", "request.decided", "request.rejected", "request.withdrawn", "request.applied",
+        "version.stage_changed",
+    )
+
+    url = models.URLField(max_length=500)
+    secret = models.CharField(max_length=200, help_text="Shared secret for the X-Gatehouse-Signature header.")
+    events = models.JSONField(default=list, blank=True, help_text="Event names; empty means all.")
+    active = models.BooleanField(default=True)
+    description = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["url"]
+
+    def __str__(self) -> str:
+        return self.description or self.url
+
+    def wants(self, event: str) -> bool:
+        return self.active and (not self.events or event in self.events)
+
+
+class WebhookDelivery(models.Model):
+    """One attempt to deliver one event to one webhook; retries are new rows with the same event id."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed (will retry)"
+        GAVE_UP = "gave_up", "Failed (gave up)"
+
+    webhook = models.ForeignKey(Webhook, on_delete=models.PROTECT, related_name="deliveries")
+    event_id = models.UUIDField(db_index=True)
+    event = models.CharField(max_length=40)
+    payload = models.JSONField()
+    attempt = models.PositiveSmallIntegerField(default=1)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    response_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.webhook} (attempt {self.attempt}, {self.status})"

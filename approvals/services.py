@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from approvals import selectors
+from approvals import notify, selectors
 from approvals.choices import DecisionKind, RequestStatus
 from approvals.models import Decision, Policy, PromotionRequest, StageChange
 from approvals.workflow import Transition, transition_for
@@ -94,7 +94,15 @@ def promotion_request_open(
     audit_event_record(actor=actor, action="approvals.request.opened", obj=request,
                        after={"version": str(version), "from": request.from_stage, "to": request.to_stage,
                               "sha256": version.sha256, "policy": request.policy, "justification": justification})
-    _apply_if_ready(request, actor=actor)
+    notify.emit("request.opened", notify.request_payload(request, actor=actor))
+    if not _apply_if_ready(request, actor=actor) and request.policy.get("approvals"):
+        notify.email_people(
+            subject=f"[Gatehouse] {version} → {request.to_stage}: your decision is needed",
+            message=(f"{actor.get_username()} asks to move {version} from {request.from_stage} to "
+                     f"{request.to_stage}.\n\nWhy: {justification}\n\nRead the evidence and decide: "
+                     f"{notify.request_url(request)}\n"),
+            users=notify.approvers_for(request),
+        )
     return request
 
 
@@ -127,6 +135,7 @@ def promotion_request_decide(
             from None
     audit_event_record(actor=actor, action=f"approvals.request.{decision}d", obj=request,
                        after={"role": roles[0], "comment": comment})
+    notify.emit("request.decided", notify.request_payload(request, actor=actor, decision=decision))
     if decision == DecisionKind.REJECT:
         request.status = RequestStatus.REJECTED
         request.reason = comment
@@ -134,6 +143,12 @@ def promotion_request_decide(
         request.save()
         audit_event_record(actor=actor, action="approvals.request.rejected", obj=request,
                            before={"status": RequestStatus.OPEN}, after={"status": request.status, "reason": comment})
+        notify.emit("request.rejected", notify.request_payload(request, actor=actor, decision=decision))
+        notify.email_people(
+            subject=f"[Gatehouse] {request.version} → {request.to_stage}: rejected",
+            message=f"{actor.get_username()} rejected your request: {comment}\n\n{notify.request_url(request)}\n",
+            users=[request.requester],
+        )
         return request
     _apply_if_ready(request, actor=actor)
     return request
@@ -153,6 +168,7 @@ def promotion_request_withdraw(*, actor: AbstractBaseUser, request: PromotionReq
     request.save()
     audit_event_record(actor=actor, action="approvals.request.withdrawn", obj=request,
                        before={"status": before}, after={"status": request.status, "reason": request.reason})
+    notify.emit("request.withdrawn", notify.request_payload(request, actor=actor))
 
 
 def promotion_requests_recheck(*, version_id: int) -> None:
@@ -202,10 +218,17 @@ def _apply(request: PromotionRequest, version: ModelVersion, *, actor) -> None:
                   reason=f"Request #{request.pk}: {request.justification[:250]}")
     request.status = RequestStatus.APPLIED
     request.closed_at = now
+    request.version = version  # the instance whose stage just changed, for the payloads below
     request.save()
     audit_event_record(actor=actor, action="approvals.request.applied", obj=request,
                        after={"status": request.status, "version": str(version), "stage": request.to_stage,
                               "sha256": request.artifact_sha256})
+    notify.emit("request.applied", notify.request_payload(request, actor=actor))
+    notify.email_people(
+        subject=f"[Gatehouse] {version} is now in {request.to_stage}",
+        message=f"Your request #{request.pk} was applied.\n\n{notify.request_url(request)}\n",
+        users=[request.requester],
+    )
 
 
 def _change_stage(version: ModelVersion, to_stage: str, *, actor, request, reason: str) -> None:
@@ -217,3 +240,7 @@ def _change_stage(version: ModelVersion, to_stage: str, *, actor, request, reaso
     audit_event_record(actor=actor, action="registry.version.stage_changed", obj=version,
                        before={"stage": from_stage}, after={"stage": to_stage, "reason": reason[:300],
                                                             "request": request.pk if request else None})
+    notify.emit("version.stage_changed", {
+        "model": version.model.name, "version": version.number, "from_stage": from_stage, "stage": to_stage,
+        "artifact_sha256": version.sha256, "actor": actor.get_username() if actor else None,
+        "request": request.pk if request else None, "reason": reason[:300]})

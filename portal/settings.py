@@ -221,6 +221,8 @@ SPECTACULAR_SETTINGS = {
 # --- Email, logging -------------------------------------------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "gatehouse@localhost")
+# Links in emails point here.
+GATEHOUSE_BASE_URL = env_str("GATEHOUSE_BASE_URL", "http://127.0.0.1:8000")
 
 LOGGING = {
     "version": 1,

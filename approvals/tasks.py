@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(name="approvals.deliver_webhook", acks_late=True, soft_time_limit=30, time_limit=60)
+def deliver_webhook(delivery_id: int) -> str:
+    from approvals.notify import deliver
+
+    return deliver(delivery_id)
