@@ -1,16 +1,22 @@
 from __future__ import annotations
 
+import csv
+import io
+import json
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required, permission_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 from rest_framework.authtoken.models import Token
 
 from portal import selectors, services
+from portal.filters import AuditEventFilterSet
 from portal.roles import Role
 from portal.views_helpers import paginate
 from registry import permissions
@@ -71,8 +77,51 @@ def account_token_rotate(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required("portal.view_auditevent", raise_exception=True)
 def audit_list(request: HttpRequest) -> HttpResponse:
-    page, query = paginate(request, selectors.audit_event_list().select_related("actor"), per_page=50)
-    return render(request, "portal/audit_list.html", {"page": page, "query": query})
+    filterset = AuditEventFilterSet(request.GET or None, queryset=selectors.audit_event_list())
+    queryset = filterset.qs if filterset.is_bound and filterset.is_valid() else filterset.queryset
+    fmt = request.GET.get("format")
+    if fmt in ("csv", "jsonl"):
+        return _audit_export(queryset.order_by("id"), fmt)
+    page, query = paginate(request, queryset, per_page=50)
+    export_query = request.GET.copy()
+    export_query.pop("page", None)
+    return render(request, "portal/audit_list.html", {
+        "page": page, "query": query, "filter": filterset, "export_query": export_query.urlencode(),
+        "filtered": any(v for k, v in request.GET.items() if k != "page"),
+    })
+
+
+def _audit_export(queryset, fmt: str) -> StreamingHttpResponse:
+    """Streamed, so an export of millions of events holds only one chunk in memory."""
+    fields = ["id", "created_at", "actor_username", "action", "object_type", "object_id", "object_repr", "before",
+              "after", "request_id", "ip", "prev_hash", "hash"]
+    rows = queryset.values_list(*fields).iterator(chunk_size=2000)
+
+    def as_jsonl():
+        for row in rows:
+            record = dict(zip(fields, row, strict=True))
+            record["created_at"] = record["created_at"].isoformat()
+            yield json.dumps(record, sort_keys=True, default=str) + "\n"
+
+    def as_csv():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(fields)
+        for row in rows:
+            values = list(row)
+            values[1] = values[1].isoformat()
+            values[7] = json.dumps(values[7], sort_keys=True) if values[7] is not None else ""
+            values[8] = json.dumps(values[8], sort_keys=True) if values[8] is not None else ""
+            writer.writerow(values)
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate(0)
+
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    response = StreamingHttpResponse(as_csv() if fmt == "csv" else as_jsonl(),
+                                     content_type="text/csv" if fmt == "csv" else "application/x-ndjson")
+    response["Content-Disposition"] = f'attachment; filename="gatehouse-audit-{stamp}.{fmt}"'
+    return response
 
 
 def healthz(request: HttpRequest) -> HttpResponse:

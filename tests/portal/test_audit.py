@@ -68,3 +68,26 @@ def test_request_id_and_ip_are_recorded(client, scientist):
     event = AuditEvent.objects.get(action="portal.token.created")
     assert event.request_id == "abcdef0123456789"
     assert event.ip == "10.1.2.3"
+
+
+def test_audit_page_filters_and_exports(client, scientist, manager):
+    import csv
+    import io
+    import json
+
+    from portal.services import team_create
+
+    for name in ("Alpha", "Beta", "Gamma"):
+        team_create(name=name, actor=scientist)
+    client.force_login(manager)
+    page = client.get("/audit/?actor=dana&object=beta").content.decode()
+    assert "1 event match" in page and "Beta" in page and "Gamma" not in page
+    response = client.get("/audit/?action=portal.team&format=jsonl")
+    lines = [json.loads(line) for line in b"".join(response.streaming_content).decode().splitlines()]
+    assert [r["object_repr"] for r in lines] == ["Alpha", "Beta", "Gamma"]
+    assert lines[1]["prev_hash"] == lines[0]["hash"]
+    response = client.get("/audit/?actor=dana&format=csv")
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert [r["object_repr"] for r in rows] == ["Alpha", "Beta", "Gamma"]
+    assert json.loads(rows[0]["after"])["name"] == "Alpha"
+    assert 'attachment; filename="gatehouse-audit-' in response["Content-Disposition"]
