@@ -91,6 +91,11 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "diff": against_production(version),
         "age_days": selectors.working_days_since(promotion.created_at),
         "sla_days": selectors.SLA_WORKING_DAYS,
+        "can_validate": registry_permissions.can_run_validation(request.user, version.model),
+        "can_benchmark": registry_permissions.can_run_benchmark(request.user, version.model),
+        "datasets": version.model.datasets.order_by("name"),
+        "floors_text": "\n".join(f"{k} = {v}" for k, v in version.model.metric_floors.items()),
+        "benchmark_device": promotion.policy.get("evidence", {}).get("benchmark_device", ""),
         "policy_evidence": [f"{k} ({v})" if v is not True else k
                             for k, v in promotion.policy.get("evidence", {}).items() if v],
     })

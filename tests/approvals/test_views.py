@@ -102,3 +102,26 @@ def test_queue_queries_do_not_grow_with_requests(client, users, world):  # noqa:
     small = count()
     add(8)
     assert count() == small
+
+
+def test_missing_evidence_has_a_button_that_starts_the_job(client, users, world):  # noqa: F811
+    from django.core.files.base import ContentFile
+
+    from registry import services as registry_services
+    from registry.models import Job
+
+    model, version = world
+    registry_services.dataset_create(actor=users["scientist"], model=model, name="d", label_column="y",
+                                     file=ContentFile(b"a,y\n1,0\n", name="d.csv"))
+    request = services.promotion_request_open(actor=users["scientist"], version=version, action="promote",
+                                              justification=WHY)
+    client.force_login(users["scientist"])
+    page = client.get(f"/approvals/requests/{request.pk}/").content.decode()
+    assert "Start validation" in page
+    dataset = model.datasets.get()
+    response = client.post(f"/models/churn/versions/{version.number}/jobs/validation/",
+                           {"dataset": dataset.pk, "margin": "0.01", "floors": ""})
+    job = Job.objects.get()
+    assert response["Location"] == f"/jobs/{job.pk}/" and job.kind == "validation"
+    client.force_login(users["manager"])
+    assert "Start validation" not in client.get(f"/approvals/requests/{request.pk}/").content.decode()
