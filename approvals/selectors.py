@@ -11,6 +11,7 @@ from approvals.models import PromotionRequest, StageChange
 from portal.roles import user_roles
 from registry.choices import JobKind, JobStatus, Verdict
 from registry.models import Job, ModelVersion
+from registry.runtimes.validation import LOWER_IS_BETTER
 
 
 @dataclass
@@ -20,6 +21,28 @@ class EvidenceItem:
     satisfied: bool
     message: str
     job: Job | None = None
+    running: Job | None = None  # a job of this kind queued or running now
+
+
+def _validation_refusal(job: Job, version: ModelVersion, production: ModelVersion | None) -> str | None:
+    """Why a passed validation does not count as evidence, or None when it does: it must have been judged by
+    the model's own floors and margin (or stricter), and — given a production version to replace — against
+    that version. (A rollback passes ``production=None``: it rests on the version's earlier evidence.)"""
+    model = version.model
+    floors = job.parameters.get("floors", {})
+    for name, floor in model.metric_floors.items():
+        used = floors.get(name)
+        stricter = used is not None and (used <= floor if name in LOWER_IS_BETTER else used >= floor)
+        if not stricter:
+            return f"it ran with floor {name} {used if used is not None else 'unset'}, looser than the model's {floor}"
+    if job.parameters.get("margin", float("inf")) > model.noninferiority_margin:
+        return (f"it ran with margin {job.parameters.get('margin')}, looser than the model's "
+                f"{model.noninferiority_margin}")
+    if production is not None:
+        check = next((c for c in (job.result or {}).get("checks", []) if c["name"] == "non-inferiority"), None)
+        if not check or check["verdict"] != "pass" or (check.get("details") or {}).get("version") != production.number:
+            return f"it was not compared with v{production.number}, the version in production now"
+    return None
 
 
 def evidence_for(version: ModelVersion, policy: dict, artifact_sha256: str | None = None) -> list[EvidenceItem]:
@@ -27,31 +50,64 @@ def evidence_for(version: ModelVersion, policy: dict, artifact_sha256: str | Non
     digest = artifact_sha256 or version.sha256
     wanted = policy.get("evidence", {})
     items = []
-    jobs = Job.objects.filter(version=version, artifact_sha256=digest, status=JobStatus.SUCCEEDED)
+    jobs = Job.objects.filter(version=version, artifact_sha256=digest).select_related("dataset")
+    production = None
+    if policy.get("transition") == "test->production":
+        production = ModelVersion.objects.filter(model_id=version.model_id, stage="production").exclude(
+            pk=version.pk).first()
     if wanted.get("validation"):
-        job = jobs.filter(kind=JobKind.VALIDATION, verdict=Verdict.PASSED).order_by("-finished_at").first()
-        items.append(EvidenceItem(
-            "validation", "Validation passed", job is not None,
-            f"Validation #{job.pk} passed on {job.dataset.name}." if job else
-            "No passed validation on this artifact: start one on a dataset.", job))
+        passed = jobs.filter(kind=JobKind.VALIDATION, status=JobStatus.SUCCEEDED, verdict=Verdict.PASSED)
+        refusals = []
+        job = None
+        for candidate in passed.order_by("-finished_at")[:20]:
+            refusal = _validation_refusal(candidate, version, production)
+            if refusal is None:
+                job = candidate
+                break
+            refusals.append(f"#{candidate.pk}: {refusal}")
+        if job:
+            message = f"Validation #{job.pk} passed on {job.dataset.name}."
+        else:
+            message = "No passed validation on this artifact" + (
+                f" that counts ({refusals[0]})" if refusals else "") + "."
+        items.append(EvidenceItem("validation", "Validation passed", job is not None, _with_latest(
+            message, jobs, JobKind.VALIDATION, job), job, _in_flight(jobs, JobKind.VALIDATION)))
     if wanted.get("benchmark"):
         device = wanted.get("benchmark_device") or ""
-        candidates = jobs.filter(kind=JobKind.BENCHMARK, verdict=Verdict.PASSED).order_by("-finished_at")
+        candidates = jobs.filter(kind=JobKind.BENCHMARK, status=JobStatus.SUCCEEDED,
+                                 verdict=Verdict.PASSED).order_by("-finished_at")
         job = next((j for j in candidates if not device or (j.result or {}).get("runtime", {}).get("device") == device),
                    None)
         where = f" on a {device.upper()}" if device else ""
-        items.append(EvidenceItem(
-            "benchmark", f"Benchmark meets the SLO{where}", job is not None,
-            f"Benchmark #{job.pk} met the SLO on {job.result['runtime']['provider']}." if job else
-            f"No benchmark{where} that meets the model's SLO on this artifact: start one"
-            + ("" if version.model.slo_p99_latency_ms or version.model.slo_min_throughput
-               else " (and set the model's SLO first: a benchmark without an SLO has no verdict)") + ".", job))
+        message = (f"Benchmark #{job.pk} met the SLO on {job.result['runtime']['provider']}." if job else
+                   f"No benchmark{where} that meets the model's SLO on this artifact"
+                   + ("" if version.model.slo_p99_latency_ms or version.model.slo_min_throughput
+                      else " (set the model's SLO first: a benchmark without an SLO has no verdict)") + ".")
+        items.append(EvidenceItem("benchmark", f"Benchmark meets the SLO{where}", job is not None,
+                                  _with_latest(message, jobs, JobKind.BENCHMARK, job), job,
+                                  _in_flight(jobs, JobKind.BENCHMARK)))
     if wanted.get("card_complete"):
         missing = version.model.card_missing
         items.append(EvidenceItem(
             "card_complete", "Model card complete", not missing,
             "All eight sections are written." if not missing else f"Missing: {', '.join(missing)}."))
     return items
+
+
+def _in_flight(jobs, kind: str) -> Job | None:
+    return jobs.filter(kind=kind, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).order_by("-created_at").first()
+
+
+def _with_latest(message: str, jobs, kind: str, counted: Job | None) -> str:
+    """Add what happened to the latest job of this kind, when it is not the one that counts."""
+    latest = jobs.filter(kind=kind).order_by("-created_at").first()
+    if latest is None or latest == counted:
+        return message
+    if latest.status in (JobStatus.QUEUED, JobStatus.RUNNING):
+        return f"{message} Job #{latest.pk} is {latest.status} ({latest.progress}%)."
+    outcome = latest.error or latest.message
+    return f"{message} The latest, #{latest.pk}, ended {latest.get_status_display().lower()}" + (
+        f" with verdict {latest.verdict}" if latest.verdict else "") + (f": {outcome[:160]}" if outcome else ".")
 
 
 def approvals_status(request: PromotionRequest) -> dict:

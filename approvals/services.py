@@ -122,6 +122,8 @@ def promotion_request_decide(
             raise ApplicationError("You have already decided on this request; a decision counts once per person.")
         raise PermissionDenied("This request needs no decision from your roles.")
     comment = (comment or "").strip()
+    if len(comment) > 2000:
+        raise ApplicationError("Keep the comment under 2,000 characters.", field="comment")
     if decision not in DecisionKind.values:
         raise ApplicationError("Decide approve or reject.", field="decision")
     if decision == DecisionKind.REJECT and len(comment) < 5:
@@ -184,13 +186,13 @@ def _apply_if_ready(request: PromotionRequest, *, actor) -> bool:
     """Apply the transition when every approval and every piece of evidence is in. Runs in the caller's
     transaction with the request row locked."""
     version = ModelVersion.objects.select_for_update().select_related("model").get(pk=request.version_id)
+    # The guards are checked again now, not only when the request opened: the world may have moved.
     if version.stage != request.from_stage or version.sha256 != request.artifact_sha256:
-        request.status = RequestStatus.WITHDRAWN
-        request.reason = f"The version moved to {version.stage} by another path; this request no longer applies."
-        request.closed_at = timezone.now()
-        request.save()
-        audit_event_record(actor=None, action="approvals.request.withdrawn", obj=request,
-                           after={"status": request.status, "reason": request.reason})
+        _close_stale(request, f"{version} moved to {version.stage} by another path; this request no longer applies.")
+        return False
+    if request.action == "rollback" and _previous_production(version) != version:
+        _close_stale(request, f"{version} is no longer the version that was in production before the current one; "
+                              "a rollback now would skip a version.")
         return False
     approvals = selectors.approvals_status(request)
     if not approvals["complete"]:
@@ -206,16 +208,28 @@ def _apply_if_ready(request: PromotionRequest, *, actor) -> bool:
     return True
 
 
+def _close_stale(request: PromotionRequest, reason: str) -> None:
+    request.status = RequestStatus.WITHDRAWN
+    request.reason = reason
+    request.closed_at = timezone.now()
+    request.save()
+    audit_event_record(actor=None, action="approvals.request.withdrawn", obj=request,
+                       after={"status": request.status, "reason": reason})
+    notify.emit("request.withdrawn", notify.request_payload(request))
+
+
 def _apply(request: PromotionRequest, version: ModelVersion, *, actor) -> None:
     now = timezone.now()
     if request.to_stage == Stage.PRODUCTION:
         current = ModelVersion.objects.select_for_update().filter(model_id=version.model_id,
                                                                   stage=Stage.PRODUCTION).first()
         if current is not None:
+            verb = "Rolled back to" if request.action == "rollback" else "Superseded by"
             _change_stage(current, Stage.RETIRED, actor=actor, request=request,
-                          reason=f"Superseded by v{version.number}")
+                          reason=f"{verb} v{version.number}")
+    how = "" if actor is not None else " (applied when the last evidence arrived)"
     _change_stage(version, request.to_stage, actor=actor, request=request,
-                  reason=f"Request #{request.pk}: {request.justification[:250]}")
+                  reason=f"Request #{request.pk}{how}: {request.justification[:240]}")
     request.status = RequestStatus.APPLIED
     request.closed_at = now
     request.version = version  # the instance whose stage just changed, for the payloads below
@@ -237,6 +251,12 @@ def _change_stage(version: ModelVersion, to_stage: str, *, actor, request, reaso
     version.save(update_fields=["stage"])
     StageChange.objects.create(version=version, from_stage=from_stage, to_stage=to_stage, request=request,
                                actor=actor, reason=reason[:300])
+    # Requests opened on this version for its old stage no longer apply: close them now, not at the next click.
+    open_ones = PromotionRequest.objects.select_for_update().filter(
+        version=version, status__in=[RequestStatus.OPEN, RequestStatus.APPROVED])
+    for stale in open_ones.exclude(pk=getattr(request, "pk", None)):
+        _close_stale(stale, f"{version} moved from {from_stage} to {to_stage} ({reason[:120]}); "
+                            "this request no longer applies.")
     audit_event_record(actor=actor, action="registry.version.stage_changed", obj=version,
                        before={"stage": from_stage}, after={"stage": to_stage, "reason": reason[:300],
                                                             "request": request.pk if request else None})

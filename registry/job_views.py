@@ -81,8 +81,11 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     other = (selectors.job_list().filter(version__model=job.version.model, kind=JobKind.BENCHMARK,
                                          status="succeeded").exclude(pk=job.pk).order_by("-created_at")[:10]
              if job.kind == JobKind.BENCHMARK else [])
+    from approvals.models import PromotionRequest
+
     return render(request, "registry/job_detail.html", {
         "job": job, "version": job.version, "model": job.version.model,
+        "for_request": PromotionRequest.objects.filter(version=job.version, status__in=["open", "approved"]).first(),
         "charts": charts,
         "can_cancel": not job.finished and permissions.can_cancel_job(request.user, job),
         "compare_with": other,

@@ -411,9 +411,9 @@ def _threshold_checks(spec: ValidationInput, metrics: dict[str, float]) -> list[
     if worse:
         checks.append(Check("non-inferiority", "fail",
                             f"Worse than production v{version} by more than the margin {spec.margin}: "
-                            + "; ".join(worse) + ".", {"champion": champion}))
+                            + "; ".join(worse) + ".", {"champion": champion, "version": version}))
     else:
         checks.append(Check("non-inferiority", "pass",
                             f"No metric is worse than production v{version} by more than {spec.margin}.",
-                            {"champion": champion}))
+                            {"champion": champion, "version": version}))
     return checks

@@ -20,12 +20,20 @@ WHY = "Validated on the 2026 holdout; ready for the next stage."
 
 
 def _evidence(version, *kinds):
-    """Evidence rows as the runner leaves them (the jobs themselves are tested in tests/jobs)."""
+    """Evidence rows as the runner leaves them (the jobs themselves are tested in tests/jobs): judged by the
+    model's floors and margin, and against the version in production now."""
+    model = version.model
+    production = ModelVersion.objects.filter(model=model, stage=Stage.PRODUCTION).exclude(pk=version.pk).first()
+    checks = [{"name": "non-inferiority", "verdict": "pass" if production else "skip", "message": "",
+               "details": {"version": production.number} if production else {}}]
     for kind in kinds:
         Job.objects.create(kind=kind, version=version, artifact_sha256=version.sha256, queue="cpu",
                            status=JobStatus.SUCCEEDED, verdict="passed", requested_by=version.created_by,
                            dataset=None if kind == JobKind.BENCHMARK else _dataset(version),
-                           result={"runtime": {"device": "cpu", "provider": "CPUExecutionProvider"}})
+                           parameters={"floors": model.metric_floors, "margin": model.noninferiority_margin}
+                           if kind == JobKind.VALIDATION else {},
+                           result={"runtime": {"device": "cpu", "provider": "CPUExecutionProvider"},
+                                   "checks": checks})
 
 
 def _dataset(version):
@@ -234,3 +242,62 @@ def test_retirement_by_it_or_the_owner(users, world):
                                       comment="As the owner, agreed.")
     version.refresh_from_db()
     assert version.stage == Stage.RETIRED
+
+
+def _to_production(version, users):
+    ModelVersion.objects.filter(pk=version.pk).update(stage=Stage.TEST)
+    version.refresh_from_db()
+    _evidence(version, JobKind.VALIDATION, JobKind.BENCHMARK)
+    request = services.promotion_request_open(actor=users["scientist"], version=version, action="promote",
+                                              justification=WHY)
+    for role in ("itops", "reviewer"):
+        services.promotion_request_decide(actor=users[role], request=request, decision="approve", comment="ok")
+    version.refresh_from_db()
+    assert version.stage == Stage.PRODUCTION
+
+
+def test_a_rollback_that_became_stale_is_closed_not_applied(users, world):
+    model, v1 = world
+    _to_production(v1, users)
+    v2 = version_create(model, users["scientist"])
+    _to_production(v2, users)
+    rollback = services.promotion_request_open(actor=users["itops"], version=v1, action="rollback",
+                                               justification="v2 misbehaves; back to v1.")
+    v3 = version_create(model, users["scientist"])
+    _to_production(v3, users)  # v2 retired: v1 is no longer "the one before the current"
+    rollback.refresh_from_db()
+    assert rollback.status == RequestStatus.OPEN
+    services.promotion_request_decide(actor=UserFactory(role="it-operations"), request=rollback,
+                                      decision="approve", comment="go")
+    rollback.refresh_from_db()
+    v1.refresh_from_db()
+    assert rollback.status == RequestStatus.WITHDRAWN and "would skip a version" in rollback.reason
+    assert v1.stage == Stage.RETIRED
+
+
+def test_open_requests_on_a_superseded_version_are_closed_at_once(users, world):
+    model, v1 = world
+    _to_production(v1, users)
+    retire = services.promotion_request_open(actor=users["itops"], version=v1, action="retire",
+                                             justification="Planned retirement next week.")
+    v2 = version_create(model, users["scientist"])
+    _to_production(v2, users)
+    retire.refresh_from_db()
+    assert retire.status == RequestStatus.WITHDRAWN
+    assert "moved from production to retired" in retire.reason
+
+
+def test_a_validation_with_loosened_floors_is_not_evidence(users, world):
+    from approvals.selectors import evidence_for
+
+    model, version = world
+    type(model).objects.filter(pk=model.pk).update(metric_floors={"r2": 0.25}, noninferiority_margin=0.01)
+    version.refresh_from_db()
+    ModelVersion.objects.filter(pk=version.pk).update(stage=Stage.TEST)
+    _evidence(version, JobKind.VALIDATION)
+    Job.objects.filter(version=version, kind=JobKind.VALIDATION).update(parameters={"floors": {"r2": -5},
+                                                                                    "margin": 5})
+    policy = {"transition": "test->production", "evidence": {"validation": True}}
+    item = evidence_for(version, policy)[0]
+    assert not item.satisfied
+    assert "looser than the model's 0.25" in item.message
