@@ -9,7 +9,7 @@ class Action(models.TextChoices):
 
 class RequestStatus(models.TextChoices):
     OPEN = "open", "Open"
-    APPROVED = "approved", "Approved"  # every approval is in; waiting only for evidence
+    APPROVED = "approved", "Waiting for evidence"  # every approval needed is in; evidence is missing
     REJECTED = "rejected", "Rejected"
     WITHDRAWN = "withdrawn", "Withdrawn"
     APPLIED = "applied", "Applied"

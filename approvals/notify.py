@@ -60,7 +60,7 @@ def _enqueue(delivery_id: int, countdown: int = 0) -> None:
     from approvals.tasks import deliver_webhook
 
     try:
-        deliver_webhook.apply_async(args=[delivery_id], countdown=countdown, retry=False)
+        deliver_webhook.apply_async(args=[delivery_id], countdown=countdown, retry=False, queue="events")
     except Exception:  # broker down: the reaper re-sends pending deliveries
         logger.warning("webhook delivery %s: broker unreachable; it stays pending", delivery_id)
 

@@ -88,7 +88,8 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "decide_roles": selectors.roles_user_can_decide_in(request.user, promotion),
         "decision_form": DecisionForm(), "withdraw_form": WithdrawForm(),
         "can_withdraw": promotion.is_open and promotion.requester_id == request.user.pk,
-        "diff": against_production(version),
+        # Only an open request is compared with production now; a closed one was decided against what was then.
+        "diff": against_production(version) if promotion.is_open else None,
         "age_days": selectors.working_days_since(promotion.created_at),
         "sla_days": selectors.SLA_WORKING_DAYS,
         "can_validate": registry_permissions.can_run_validation(request.user, version.model),
@@ -115,8 +116,10 @@ def request_decide(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, exc.message)
         else:
             promotion.refresh_from_db()
+            where = {"retired": "retired", "test": "in test", "production": "in production"}.get(promotion.to_stage,
+                                                                                              promotion.to_stage)
             messages.success(request, {
-                RequestStatus.APPLIED: f"Approved: {promotion.version} is now in {promotion.to_stage}.",
+                RequestStatus.APPLIED: f"Approved: {promotion.version} is now {where}.",
                 RequestStatus.REJECTED: "Rejected; the requester sees your reason.",
             }.get(promotion.status, "Your decision is recorded."))
     else:

@@ -9,8 +9,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 app = Celery("gatehouse")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-# Validation runs on CPU workers; benchmarks on NVIDIA nodes consuming "gpu".
-app.conf.task_queues = (Queue("cpu"), Queue("gpu"))
+# Validation runs on CPU workers; benchmarks on NVIDIA nodes consuming "gpu"; webhooks on "events", so that
+# deployment tooling hears of a release at once, not after the evidence jobs queued before it.
+app.conf.task_queues = (Queue("cpu"), Queue("gpu"), Queue("events"))
 app.autodiscover_tasks()
 
 

@@ -78,7 +78,13 @@ def account_token_rotate(request: HttpRequest) -> HttpResponse:
 @permission_required("portal.view_auditevent", raise_exception=True)
 def audit_list(request: HttpRequest) -> HttpResponse:
     filterset = AuditEventFilterSet(request.GET or None, queryset=selectors.audit_event_list())
-    queryset = filterset.qs if filterset.is_bound and filterset.is_valid() else filterset.queryset
+    if filterset.is_bound and not filterset.is_valid():
+        # A filter that cannot be read must not widen the selection (an export would hold everything).
+        messages.error(request, "Some filters could not be read: " + "; ".join(
+            f"{filterset.form.fields[k].label}: {' '.join(v)}" for k, v in filterset.errors.items()))
+        queryset = filterset.queryset.none()
+    else:
+        queryset = filterset.qs if filterset.is_bound else filterset.queryset
     fmt = request.GET.get("format")
     if fmt in ("csv", "jsonl"):
         return _audit_export(queryset.order_by("id"), fmt)

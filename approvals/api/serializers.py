@@ -66,6 +66,8 @@ class ProductionOutputSerializer(serializers.ModelSerializer):
         fields = ["model", "team", "risk_tier", "version", "sha256", "size_bytes", "format", "signature", "since",
                   "artifact_url"]
 
-    def get_artifact_url(self, obj) -> str:
-        request = self.context["request"]
-        return request.build_absolute_uri(f"/api/v1/models/{obj.model.name}/versions/{obj.number}/artifact/")
+    def get_artifact_url(self, obj) -> str | None:
+        from registry.api.serializers import _download_url
+
+        return _download_url(self.context["request"], "api-version-artifact", name=obj.model.name,
+                             number=obj.number)
