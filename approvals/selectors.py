@@ -76,8 +76,7 @@ def evidence_for(version: ModelVersion, policy: dict, artifact_sha256: str | Non
         device = wanted.get("benchmark_device") or ""
         candidates = jobs.filter(kind=JobKind.BENCHMARK, status=JobStatus.SUCCEEDED,
                                  verdict=Verdict.PASSED).order_by("-finished_at")
-        job = next((j for j in candidates if not device or (j.result or {}).get("runtime", {}).get("device") == device),
-                   None)
+        job = next((j for j in candidates if ran_on(j, device)), None)
         where = f" on a {device.upper()}" if device else ""
         message = (f"Benchmark #{job.pk} met the SLO on {job.result['runtime']['provider']}." if job else
                    f"No benchmark{where} that meets the model's SLO on this artifact"
@@ -92,6 +91,18 @@ def evidence_for(version: ModelVersion, policy: dict, artifact_sha256: str | Non
             "card_complete", "Model card complete", not missing,
             "All eight sections are written." if not missing else f"Missing: {', '.join(missing)}."))
     return items
+
+
+def ran_on(job: Job, device: str) -> bool:
+    """Whether a benchmark ran on ``device``: "" any, "cpu", "gpu", or a GPU class such as "h100" or "a100",
+    matched against the GPU names NVML reported on the worker."""
+    runtime = (job.result or {}).get("runtime", {})
+    if not device:
+        return True
+    if device in ("cpu", "gpu"):
+        return runtime.get("device") == device
+    names = [g.get("name", "") for g in ((job.environment or {}).get("nvml") or {}).get("gpus", [])]
+    return runtime.get("device") == "gpu" and any(device.lower() in name.lower().replace(" ", "") for name in names)
 
 
 def _in_flight(jobs, kind: str) -> Job | None:

@@ -301,3 +301,15 @@ def test_a_validation_with_loosened_floors_is_not_evidence(users, world):
     item = evidence_for(version, policy)[0]
     assert not item.satisfied
     assert "looser than the model's 0.25" in item.message
+
+
+def test_benchmark_evidence_from_a_named_device_class(users, world):
+    from approvals.selectors import ran_on
+
+    model, version = world
+    job = Job(result={"runtime": {"device": "gpu"}},
+              environment={"nvml": {"gpus": [{"name": "NVIDIA H100 80GB HBM3"}]}})
+    assert ran_on(job, "") and ran_on(job, "gpu") and ran_on(job, "h100")
+    assert not ran_on(job, "a100") and not ran_on(job, "cpu")
+    cpu_job = Job(result={"runtime": {"device": "cpu"}}, environment={"nvml": {"gpus": []}})
+    assert ran_on(cpu_job, "cpu") and not ran_on(cpu_job, "gpu") and not ran_on(cpu_job, "h100")
