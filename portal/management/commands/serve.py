@@ -46,6 +46,8 @@ class Command(BaseCommand):
                     child.kill()
 
         signal.signal(signal.SIGTERM, lambda *_: (stop(), sys.exit(0)))
+        # Ctrl-C stops everything even when a shell started us with SIGINT ignored (a background job).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         url = f"http://{addr}/"
         try:
             for _ in range(120):
