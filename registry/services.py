@@ -148,7 +148,9 @@ def model_version_create(
     try:
         facts = inspect_file("onnx", spooled.path, field="artifact")
         with transaction.atomic():
-            locked = RegisteredModel.objects.select_for_update().get(pk=model.pk)
+            locked = RegisteredModel.objects.select_for_update().select_related("team").get(pk=model.pk)
+            if not permissions.can_add_version(actor, locked):  # again, on the locked row
+                raise PermissionDenied(f"Only data scientists of {locked.team} may add versions to {locked.name}.")
             twin = locked.versions.filter(sha256=spooled.sha256).values_list("number", flat=True).first()
             if twin is not None:
                 raise ApplicationError(
