@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
@@ -11,6 +12,7 @@ from approvals.models import PromotionRequest, StageChange
 from portal.roles import user_roles
 from registry.choices import JobKind, JobStatus, Verdict
 from registry.models import Job, ModelVersion
+from registry.runtimes.benchmark import slo_verdict
 from registry.runtimes.validation import LOWER_IS_BETTER
 
 
@@ -76,7 +78,9 @@ def evidence_for(version: ModelVersion, policy: dict, artifact_sha256: str | Non
         device = wanted.get("benchmark_device") or ""
         candidates = jobs.filter(kind=JobKind.BENCHMARK, status=JobStatus.SUCCEEDED,
                                  verdict=Verdict.PASSED).order_by("-finished_at")
-        job = next((j for j in candidates if ran_on(j, device)), None)
+        model = version.model
+        # Judged again by the model's SLO now: a run that passed a looser (or no) SLO does not count.
+        job = next((j for j in candidates if ran_on(j, device) and _meets_slo_now(j, model)), None)
         where = f" on a {device.upper()}" if device else ""
         message = (f"Benchmark #{job.pk} met the SLO on {job.result['runtime']['provider']}." if job else
                    f"No benchmark{where} that meets the model's SLO on this artifact"
@@ -93,6 +97,13 @@ def evidence_for(version: ModelVersion, policy: dict, artifact_sha256: str | Non
     return items
 
 
+def _meets_slo_now(job: Job, model) -> bool:
+    if not (job.result or {}).get("results"):
+        return False
+    return slo_verdict(job.result, p99_ms=model.slo_p99_latency_ms,
+                       min_throughput=model.slo_min_throughput)["passed"] is True
+
+
 def ran_on(job: Job, device: str) -> bool:
     """Whether a benchmark ran on ``device``: "" any, "cpu", "gpu", or a GPU class such as "h100" or "a100",
     matched against the GPU names NVML reported on the worker."""
@@ -102,7 +113,17 @@ def ran_on(job: Job, device: str) -> bool:
     if device in ("cpu", "gpu"):
         return runtime.get("device") == device
     names = [g.get("name", "") for g in ((job.environment or {}).get("nvml") or {}).get("gpus", [])]
-    return runtime.get("device") == "gpu" and any(device.lower() in name.lower().replace(" ", "") for name in names)
+    return runtime.get("device") == "gpu" and any(gpu_class(name) == device.lower() for name in names)
+
+
+_GPU_CLASS = re.compile(r"\b(GB200|B200|B100|H200|H100|H20|A100|A10G|A10|A30|A40|L40S|L40|L4|T4|V100|P100|RTX\s?\w+)\b",
+                        re.IGNORECASE)
+
+
+def gpu_class(name: str) -> str:
+    """The device class of an NVML GPU name: "NVIDIA H100 80GB HBM3" → "h100", "NVIDIA L40S" → "l40s"."""
+    match = _GPU_CLASS.search(name or "")
+    return match.group(1).lower().replace(" ", "") if match else ""
 
 
 def _in_flight(jobs, kind: str) -> Job | None:
@@ -137,7 +158,9 @@ def approvals_status(request: PromotionRequest) -> dict:
 
 def roles_user_can_decide_in(user, request: PromotionRequest) -> list[str]:
     """The roles in which ``user`` may still approve ``request`` (empty: no decision is theirs to make)."""
-    if not user.is_authenticated or user.pk == request.requester_id or not request.is_open:
+    # Separation of duties: the requester never decides, nor does the artifact's author on a promotion.
+    authors = (request.requester_id, request.version.created_by_id if request.action == "promote" else None)
+    if not user.is_authenticated or user.pk in authors or not request.is_open:
         return []
     if any(d.person_id == user.pk for d in request.decisions.all()):
         return []

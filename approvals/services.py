@@ -51,6 +51,16 @@ def offered_transitions(user, version: ModelVersion) -> list[Transition]:
     return offered
 
 
+def _lock_model_of(request_or_version) -> None:
+    """Every release service locks the model's row first, so two services never wait on each other
+    (request → audit lock → another request would deadlock against withdraw)."""
+    from registry.models import RegisteredModel
+
+    version_id = getattr(request_or_version, "version_id", None) or request_or_version.pk
+    model_id = ModelVersion.objects.filter(pk=version_id).values_list("model_id", flat=True).get()
+    RegisteredModel.objects.select_for_update().filter(pk=model_id).exists()
+
+
 def _previous_production(version: ModelVersion) -> ModelVersion | None:
     """The version that was in production before the current one: what a rollback may bring back."""
     changes = StageChange.objects.filter(version__model=version.model, to_stage=Stage.PRODUCTION).order_by(
@@ -66,6 +76,7 @@ def _previous_production(version: ModelVersion) -> ModelVersion | None:
 def promotion_request_open(
     *, actor: AbstractBaseUser, version: ModelVersion, action: str, justification: str
 ) -> PromotionRequest:
+    _lock_model_of(version)
     version = ModelVersion.objects.select_for_update().select_related("model", "model__team").get(pk=version.pk)
     transition = transition_for(version.stage, action)
     if transition is None:
@@ -110,6 +121,7 @@ def promotion_request_open(
 def promotion_request_decide(
     *, actor: AbstractBaseUser, request: PromotionRequest, decision: str, comment: str
 ) -> PromotionRequest:
+    _lock_model_of(request)
     request = PromotionRequest.objects.select_for_update().select_related("version", "version__model").get(
         pk=request.pk)
     if not request.is_open:
@@ -135,8 +147,9 @@ def promotion_request_decide(
     except IntegrityError:
         raise ApplicationError("You have already decided on this request; a decision counts once per person.") \
             from None
-    audit_event_record(actor=actor, action=f"approvals.request.{decision}d", obj=request,
-                       after={"role": roles[0], "comment": comment})
+    if decision == DecisionKind.APPROVE:
+        audit_event_record(actor=actor, action="approvals.request.approved", obj=request,
+                           after={"role": roles[0], "comment": comment})
     notify.emit("request.decided", notify.request_payload(request, actor=actor, decision=decision))
     if decision == DecisionKind.REJECT:
         request.status = RequestStatus.REJECTED
@@ -158,6 +171,7 @@ def promotion_request_decide(
 
 @transaction.atomic
 def promotion_request_withdraw(*, actor: AbstractBaseUser, request: PromotionRequest, reason: str = "") -> None:
+    _lock_model_of(request)
     request = PromotionRequest.objects.select_for_update().get(pk=request.pk)
     if actor.pk != request.requester_id and not actor.is_superuser:
         raise PermissionDenied("Only the person who opened the request can withdraw it.")
@@ -176,6 +190,9 @@ def promotion_request_withdraw(*, actor: AbstractBaseUser, request: PromotionReq
 def promotion_requests_recheck(*, version_id: int) -> None:
     """Evidence arrived for a version (a job finished): apply its open request if it is now ready."""
     with transaction.atomic():
+        if not ModelVersion.objects.filter(pk=version_id).exists():
+            return
+        _lock_model_of(ModelVersion(pk=version_id))
         request = PromotionRequest.objects.select_for_update().filter(
             version_id=version_id, status__in=[RequestStatus.OPEN, RequestStatus.APPROVED]).first()
         if request is not None:

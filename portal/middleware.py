@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextvars
+import ipaddress
 import uuid
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
+from django.utils.ipv6 import clean_ipv6_address
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,18 @@ def current_request_context() -> RequestContext | None:
     return _current.get()
 
 
+def _canonical_ip(address: str | None) -> str | None:
+    """The form the database returns, so the audit hash computed before saving still matches after."""
+    if not address:
+        return None
+    try:
+        if ":" in address:
+            return clean_ipv6_address(address)  # exactly what GenericIPAddressField stores
+        return str(ipaddress.IPv4Address(address))
+    except (ValueError, ValidationError):
+        return None
+
+
 class RequestContextMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -31,7 +46,7 @@ class RequestContextMiddleware:
         # Accept a caller's id only if it looks like one; never let a header inject arbitrary text.
         request_id = incoming if 8 <= len(incoming) <= 64 and incoming.replace("-", "").isalnum() else ""
         request.id = request_id or uuid.uuid4().hex
-        token = _current.set(RequestContext(request_id=request.id, ip=request.META.get("REMOTE_ADDR")))
+        token = _current.set(RequestContext(request_id=request.id, ip=_canonical_ip(request.META.get("REMOTE_ADDR"))))
         try:
             response = self.get_response(request)
         finally:

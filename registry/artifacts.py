@@ -6,7 +6,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import resource
 import subprocess
 import sys
 import tempfile
@@ -80,14 +79,6 @@ def spool(fileobj: Any, *, field: str) -> SpooledFile:
     return SpooledFile(handle.name, digest.hexdigest(), size, name, _owned=True)
 
 
-def _limit_child() -> None:  # pragma: no cover - runs in the child between fork and exec
-    memory = settings.GATEHOUSE_INSPECT_MEMORY_MB * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    cpu = settings.GATEHOUSE_INSPECT_TIMEOUT_S
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-
 def inspect_file(kind: str, path: str, *, field: str, label_column: str | None = None) -> dict[str, Any]:
     """Run registry.inspection on ``path`` in a child process with memory and CPU limits.
 
@@ -102,8 +93,11 @@ def inspect_file(kind: str, path: str, *, field: str, label_column: str | None =
             capture_output=True,
             cwd=settings.BASE_DIR,
             timeout=settings.GATEHOUSE_INSPECT_TIMEOUT_S,
-            preexec_fn=_limit_child,  # noqa: PLW1509 - no threads are started before exec
-            env={"PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(settings.BASE_DIR)},
+            # The child sets these limits on itself before it imports a parser (no preexec_fn: forking a
+            # threaded server and running Python before exec can deadlock).
+            env={"PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(settings.BASE_DIR),
+                 "GATEHOUSE_INSPECT_MEMORY_MB": str(settings.GATEHOUSE_INSPECT_MEMORY_MB),
+                 "GATEHOUSE_INSPECT_TIMEOUT_S": str(settings.GATEHOUSE_INSPECT_TIMEOUT_S)},
         )
     except subprocess.TimeoutExpired:
         raise ApplicationError(

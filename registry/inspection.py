@@ -316,7 +316,19 @@ def inspect(kind: str, path: str, label_column: str | None = None) -> dict[str, 
     raise ValueError(f"unknown kind {kind!r}")
 
 
+def limit_self() -> None:
+    """Memory and CPU limits on this process, set before any parser is imported."""
+    import resource
+
+    memory = int(os.environ.get("GATEHOUSE_INSPECT_MEMORY_MB", "4096")) * 1024 * 1024
+    cpu = int(os.environ.get("GATEHOUSE_INSPECT_TIMEOUT_S", "300"))
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
 def main(argv: list[str]) -> int:
+    limit_self()
     kind, path = argv[0], argv[1]
     label = argv[2] if len(argv) > 2 else None
     try:

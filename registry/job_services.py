@@ -15,7 +15,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from portal.errors import ApplicationError
@@ -202,6 +202,7 @@ def job_dispatch(*, job_id: int) -> bool:
         Job.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
             dispatched_at=timezone.now(),
             dispatches=F("dispatches") + 1,
+            celery_task_id="",
             message=f"Waiting for the broker (unreachable: {str(exc)[:150]}); it will be sent again.",
         )
         return False
@@ -249,9 +250,12 @@ def reap_stale_jobs(*, now=None) -> dict[str, int]:
     now = now or timezone.now()
     resent = 0
     redispatch_before = now - timezone.timedelta(seconds=settings.GATEHOUSE_JOB_REDISPATCH_AFTER_S)
-    for job_id in Job.objects.filter(status=JobStatus.QUEUED, started_at__isnull=True).filter(
-        dispatched_at__lt=redispatch_before
-    ).values_list("pk", flat=True)[:500]:
+    # Re-send only what the broker never got (the last send failed), or what has waited very long (a message
+    # lost with a worker): a job queued behind busy workers is not duplicated every run.
+    lost_before = now - timezone.timedelta(seconds=settings.GATEHOUSE_JOB_REDISPATCH_AFTER_S * 15)
+    waiting = Job.objects.filter(status=JobStatus.QUEUED, started_at__isnull=True).filter(
+        Q(celery_task_id="", dispatched_at__lt=redispatch_before) | Q(dispatched_at__lt=lost_before))
+    for job_id in waiting.values_list("pk", flat=True)[:500]:
         resent += job_dispatch(job_id=job_id)
     never_sent = Job.objects.filter(
         status=JobStatus.QUEUED, dispatched_at__isnull=True, created_at__lt=redispatch_before
@@ -268,7 +272,13 @@ def reap_stale_jobs(*, now=None) -> dict[str, int]:
                 continue
             locked.status = JobStatus.ERROR
             locked.finished_at = now
+            limit = (settings.GATEHOUSE_VALIDATION_TIME_LIMIT_S if locked.kind == "validation"
+                     else settings.GATEHOUSE_BENCHMARK_TIME_LIMIT_S) + 60
+            overran = locked.started_at and (now - locked.started_at).total_seconds() >= limit
             locked.error = (
+                f"The job ran past its hard time limit ({limit} s) on {locked.worker} and was stopped during "
+                f"attempt {locked.attempts}. Give it fewer rows or a shorter measured phase, or raise the limit."
+            ) if overran else (
                 f"The worker {locked.worker or '(unknown)'} stopped sending heartbeats at "
                 f"{locked.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC during attempt {locked.attempts}: it was stopped or "
                 "killed (kill -9, an out-of-memory kill, a lost node). Nothing it computed was kept. "

@@ -30,6 +30,7 @@ class _Reporter:
 
     def __init__(self, job: Job):
         self.job_id = job.pk
+        self.attempt = job.attempts  # every write is conditional on still being this attempt
         self.lines: list[str] = [job.log] if job.log else []
         self.cancel = threading.Event()
         self._last_write = 0.0
@@ -47,11 +48,19 @@ class _Reporter:
     def _beat(self) -> None:
         try:
             while not self._stop.wait(settings.GATEHOUSE_JOB_HEARTBEAT_S):
-                Job.objects.filter(pk=self.job_id, status=JobStatus.RUNNING).update(heartbeat_at=timezone.now())
-                if Job.objects.filter(pk=self.job_id, cancel_requested=True).exists():
-                    self.cancel.set()
+                try:
+                    alive = self._mine().update(heartbeat_at=timezone.now())
+                    if not alive or Job.objects.filter(pk=self.job_id, cancel_requested=True).exists():
+                        # Cancelled, or the reaper ended this attempt: stop using the worker.
+                        self.cancel.set()
+                except Exception:  # a database hiccup must not silence the heartbeat for good
+                    logger.exception("job %s: heartbeat failed; trying again", self.job_id)
+                    connection.close()
         finally:
             connection.close()  # this thread's own connection
+
+    def _mine(self):
+        return Job.objects.filter(pk=self.job_id, status=JobStatus.RUNNING, attempts=self.attempt)
 
     def log(self, message: str) -> None:
         line = f"[{timezone.now():%H:%M:%S}] {message}"
@@ -66,7 +75,7 @@ class _Reporter:
         if now - self._last_write < 0.5 and fraction < 1:
             return
         self._last_write = now
-        Job.objects.filter(pk=self.job_id, status=JobStatus.RUNNING).update(
+        self._mine().update(
             progress=max(0, min(100, int(fraction * 100))), message=message[:300], heartbeat_at=timezone.now(),
             log=self.text(),
         )
@@ -121,7 +130,7 @@ def run_job(job_id: int, *, task_id: str | None = None, hostname: str | None = N
     with _Reporter(job) as reporter:
         reporter.log(f"Attempt {job.attempts} on {hostname}")
         env = environment.capture()
-        Job.objects.filter(pk=job.pk).update(environment=env)
+        reporter._mine().update(environment=env)
         status, verdict, result, error = JobStatus.ERROR, "", None, ""
         try:
             version = ModelVersion.objects.select_related("model").get(pk=job.version_id)
@@ -146,14 +155,15 @@ def run_job(job_id: int, *, task_id: str | None = None, hostname: str | None = N
                 logger.exception("job %s failed", job.pk)
                 error = f"Unexpected error on the worker: {type(exc).__name__}: {exc}"
         reporter.log(f"Finished: {status}{f' ({verdict})' if verdict else ''}{f' — {error}' if error else ''}")
-        _finish(job.pk, status=status, verdict=verdict, result=result, error=error, log=reporter.text())
+        _finish(job.pk, reporter.attempt, status=status, verdict=verdict, result=result, error=error,
+                log=reporter.text())
     return status
 
 
-def _finish(job_id: int, *, status: str, verdict: str, result, error: str, log: str) -> None:
+def _finish(job_id: int, attempt: int, *, status: str, verdict: str, result, error: str, log: str) -> None:
     with transaction.atomic():
         job = Job.objects.select_for_update().get(pk=job_id)
-        if job.finished:  # the reaper gave up on this attempt first; keep its record
+        if job.finished or job.attempts != attempt:  # the reaper or a later attempt owns the record now
             return
         job.status = status
         job.verdict = verdict if verdict in Verdict.values else ""

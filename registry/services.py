@@ -115,6 +115,11 @@ def registered_model_update(
     after["tags"] = _tags_set(model, tags) if tags is not None else before["tags"]
     changed = {k for k in after if after[k] != before[k]}
     if changed:
+        # A completed card or a new SLO may be the evidence an approved request was waiting for.
+        from approvals.services import promotion_requests_recheck
+
+        for version_id in model.versions.filter(requests__status="approved").values_list("pk", flat=True):
+            transaction.on_commit(lambda v=version_id: promotion_requests_recheck(version_id=v))
         audit_event_record(
             actor=actor,
             action="registry.model.updated",

@@ -37,6 +37,13 @@ class RequestOutputSerializer(serializers.ModelSerializer):
                 if not item.satisfied]
 
 
+class RequestListOutputSerializer(RequestOutputSerializer):
+    """The list leaves out missing_evidence (it costs queries per row); read one request for it."""
+
+    class Meta(RequestOutputSerializer.Meta):
+        fields = [f for f in RequestOutputSerializer.Meta.fields if f != "missing_evidence"]
+
+
 class RequestCreateInputSerializer(serializers.Serializer):
     model = serializers.CharField()
     version = serializers.IntegerField(min_value=1)

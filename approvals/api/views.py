@@ -36,7 +36,7 @@ def _request(pk: int):
 
 class RequestListCreateApi(generics.ListAPIView):
     permission_classes = [RegistryReader]
-    serializer_class = s.RequestOutputSerializer
+    serializer_class = s.RequestListOutputSerializer
 
     def get_queryset(self):
         queryset = selectors.request_list().prefetch_related("decisions__person").order_by("-created_at")

@@ -33,7 +33,9 @@ def _evidence(version, *kinds):
                            parameters={"floors": model.metric_floors, "margin": model.noninferiority_margin}
                            if kind == JobKind.VALIDATION else {},
                            result={"runtime": {"device": "cpu", "provider": "CPUExecutionProvider"},
-                                   "checks": checks})
+                                   "checks": checks,
+                                   "results": [{"batch_size": 1, "latency_ms": {"p99": 1.0},
+                                                "throughput_samples_s": 5000.0}]})
 
 
 def _dataset(version):
@@ -50,6 +52,7 @@ def _dataset(version):
 @pytest.fixture
 def world(users, team):
     model = RegisteredModelFactory(name="churn", team=team, owner=users["scientist"], risk_tier="high",
+                                   slo_p99_latency_ms=10.0, slo_min_throughput=1000.0,
                                    **{f: "written" for f in ("out_of_scope_use", "training_data", "evaluation_data",
                                                              "metrics_description", "limitations",
                                                              "ethical_considerations", "caveats")})
@@ -311,5 +314,41 @@ def test_benchmark_evidence_from_a_named_device_class(users, world):
               environment={"nvml": {"gpus": [{"name": "NVIDIA H100 80GB HBM3"}]}})
     assert ran_on(job, "") and ran_on(job, "gpu") and ran_on(job, "h100")
     assert not ran_on(job, "a100") and not ran_on(job, "cpu")
+    a100 = Job(result={"runtime": {"device": "gpu"}},
+               environment={"nvml": {"gpus": [{"name": "NVIDIA A100-SXM4-40GB"}]}})
+    assert ran_on(a100, "a100") and not ran_on(a100, "a10")  # a class is a name, not a substring
     cpu_job = Job(result={"runtime": {"device": "cpu"}}, environment={"nvml": {"gpus": []}})
     assert ran_on(cpu_job, "cpu") and not ran_on(cpu_job, "gpu") and not ran_on(cpu_job, "h100")
+
+
+def test_benchmark_evidence_is_judged_by_the_model_slo_now(users, world):
+    from approvals.selectors import evidence_for
+
+    model, version = world
+    _evidence(version, JobKind.BENCHMARK)  # p99 1.0 ms, 5,000 samples/s
+    policy = {"transition": "test->production", "evidence": {"benchmark": True}}
+    assert evidence_for(version, policy)[0].satisfied
+    type(model).objects.filter(pk=model.pk).update(slo_p99_latency_ms=0.5)
+    version.model.refresh_from_db()
+    assert not evidence_for(version, policy)[0].satisfied
+
+
+def test_the_author_of_the_artifact_does_not_approve_its_promotion(users, world):
+    model, version = world  # uploaded by the scientist
+    peer = UserFactory(role="data-scientists")
+    request = services.promotion_request_open(actor=users["scientist"], version=version, action="promote",
+                                              justification=WHY)
+    from approvals.selectors import roles_user_can_decide_in
+
+    assert roles_user_can_decide_in(users["scientist"], request) == []
+    assert roles_user_can_decide_in(peer, request) == ["data-scientists"]
+
+
+def test_audit_names_each_decision(users, world):
+    model, version = world
+    request = services.promotion_request_open(actor=users["scientist"], version=version, action="promote",
+                                              justification=WHY)
+    services.promotion_request_decide(actor=UserFactory(role="data-scientists"), request=request,
+                                      decision="reject", comment="Not ready: recall too low.")
+    actions = set(AuditEvent.objects.filter(object_type="approvals.promotionrequest").values_list("action", flat=True))
+    assert actions == {"approvals.request.opened", "approvals.request.rejected"}

@@ -240,3 +240,18 @@ def test_model_floors_name_metrics_of_the_task(scientist, team):
     with pytest.raises(ApplicationError, match="No metric named auc for a regression model"):
         services.registered_model_create(actor=scientist, name="r", team=team, task_type="regression",
                                          risk_tier="low", metric_floors={"auc": 0.9})
+
+
+def test_the_reaper_does_not_duplicate_a_job_waiting_behind_busy_workers(scientist, team, settings):
+    from django.utils import timezone
+
+    model = RegisteredModelFactory(name="lin", team=team)
+    version = version_create(model, scientist)
+    job = job_services.job_create(actor=scientist, version=version, kind="benchmark", device="cpu")
+    minutes_ago = timezone.now() - timezone.timedelta(minutes=5)
+    Job.objects.filter(pk=job.pk).update(celery_task_id="sent-fine", dispatched_at=minutes_ago, dispatches=1)
+    assert job_services.reap_stale_jobs()["resent"] == 0  # sent fine; only waiting
+    Job.objects.filter(pk=job.pk).update(celery_task_id="")  # the last send failed
+    job_services.reap_stale_jobs()
+    job.refresh_from_db()
+    assert job.dispatches == 2
