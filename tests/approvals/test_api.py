@@ -78,7 +78,8 @@ def test_two_approvers_at_the_same_moment_apply_once(team):
     from tests.factories import RegisteredModelFactory
 
     for round_ in range(10):
-        model = RegisteredModelFactory(name=f"race-{round_}", team=team, owner=scientist, risk_tier="critical")
+        model = RegisteredModelFactory(name=f"race-{round_}", team=team, owner=scientist, risk_tier="critical",
+                                       slo_p99_latency_ms=10.0, slo_min_throughput=1000.0)
         old = version_create(model, scientist)
         ModelVersion.objects.filter(pk=old.pk).update(stage=Stage.PRODUCTION)
         version = version_create(model, scientist)
