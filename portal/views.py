@@ -136,10 +136,14 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 def permission_denied(request: HttpRequest, exception=None) -> HttpResponse:
     message = str(exception) if exception and str(exception) else "Your role does not allow this."
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message}, status=403)
     return render(request, "403.html", {"message": message}, status=403)
 
 
 def page_not_found(request: HttpRequest, exception=None) -> HttpResponse:
+    if request.path.startswith("/api/"):  # API clients get the API's error shape, not a page
+        return JsonResponse({"detail": f"There is no API endpoint at {request.path}."}, status=404)
     return render(request, "404.html", {"path": request.path}, status=404)
 
 

@@ -6,6 +6,7 @@ from django.db.models import Max, Q
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -41,7 +42,9 @@ class RequestListCreateApi(generics.ListAPIView):
     def get_queryset(self):
         queryset = selectors.request_list().prefetch_related("decisions__person").order_by("-created_at")
         status_ = self.request.query_params.get("status")
-        if status_ in RequestStatus.values:
+        if status_:
+            if status_ not in RequestStatus.values:
+                raise ValidationError({"status": [f"Choose one of {', '.join(RequestStatus.values)}."]})
             queryset = queryset.filter(status=status_)
         if model := self.request.query_params.get("model"):
             queryset = queryset.filter(version__model__name=model)

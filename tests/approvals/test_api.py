@@ -104,3 +104,11 @@ def test_two_approvers_at_the_same_moment_apply_once(team):
         assert ModelVersion.objects.filter(model=model, stage=Stage.PRODUCTION).count() == 1
         assert request.decisions.filter(decision="approve", role="it-operations").count() == 2
         assert PromotionRequest.objects.filter(version=version).count() == 1
+
+
+def test_api_shapes_for_unknown_paths_and_filters(api, client, users):
+    api.force_authenticate(users["manager"])
+    assert api.get("/api/v1/requests/?status=bogus").status_code == 400
+    response = client.get("/api/v1/requests/abc/decide/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "There is no API endpoint at /api/v1/requests/abc/decide/."}
