@@ -13,6 +13,7 @@ def navigation(request):
             "register": user.has_perm("registry.add_registeredmodel"),
             "audit": user.has_perm("portal.view_auditevent"),
             "jobs": user.has_perm("registry.view_job"),
+            "debt": user.has_perm("portal.view_debtsnapshot"),
             "admin": user.is_staff,
         }
     }

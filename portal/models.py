@@ -55,3 +55,60 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_username or 'system'} {self.action}"
+
+
+DEBT_COMPONENTS = ("shelf", "stale", "unmonitored", "degrading", "overdue_validation", "ungoverned", "stuck")
+
+
+class DebtSnapshot(models.Model):
+    """One model's debt components at the end of one day (portal.debt), kept so trends are history."""
+
+    date = models.DateField()
+    model = models.ForeignKey("registry.RegisteredModel", on_delete=models.CASCADE, related_name="debt_snapshots")
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="+")
+    risk_tier = models.CharField(max_length=10)
+    index = models.FloatField(help_text="Model Debt Index, 0–100.")
+    shelf = models.FloatField()
+    stale = models.FloatField()
+    unmonitored = models.FloatField()
+    degrading = models.FloatField()
+    overdue_validation = models.FloatField()
+    ungoverned = models.FloatField()
+    stuck = models.FloatField()
+    stage = models.CharField(max_length=12, blank=True, help_text="The furthest stage a version was in that day.")
+    taken_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-date", "model"]
+        constraints = [models.UniqueConstraint(fields=["date", "model"], name="portal_debtsnapshot_unique_day")]
+        indexes = [models.Index(fields=["model", "date"], name="portal_debtsnap_model_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.model_id} {self.date}: {self.index:.1f}"
+
+
+class DebtRollup(models.Model):
+    """Sums of the day's DebtSnapshot rows per team and risk tier: the trend chart reads a few hundred of
+    these rather than a row per model per day. Written with the snapshots, in the same transaction."""
+
+    date = models.DateField()
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="+")
+    risk_tier = models.CharField(max_length=10)
+    models_count = models.PositiveIntegerField()
+    index_sum = models.FloatField()
+    shelf = models.FloatField(help_text="Σ d over the group's models (likewise below).")
+    stale = models.FloatField()
+    unmonitored = models.FloatField()
+    degrading = models.FloatField()
+    overdue_validation = models.FloatField()
+    ungoverned = models.FloatField()
+    stuck = models.FloatField()
+
+    class Meta:
+        ordering = ["date", "team", "risk_tier"]
+        constraints = [
+            models.UniqueConstraint(fields=["date", "team", "risk_tier"], name="portal_debtrollup_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.team_id} {self.risk_tier}"

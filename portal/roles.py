@@ -30,6 +30,9 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         ("registry", "run_validation"),
         ("registry", "run_benchmark"),
         ("portal", "view_auditevent"),
+        ("registry", "view_observation"),
+        ("registry", "add_observation"),
+        ("portal", "view_debtsnapshot"),
     ],
     Role.IT_OPERATIONS: [
         ("registry", "view_registeredmodel"),
@@ -39,6 +42,9 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         ("registry", "view_job"),
         ("registry", "run_benchmark"),
         ("portal", "view_auditevent"),
+        ("registry", "view_observation"),
+        ("registry", "add_observation"),
+        ("portal", "view_debtsnapshot"),
     ],
     Role.RISK_REVIEWER: [
         ("registry", "view_registeredmodel"),
@@ -47,6 +53,8 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         ("registry", "view_dataset"),
         ("registry", "view_job"),
         ("portal", "view_auditevent"),
+        ("registry", "view_observation"),
+        ("portal", "view_debtsnapshot"),
     ],
     Role.MANAGER: [
         ("registry", "view_registeredmodel"),
@@ -54,6 +62,8 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         ("registry", "view_dataset"),
         ("registry", "view_job"),
         ("portal", "view_auditevent"),
+        ("registry", "view_observation"),
+        ("portal", "view_debtsnapshot"),
     ],
 }
 

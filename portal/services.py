@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -82,3 +83,81 @@ def api_token_rotate(*, user: AbstractBaseUser) -> Token:
         after={"token_prefix": token.key[:6]},
     )
     return token
+
+
+def debt_snapshot_take(*, day: datetime.date | None = None) -> int:
+    """Record every live model's debt at the end of ``day`` (default: today, as it is now) and the day's
+    rollups, replacing what that day had. A past day is rebuilt from the history (portal.debt.facts_at).
+    Returns the number of models recorded."""
+    from portal import debt
+    from portal.models import DEBT_COMPONENTS, DebtRollup, DebtSnapshot
+
+    today = timezone.localdate()
+    day = day or today
+    if day > today:
+        raise ValueError("a snapshot of a day that has not happened")
+    if day == today:
+        at = timezone.now()
+        facts = debt.facts_now(debt.Scope())
+    else:
+        at = datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min,
+                                       tzinfo=timezone.get_current_timezone())
+        facts = debt.facts_at(at)
+    items = [m for m in debt.debts(facts, at) if m.facts.live]
+    rows = [DebtSnapshot(date=day, model_id=m.facts.id, team_id=m.facts.team_id, risk_tier=m.facts.risk_tier,
+                         index=round(m.index, 4), stage=m.facts.stage,
+                         **{c: m.components[c] for c in DEBT_COMPONENTS}) for m in items]
+    groups: dict[tuple[int, str], dict] = {}
+    for m in items:
+        g = groups.setdefault((m.facts.team_id, m.facts.risk_tier),
+                              {"models_count": 0, "index_sum": 0.0, **dict.fromkeys(DEBT_COMPONENTS, 0.0)})
+        g["models_count"] += 1
+        g["index_sum"] += m.index
+        for c in DEBT_COMPONENTS:
+            g[c] += m.components[c]
+    with transaction.atomic():
+        DebtSnapshot.objects.filter(date=day).delete()
+        DebtRollup.objects.filter(date=day).delete()
+        DebtSnapshot.objects.bulk_create(rows, batch_size=2000)
+        DebtRollup.objects.bulk_create([DebtRollup(date=day, team_id=team, risk_tier=tier, **g)
+                                        for (team, tier), g in groups.items()])
+    # Not audited: a snapshot records derived figures and changes no governed object (a backfill is).
+    return len(rows)
+
+
+def debt_backfill(*, since: datetime.date | None = None, replace: bool = False) -> dict[str, int]:
+    """Snapshots of every past day from ``since`` (default: the first audit event) to yesterday, rebuilt
+    from the history, so the trend is real from the first day. Days that have one are kept unless
+    ``replace``."""
+    from portal.models import DebtSnapshot
+
+    first = AuditEvent.objects.order_by("id").values_list("created_at", flat=True).first()
+    today = timezone.localdate()
+    start = since or (timezone.localdate(first) if first else today)
+    have = set() if replace else set(DebtSnapshot.objects.filter(date__gte=start).values_list("date", flat=True)
+                                     .distinct())
+    taken = models = 0
+    day = start
+    while day < today:
+        if day not in have:
+            models += debt_snapshot_take(day=day)
+            taken += 1
+        day += datetime.timedelta(days=1)
+    if taken:
+        with transaction.atomic():
+            audit_event_record(actor=None, action="portal.debt.backfilled", obj=_DebtDay(today),
+                               after={"since": start.isoformat(), "days": taken, "rows": models})
+    return {"days": taken, "rows": models}
+
+
+class _DebtDay:
+    """What the audit log names for a snapshot: the day."""
+
+    class _meta:  # noqa: N801 - quacks like a model's _meta for audit_event_record
+        label_lower = "portal.debtsnapshot"
+
+    def __init__(self, day: datetime.date):
+        self.pk = day.isoformat()
+
+    def __str__(self) -> str:
+        return f"Debt snapshot of {self.pk}"

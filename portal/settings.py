@@ -125,6 +125,11 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     # Re-send jobs the broker never got; fail jobs whose worker vanished (registry.runner.jobs_reap).
     "jobs-reap": {"task": "registry.jobs_reap", "schedule": 30.0},
+    # Today's debt snapshot (and any day missed), hourly so the newest point follows the day; the last one
+    # of a day stands as that day's history.
+    "debt-snapshot": {"task": "portal.debt_snapshot", "schedule": 3600.0},
+    # Production versions whose validation is older than their tier's interval are validated again.
+    "revalidations": {"task": "registry.revalidations_start", "schedule": 6 * 3600.0},
 }
 
 # --- Jobs ------------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from portal import views
+from portal import dashboard_views, views
 from registry.urls import job_urlpatterns
 
 handler403 = "portal.views.permission_denied"
@@ -18,6 +18,9 @@ urlpatterns = [
     path("account/", views.account, name="account"),
     path("account/token/", views.account_token_rotate, name="account-token"),
     path("audit/", views.audit_list, name="audit-list"),
+    path("dashboard/", dashboard_views.dashboard, name="dashboard"),
+    path("dashboard/models/", dashboard_views.dashboard_drill, name="dashboard-drill"),
+    path("api/v1/debt/", dashboard_views.DebtApi.as_view(), name="api-debt"),
     path("models/", include("registry.urls")),
     path("jobs/", include((job_urlpatterns, "jobs"))),
     path("approvals/", include("approvals.urls")),

@@ -266,3 +266,41 @@ class Job(models.Model):
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()
         return None
+
+
+class Observation(models.Model):
+    """What a serving system reported about a version in production over a window (DESIGN §7).
+
+    ``metrics`` are the values the serving side measured (e.g. accuracy on labelled traffic); ``histograms``
+    the feature counts on the edges of the version's reference histograms, from which ``psi`` is computed
+    at ingest. ``degradation`` is the verdict the debt index reads: 1 when a metric misses its floor or a
+    feature's PSI reaches the red band, 0.5 in the amber band, else 0.
+    """
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="observations")
+    observed_at = models.DateTimeField(help_text="The end of the window the values describe.")
+    window_start = models.DateTimeField(null=True, blank=True)
+    sample_count = models.PositiveBigIntegerField(null=True, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    histograms = models.JSONField(default=dict, blank=True, help_text="{feature: [counts on the reference edges]}")
+    psi = models.JSONField(default=dict, blank=True, help_text="{feature: PSI against the reference}")
+    max_psi = models.FloatField(null=True, blank=True)
+    below_floor = models.JSONField(default=list, blank=True, help_text="Metrics that missed the model's floor.")
+    degradation = models.FloatField(default=0, help_text="0 healthy, 0.5 amber drift, 1 degraded.")
+    reference_job = models.ForeignKey(Job, on_delete=models.PROTECT, related_name="observations",
+                                      null=True, blank=True, help_text="The validation the PSI compares with.")
+    source = models.CharField(max_length=100, blank=True, help_text="The reporting system, e.g. its hostname.")
+    reported_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    related_name="observations")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-observed_at", "-pk"]
+        indexes = [models.Index(fields=["version", "-observed_at"], name="registry_obs_latest_idx")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(degradation__gte=0) & models.Q(degradation__lte=1),
+                                   name="registry_obs_degradation_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version} observed {self.observed_at:%Y-%m-%d %H:%M}"

@@ -77,3 +77,10 @@ def can_cancel_job(user, job) -> bool:
 
 def can_view_jobs(user) -> bool:
     return user.is_authenticated and user.has_perm("registry.view_job")
+
+
+def can_report_observation(user, model: RegisteredModel) -> bool:
+    """IT operations (they run serving) for any model; data scientists for their own teams' models."""
+    if not user.is_authenticated or not user.has_perm("registry.add_observation"):
+        return False
+    return user.is_superuser or Role.IT_OPERATIONS in user_roles(user) or _is_member(user, model.team_id)

@@ -96,3 +96,21 @@ def job_get(*, pk: int):
 
 def version_jobs(*, version: ModelVersion, limit: int = 10):
     return job_list().filter(version=version).order_by("-created_at")[:limit]
+
+
+def reference_job(*, version: ModelVersion):
+    """The validation whose feature histograms production drift is measured against: the latest passed
+    validation of the version's current artifact that recorded them."""
+    from registry.choices import JobKind, JobStatus, Verdict
+    from registry.models import Job
+
+    return (Job.objects.filter(version=version, artifact_sha256=version.sha256, kind=JobKind.VALIDATION,
+                               status=JobStatus.SUCCEEDED, verdict=Verdict.PASSED,
+                               result__has_key="reference_histograms")
+            .order_by("-finished_at", "-pk").first())
+
+
+def observation_list(*, version: ModelVersion):
+    from registry.models import Observation
+
+    return Observation.objects.filter(version=version).select_related("reported_by").order_by("-observed_at", "-pk")

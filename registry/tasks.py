@@ -39,3 +39,10 @@ def jobs_reap() -> dict:
     from registry.job_services import reap_stale_jobs
 
     return reap_stale_jobs()
+
+
+@shared_task(name="registry.revalidations_start")
+def revalidations_start() -> list[int]:
+    from registry.monitoring import revalidations_start as start
+
+    return [job.pk for job in start()]

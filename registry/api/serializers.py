@@ -181,3 +181,37 @@ class DatasetCreateInputSerializer(serializers.Serializer):
     description = serializers.CharField(max_length=300, required=False, default="", allow_blank=True)
     file = serializers.FileField(help_text="CSV with a header row, or Parquet (multipart/form-data).")
     label_column = serializers.CharField(max_length=200)
+
+
+class ObservationOutputSerializer(serializers.ModelSerializer):
+    model = serializers.CharField(source="version.model.name", read_only=True)
+    version = serializers.IntegerField(source="version.number", read_only=True)
+    reported_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    reference_job = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta:
+        from registry.models import Observation
+
+        model = Observation
+        fields = ["id", "model", "version", "observed_at", "window_start", "sample_count", "metrics", "histograms",
+                  "psi", "max_psi", "below_floor", "degradation", "reference_job", "source", "reported_by",
+                  "created_at"]
+
+
+class ObservationInputSerializer(serializers.Serializer):
+    """Checked strictly by the service (registry.monitoring), which names the field at fault."""
+
+    observed_at = serializers.JSONField(required=False, help_text="End of the window (ISO 8601 with a zone); "
+                                                                  "default now.")
+    window_start = serializers.JSONField(required=False)
+    sample_count = serializers.JSONField(required=False)
+    metrics = serializers.JSONField(required=False, help_text='e.g. {"accuracy": 0.93}')
+    histograms = serializers.JSONField(required=False, help_text="feature → counts on the reference edges")
+    source = serializers.CharField(required=False, allow_blank=True, max_length=100)
+
+    def validate(self, attrs):
+        unknown = set(self.initial_data) - set(self.fields)
+        if unknown:
+            raise serializers.ValidationError(
+                {"detail": [f"Unknown field(s): {', '.join(sorted(unknown))}. Allowed: {', '.join(self.fields)}."]})
+        return attrs

@@ -219,3 +219,53 @@ class JobCancelApi(APIView):
     def post(self, request: Request, pk: int) -> Response:
         job = job_services.job_cancel(actor=request.user, job=selectors.job_get(pk=pk))
         return Response(js.JobOutputSerializer(selectors.job_get(pk=job.pk), context={"request": request}).data)
+
+
+class ObservationListCreateApi(generics.ListAPIView):
+    """What serving systems report about the version in production: metrics, and feature histograms
+    counted on the edges of the version's reference (GET …/reference/)."""
+
+    permission_classes = [IsAuthenticated, ViewPermission]
+    serializer_class = s.ObservationOutputSerializer
+    parser_classes = [JSONParser]
+
+    def get_queryset(self):
+        from registry.models import Observation
+
+        if getattr(self, "swagger_fake_view", False):
+            return Observation.objects.none()
+        version = selectors.version_get(name=self.kwargs["name"], number=self.kwargs["number"])
+        return selectors.observation_list(version=version).select_related("version__model")
+
+    @extend_schema(request=s.ObservationInputSerializer, responses={201: s.ObservationOutputSerializer})
+    def post(self, request: Request, name: str, number: int) -> Response:
+        from registry import monitoring
+
+        if not isinstance(request.data, dict):
+            raise ValidationError({"detail": ["Send a JSON object."]})
+        data = s.ObservationInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        version = selectors.version_get(name=name, number=number)
+        obs = monitoring.observation_record(actor=request.user, version=version, **data.validated_data)
+        return Response(s.ObservationOutputSerializer(obs).data, status=status.HTTP_201_CREATED)
+
+
+class VersionReferenceApi(APIView):
+    """The reference histograms observations are compared with (from the latest passed validation)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request, name: str, number: int) -> Response:
+        if not permissions.can_view_registry(request.user):
+            raise PermissionDenied("Your role does not include the registry.")
+        version = selectors.version_get(name=name, number=number)
+        job = selectors.reference_job(version=version)
+        if job is None:
+            return Response({"detail": f"{version} has no passed validation with reference histograms yet; "
+                                       "validate it first."}, status=status.HTTP_404_NOT_FOUND)
+        return Response({"model": version.model.name, "version": version.number, "sha256": version.sha256,
+                         "validation_job": job.pk, "dataset": (job.result.get("dataset") or {}).get("name"),
+                         "histograms": job.result["reference_histograms"],
+                         "how": "Count each feature's values into len(edges)+1 bins: (-inf, e0), [e0, e1), …, "
+                                "[en, +inf); POST the counts as histograms: {feature: [counts]} to observations/."})

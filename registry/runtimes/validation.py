@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from registry.runtimes.drift import ReferenceBuilder
+
 # Metrics where lower is better: a floor on them is a ceiling, and non-inferiority allows + margin.
 LOWER_IS_BETTER = {"rmse", "mae", "log_loss", "mse"}
 METRICS = {
@@ -229,6 +231,7 @@ def validate(
     rows = 0
     non_finite = 0
     first_bad_row = None
+    reference = ReferenceBuilder()  # the feature histograms production drift is measured against
     for frame in _chunks(spec):
         if should_stop():
             raise InterruptedError("cancelled")
@@ -258,6 +261,7 @@ def validate(
                     non_finite += int(bad.sum())
                     first_bad_row = first_bad_row or rows + int(np.argmax(bad)) + 1
         y_true_parts.append(frame[spec.label_column].to_numpy())
+        reference.add({str(c): frame[c].to_numpy() for c in frame.columns if c != spec.label_column})
         if classification:
             labels, scores = _split_outputs(outputs)
             label_parts.append(labels)
@@ -293,6 +297,7 @@ def validate(
         "checks": [c.__dict__ for c in checks],
         "classes": [str(c) for c in class_labels] if class_labels is not None else None,
         "signature": signature,
+        "reference_histograms": reference.result(),
     }
 
 

@@ -1,0 +1,214 @@
+"""Writes for monitoring (DESIGN §7): observations reported by serving systems, and scheduled revalidation.
+
+An observation is judged when it arrives: its metrics against the model's floors, its feature histograms
+against the reference histograms of the version's latest passed validation (PSI). The verdict is stored on
+the row, so the debt index and the pages read it without recomputing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from portal.errors import ApplicationError
+from portal.services import audit_event_record
+from registry import permissions
+from registry.choices import JobKind, JobStatus, Stage, Verdict
+from registry.models import Job, ModelVersion, Observation
+from registry.runtimes.drift import PSI_AMBER, PSI_RED, psi
+from registry.runtimes.validation import LOWER_IS_BETTER
+from registry.selectors import reference_job
+
+logger = logging.getLogger(__name__)
+CLOCK_SKEW = dt.timedelta(minutes=5)
+MAX_FEATURES = 2000
+SCHEDULER_USERNAME = "gatehouse-scheduler"
+
+
+def _moment(value: Any, name: str) -> dt.datetime | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.datetime):
+        moment = value
+    else:
+        moment = parse_datetime(str(value))
+        if moment is None:
+            raise ApplicationError(f"{name} must be an ISO 8601 date and time, e.g. 2026-11-27T08:00:00Z.",
+                                   field=name)
+    if timezone.is_naive(moment):
+        raise ApplicationError(f"{name} needs a time zone (end it with Z or +01:00).", field=name)
+    return moment
+
+
+def _metrics(raw: Any) -> dict[str, float]:
+    if raw in (None, ""):
+        return {}
+    if not isinstance(raw, dict):
+        raise ApplicationError('metrics must be an object of names and numbers, e.g. {"accuracy": 0.93}.',
+                               field="metrics")
+    out = {}
+    for name, value in raw.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise ApplicationError(f"Metric {name!r} must be a finite number, not {value!r}.", field="metrics")
+        out[str(name)[:50]] = float(value)
+    return out
+
+
+def _histograms(raw: Any, reference: dict[str, dict] | None) -> tuple[dict[str, list[int]], dict[str, float]]:
+    if raw in (None, ""):
+        return {}, {}
+    if not isinstance(raw, dict):
+        raise ApplicationError("histograms must be an object: feature name → list of counts on the reference "
+                               "edges.", field="histograms")
+    if reference is None:
+        raise ApplicationError("This version has no reference histograms yet: run a validation of it (it "
+                               "records them), then report histograms.", field="histograms")
+    if len(raw) > MAX_FEATURES:
+        raise ApplicationError(f"At most {MAX_FEATURES} features per observation.", field="histograms")
+    counts, values = {}, {}
+    for feature, observed in raw.items():
+        ref = reference.get(feature)
+        if ref is None:
+            known = ", ".join(sorted(reference)[:15])
+            raise ApplicationError(f"Feature {feature!r} has no reference histogram (features: {known}).",
+                                   field="histograms")
+        if not isinstance(observed, list) or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0
+                                                     for c in observed):
+            raise ApplicationError(f"The histogram of {feature!r} must be a list of counts (whole numbers ≥ 0).",
+                                   field="histograms")
+        if len(observed) != len(ref["counts"]):
+            raise ApplicationError(
+                f"The histogram of {feature!r} has {len(observed)} bins; its reference has {len(ref['counts'])} "
+                f"(edges {ref['edges']}). Count on those edges: GET the version's reference.", field="histograms")
+        if sum(observed) == 0:
+            raise ApplicationError(f"The histogram of {feature!r} counts nothing.", field="histograms")
+        counts[feature] = observed
+        values[feature] = round(psi(ref["counts"], observed), 6)
+    return counts, values
+
+
+def judge(model, metrics: dict[str, float], psi_values: dict[str, float]) -> tuple[list[str], float | None, float]:
+    """(metrics under their floor, the largest PSI, degradation 0 / 0.5 / 1)."""
+    below = []
+    for name, floor in sorted((model.metric_floors or {}).items()):
+        if name in metrics:
+            value = metrics[name]
+            if (value > floor) if name in LOWER_IS_BETTER else (value < floor):
+                below.append(name)
+    max_psi = max(psi_values.values()) if psi_values else None
+    if below or (max_psi is not None and max_psi >= PSI_RED):
+        degradation = 1.0
+    elif max_psi is not None and max_psi >= PSI_AMBER:
+        degradation = 0.5
+    else:
+        degradation = 0.0
+    return below, max_psi, degradation
+
+
+def observation_record(
+    *,
+    actor: AbstractBaseUser,
+    version: ModelVersion,
+    observed_at: Any = None,
+    window_start: Any = None,
+    sample_count: Any = None,
+    metrics: Any = None,
+    histograms: Any = None,
+    source: str = "",
+) -> Observation:
+    model = version.model
+    if not permissions.can_report_observation(actor, model):
+        raise PermissionDenied(f"Only IT operations and data scientists of {model.team} may report observations "
+                               f"for {model.name}.")
+    if version.stage != Stage.PRODUCTION:
+        raise ApplicationError(f"{version} is in {version.stage}; observations are reported for the version in "
+                               "production.", field="version")
+    now = timezone.now()
+    observed = _moment(observed_at, "observed_at") or now
+    if observed > now + CLOCK_SKEW:
+        raise ApplicationError("observed_at is in the future; send the end of the window the values describe.",
+                               field="observed_at")
+    start = _moment(window_start, "window_start")
+    if start is not None and start > observed:
+        raise ApplicationError("window_start is after observed_at.", field="window_start")
+    if sample_count not in (None, "") and (isinstance(sample_count, bool) or not isinstance(sample_count, int)
+                                           or sample_count < 0):
+        raise ApplicationError("sample_count must be a whole number ≥ 0.", field="sample_count")
+    values = _metrics(metrics)
+    reference = reference_job(version=version)
+    counts, psi_values = _histograms(histograms, (reference.result or {}).get("reference_histograms")
+                                     if reference else None)
+    if not values and not counts:
+        raise ApplicationError("Send metrics, histograms, or both.", field="metrics")
+    below, max_psi, degradation = judge(model, values, psi_values)
+    with transaction.atomic():
+        obs = Observation.objects.create(
+            version=version, observed_at=observed, window_start=start,
+            sample_count=sample_count if sample_count not in ("",) else None, metrics=values, histograms=counts,
+            psi=psi_values, max_psi=max_psi, below_floor=below, degradation=degradation,
+            reference_job=reference if counts else None, source=str(source or "")[:100], reported_by=actor)
+        audit_event_record(actor=actor, action="registry.observation.recorded", obj=obs,
+                           after={"version": str(version), "observed_at": observed.isoformat(), "metrics": values,
+                                  "max_psi": max_psi, "below_floor": below, "degradation": degradation})
+    return obs
+
+
+# --- Scheduled revalidation --------------------------------------------------------------------------------
+
+
+def scheduler_user():
+    """The account scheduled jobs are requested by: it has no role and cannot sign in; the audit log names it."""
+    User = get_user_model()
+    user, created = User.objects.get_or_create(
+        username=SCHEDULER_USERNAME, defaults={"first_name": "Gatehouse", "last_name": "scheduler"})
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user
+
+
+def revalidation_due(*, now: dt.datetime | None = None) -> list[tuple[ModelVersion, Job]]:
+    """Production versions whose last passed validation is older than their tier's interval, with the
+    validation to repeat (same dataset, same parameters). Versions never validated are not guessed at."""
+    from portal.debt import REVALIDATE_DAYS
+
+    now = now or timezone.now()
+    due = []
+    for version in ModelVersion.objects.filter(stage=Stage.PRODUCTION).select_related("model"):
+        last = (Job.objects.filter(version=version, artifact_sha256=version.sha256, kind=JobKind.VALIDATION,
+                                   status=JobStatus.SUCCEEDED, verdict=Verdict.PASSED)
+                .order_by("-finished_at").first())
+        if last is None or last.dataset_id is None:
+            continue
+        if now - last.finished_at <= dt.timedelta(days=REVALIDATE_DAYS[version.model.risk_tier]):
+            continue
+        busy = Job.objects.filter(version=version, kind=JobKind.VALIDATION,
+                                  status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).exists()
+        if not busy:
+            due.append((version, last))
+    return due
+
+
+def revalidations_start(*, now: dt.datetime | None = None) -> list[Job]:
+    """Start the validations that are due (Celery beat calls this daily)."""
+    from registry.job_services import job_create
+
+    actor = scheduler_user()
+    started = []
+    for version, last in revalidation_due(now=now):
+        # The model's floors and margin as they are now, so that the new evidence counts.
+        params = {"batch_rows": last.parameters.get("batch_rows", 50_000)}
+        job = job_create(actor=actor, version=version, kind=JobKind.VALIDATION, dataset=last.dataset,
+                         parameters=params, scheduled=True)
+        logger.info("scheduled revalidation of %s: job %s", version, job.pk)
+        started.append(job)
+    return started

@@ -1,0 +1,74 @@
+// The model-debt dashboard's charts, drawn from the figures the page embeds (json_script "dashboard-data").
+// Clicking a bar, a cell or a day opens the models behind it (the drill-down page, same filters).
+(function () {
+  const data = JSON.parse(document.getElementById("dashboard-data").textContent);
+  const urls = JSON.parse(document.getElementById("dashboard-urls").textContent);
+  const config = {displaylogo: false, responsive: true};
+  const base = {margin: {t: 44, r: 16, b: 56, l: 60}, font: {size: 12}, legend: {orientation: "h", y: -0.2}};
+  const layout = (extra) => Object.assign({}, base, extra);
+  const drill = (figure) => {
+    const q = urls.query ? "&" + urls.query : "";
+    window.location.href = urls.drill + "?figure=" + encodeURIComponent(figure) + q;
+  };
+  const colours = {shelf: "#8c6d31", stale: "#b5651d", unmonitored: "#c0392b", degrading: "#8e44ad",
+                   overdue_validation: "#2d6da3", ungoverned: "#5b6877", stuck: "#d4a017"};
+  const labels = {shelf: "On the shelf", stale: "Stale", unmonitored: "Unmonitored", degrading: "Degrading",
+                  overdue_validation: "Overdue validation", ungoverned: "Ungoverned", stuck: "Stuck request"};
+
+  // 1. The debt trend, stacked by component (their parts add up to the index).
+  const days = data.trend.map((r) => r.date);
+  const trend = Object.keys(labels).map((key) => ({
+    x: days, y: data.trend.map((r) => r[key]), name: labels[key], type: "scatter", mode: "lines",
+    stackgroup: "debt", line: {width: 0.5, color: colours[key]}, customdata: days.map((d) => "day:" + d + ":" + key),
+    hovertemplate: "%{x}<br>" + labels[key] + ": %{y:.1f}<extra></extra>",
+  }));
+  Plotly.newPlot("chart-trend", trend, layout({
+    title: {text: days.length ? "Model Debt Index over time, by component" : "Model Debt Index over time (no snapshot in this range yet)"},
+    yaxis: {title: {text: "index points"}, rangemode: "tozero"}, xaxis: {type: "date"}, hovermode: "x unified",
+  }), config);
+
+  // 2. The stage funnel.
+  const funnel = data.funnel;
+  Plotly.newPlot("chart-funnel", [{
+    type: "funnel", y: funnel.map((f) => f.label), x: funnel.map((f) => f.value),
+    customdata: funnel.map((f) => f.key), marker: {color: "#2d6da3"}, textinfo: "value+percent initial",
+  }], layout({title: {text: "Stage funnel (models)"}, margin: {t: 44, r: 16, b: 30, l: 150}}), config);
+
+  // 3. Debt per team and component (mean d of the team's live models, %).
+  const hm = data.heatmap;
+  Plotly.newPlot("chart-heatmap", [{
+    type: "heatmap", z: hm.z, x: hm.components, y: hm.teams, colorscale: "YlOrRd", zmin: 0, zmax: 100,
+    customdata: hm.z.map((row, i) => row.map((_, j) => "heat:" + hm.team_ids[i] + ":" + hm.keys[j])),
+    text: hm.counts.map((row) => row.map((n) => n + " model" + (n === 1 ? "" : "s"))),
+    hovertemplate: "%{y} · %{x}<br>mean d %{z:.0f}% · %{text}<extra></extra>",
+    colorbar: {title: {text: "%"}},
+  }], layout({title: {text: "Debt by team and component"}, margin: {t: 44, r: 16, b: 90, l: 130}}), config);
+
+  // 4. Lead-time distribution.
+  const lead = data.lead_times_days;
+  Plotly.newPlot("chart-leadtime", [{
+    type: "histogram", x: lead, marker: {color: "#1e7b4f"}, customdata: lead.map(() => "lead_time_median"),
+    hovertemplate: "%{x} days: %{y} model(s)<extra></extra>",
+  }], layout({
+    title: {text: lead.length ? "Lead time, first test → first production" : "Lead time (no model reached production in this range)"},
+    xaxis: {title: {text: "days"}, rangemode: "tozero"}, yaxis: {title: {text: "models"}}, bargap: 0.05,
+  }), config);
+
+  // 5. Dwell by stage.
+  const stages = ["design", "test", "production"];
+  Plotly.newPlot("chart-dwell", stages.map((s) => ({
+    type: "box", name: s, y: data.dwell_days[s], boxpoints: "all", jitter: 0.4, pointpos: 0,
+    customdata: data.dwell_days[s].map(() => "dwell_" + s), marker: {size: 4},
+  })), layout({title: {text: "Dwell time by stage (exits in the range)"}, yaxis: {title: {text: "days"}, rangemode: "tozero"},
+               showlegend: false}), config);
+
+  // Drill-downs.
+  document.getElementById("chart-trend").on("plotly_click", (ev) => {
+    const p = ev.points[0];
+    if (p && p.customdata) drill(p.customdata);
+  });
+  document.getElementById("chart-funnel").on("plotly_click", (ev) => drill(ev.points[0].customdata));
+  document.getElementById("chart-heatmap").on("plotly_click", (ev) => drill(ev.points[0].customdata));
+  document.getElementById("chart-leadtime").on("plotly_click", () => drill("lead_time_median"));
+  document.getElementById("chart-dwell").on("plotly_click", (ev) => drill("dwell_" + stages[ev.points[0].curveNumber]));
+})();
