@@ -121,9 +121,10 @@ class Scope:
     tiers: list[str] = field(default_factory=list)
     date_from: dt.date | None = None
     date_to: dt.date | None = None
+    model_ids: list[int] = field(default_factory=list)  # one model's page asks for its own debt
 
     def models_q(self, prefix: str = "") -> Q:
-        q = Q()
+        q = Q(**{f"{prefix}id__in": self.model_ids}) if self.model_ids else Q()
         if self.teams:
             q &= Q(**{f"{prefix}team__slug__in": self.teams})
         if self.tiers:
@@ -429,6 +430,12 @@ def debts(facts: Iterable[ModelFacts], at: dt.datetime) -> list[ModelDebt]:
     return [components(f, at) for f in facts]
 
 
+def model_debt(model_id: int) -> ModelDebt | None:
+    """One model's debt now (its page shows it)."""
+    found = facts_now(Scope(model_ids=[model_id]))
+    return components(found[0], timezone.now()) if found else None
+
+
 def portfolio_index(items: Iterable[ModelDebt]) -> float | None:
     live = [m for m in items if m.facts.live]
     weight = sum(TIER_WEIGHT[m.facts.risk_tier] for m in live)
@@ -560,25 +567,28 @@ def flow_metrics(scope: Scope, date_from: dt.date, date_to: dt.date, names: dict
         "approval_wait_median", "Approval wait, median", _percentile(wait_days, 50), "days", wait_models,
         help="from a request's opening to its outcome (applied or rejected), for requests closed in the range")
 
-    # Deployments to production and how many were rolled back within a week.
-    rolled_back = StageChange.objects.filter(version__model=OuterRef("version__model"), to_stage=Stage.PRODUCTION,
-                                             request__action=Action.ROLLBACK, created_at__gt=OuterRef("created_at"))
+    # Deployments to production, and how many were undone: the model's next arrival in production was a
+    # rollback within a week.
+    following = StageChange.objects.filter(version__model=OuterRef("version__model"), to_stage=Stage.PRODUCTION,
+                                           created_at__gt=OuterRef("created_at")).order_by("created_at", "pk")
     deployments = (StageChange.objects.filter(model_scope, to_stage=Stage.PRODUCTION, created_at__gte=start,
                                               created_at__lt=end)
                    .exclude(request__action=Action.ROLLBACK)
-                   .annotate(rollback_at=Subquery(rolled_back.order_by("created_at").values("created_at")[:1]),
+                   .annotate(next_at=Subquery(following.values("created_at")[:1]),
+                             next_action=Subquery(following.values("request__action")[:1]),
                              model_id=F("version__model_id"), number=F("version__number"))
-                   .values("model_id", "number", "created_at", "rollback_at"))
+                   .values("model_id", "number", "created_at", "next_at", "next_action"))
     deployed: dict[int, str] = {}
     failed: dict[int, str] = {}
     count = failures = 0
     for r in deployments:
         count += 1
         deployed[r["model_id"]] = f"v{r['number']} deployed {r['created_at']:%Y-%m-%d}"
-        if r["rollback_at"] and r["rollback_at"] - r["created_at"] <= dt.timedelta(days=ROLLBACK_WINDOW_DAYS):
+        if r["next_action"] == Action.ROLLBACK and \
+                r["next_at"] - r["created_at"] <= dt.timedelta(days=ROLLBACK_WINDOW_DAYS):
             failures += 1
             failed[r["model_id"]] = (f"v{r['number']} deployed {r['created_at']:%Y-%m-%d}, rolled back "
-                                     f"{r['rollback_at']:%Y-%m-%d}")
+                                     f"{r['next_at']:%Y-%m-%d}")
     out["deployment_frequency"] = Figure(
         "deployment_frequency", "Deployments per week", count / weeks, "/week", deployed,
         help="versions put in production in the range (rollbacks not counted), per week", higher_is_better=True)

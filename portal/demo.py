@@ -477,9 +477,13 @@ def load_demo_data(*, stdout=None) -> dict[str, int]:
                 team.members.add(*[users[u] for u, _, _, teams in DEMO_USERS if team.slug in teams])
         ctx = _Ctx(now=now, users=users)
         steps = sorted(_story(ctx), key=lambda step: -step[0])
+        clock = now - dt.timedelta(days=STORY_DAYS)
         for number, (days, step) in enumerate(steps, 1):
-            with time_machine.travel(now - dt.timedelta(days=days), tick=True):
+            # Never back in time, even when two steps share a moment: the audit log must read forwards.
+            clock = max(now - dt.timedelta(days=days), clock + dt.timedelta(milliseconds=1))
+            with time_machine.travel(clock, tick=True):
                 step()
+                clock = timezone.now()
             if stdout and number % 50 == 0:
                 stdout.write(f"  {number} of {len(steps)} steps played\n")
     from portal.services import debt_backfill, debt_snapshot_take

@@ -126,14 +126,16 @@ def debt_snapshot_take(*, day: datetime.date | None = None) -> int:
 
 
 def debt_backfill(*, since: datetime.date | None = None, replace: bool = False) -> dict[str, int]:
-    """Snapshots of every past day from ``since`` (default: the first audit event) to yesterday, rebuilt
+    """Snapshots of every past day from ``since`` (default: the first audit event or model) to yesterday, rebuilt
     from the history, so the trend is real from the first day. Days that have one are kept unless
     ``replace``."""
     from portal.models import DebtSnapshot
+    from registry.models import RegisteredModel
 
-    first = AuditEvent.objects.order_by("id").values_list("created_at", flat=True).first()
+    firsts = [AuditEvent.objects.order_by("id").values_list("created_at", flat=True).first(),
+              RegisteredModel.objects.order_by("created_at").values_list("created_at", flat=True).first()]
     today = timezone.localdate()
-    start = since or (timezone.localdate(first) if first else today)
+    start = since or min([timezone.localdate(f) for f in firsts if f] or [today])
     have = set() if replace else set(DebtSnapshot.objects.filter(date__gte=start).values_list("date", flat=True)
                                      .distinct())
     taken = models = 0

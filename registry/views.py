@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from approvals import selectors as approval_selectors
+from portal import debt
 from portal.errors import ApplicationError
 from portal.views_helpers import form_error, paginate
 from registry import permissions, selectors, services
@@ -84,6 +85,7 @@ def model_detail(request: HttpRequest, name: str) -> HttpResponse:
             "can_download": permissions.can_download(request.user),
             "timeline": approval_selectors.timeline(model)[:20],
             "requests": approval_selectors.request_list().filter(version__model=model).order_by("-created_at")[:10],
+            "debt": debt.model_debt(model.pk),
         },
     )
 
@@ -171,9 +173,26 @@ def render_version(request: HttpRequest, version, *, validation_form=None, bench
             "open_request": PromotionRequest.objects.filter(version=version, status__in=["open", "approved"]).first(),
             "transitions": offered_transitions(request.user, version),
             "request_form": RequestForm(),
+            "observations": selectors.observation_list(version=version)[:OBSERVATIONS_SHOWN],
+            "observation_chart": _observation_chart(version),
         },
         status=status,
     )
+
+
+OBSERVATIONS_SHOWN = 10
+
+
+def _observation_chart(version) -> dict | None:
+    """Metrics and the largest PSI over the last year of observations, for the version page's chart."""
+    rows = list(selectors.observation_list(version=version).values("observed_at", "metrics", "max_psi")[:365])
+    if not rows:
+        return None
+    rows.reverse()
+    names = sorted({k for r in rows for k in r["metrics"]})
+    return {"x": [r["observed_at"].isoformat() for r in rows], "max_psi": [r["max_psi"] for r in rows],
+            "metrics": {n: [r["metrics"].get(n) for r in rows] for n in names},
+            "floors": {n: version.model.metric_floors[n] for n in names if n in version.model.metric_floors}}
 
 
 @login_required

@@ -37,7 +37,7 @@
   // 3. Debt per team and component (mean d of the team's live models, %).
   const hm = data.heatmap;
   Plotly.newPlot("chart-heatmap", [{
-    type: "heatmap", z: hm.z, x: hm.components, y: hm.teams, colorscale: "YlOrRd", zmin: 0, zmax: 100,
+    type: "heatmap", z: hm.z, x: hm.components, y: hm.teams, colorscale: "YlOrRd", reversescale: true, zmin: 0, zmax: 100,
     customdata: hm.z.map((row, i) => row.map((_, j) => "heat:" + hm.team_ids[i] + ":" + hm.keys[j])),
     text: hm.counts.map((row) => row.map((n) => n + " model" + (n === 1 ? "" : "s"))),
     hovertemplate: "%{y} · %{x}<br>mean d %{z:.0f}% · %{text}<extra></extra>",

@@ -1,9 +1,11 @@
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
+from portal import debt
 from portal.audit import verify_chain
-from portal.models import AuditEvent
-from registry.models import Dataset, ModelVersion, RegisteredModel
+from portal.models import AuditEvent, DebtSnapshot
+from registry.models import Dataset, Job, ModelVersion, Observation, RegisteredModel
 
 pytestmark = pytest.mark.django_db
 
@@ -22,6 +24,9 @@ def test_demo_data_registers_real_models_and_is_idempotent(settings, client):
     assert ModelVersion.objects.count() == 10
     assert Dataset.objects.count() == 5
     assert set(RegisteredModel.objects.values_list("risk_tier", flat=True)) == {"low", "medium", "high", "critical"}
+    # The history was played in time order: the audit log reads forwards and its chain holds.
+    times = list(AuditEvent.objects.order_by("id").values_list("created_at", flat=True))
+    assert times == sorted(times) and (times[-1] - times[0]).days >= 200
     assert RegisteredModel.objects.values("team").distinct().count() == 3
     version = ModelVersion.objects.get(model__name="tumor-malignancy", number=1)
     assert version.signature["inputs"] == [{"name": "input", "dtype": "float", "shape": [None, 30]}]
@@ -32,3 +37,24 @@ def test_demo_data_registers_real_models_and_is_idempotent(settings, client):
     assert AuditEvent.objects.count() == events
     assert verify_chain(AuditEvent.objects.order_by("id"))[1] is None
     assert client.login(username="manager", password="gatehouse-demo")
+
+
+def test_the_demo_history_feeds_the_dashboard(settings):
+    """Months of real observations (one model drifting), evidence jobs run through onnxruntime, requests
+    decided by the demo people, and a backfilled history: the dashboard has something true to say."""
+    settings.DEBUG = True
+    call_command("demo_data")
+    board = {m.facts.name: m for m in debt.debts(debt.facts_now(debt.Scope()), timezone.now())}
+    assert board["wine-cultivar"].components["degrading"] == 1  # drifting since the supplier change
+    assert board["wine-cultivar"].components["stuck"] == 1  # v2 waits for approval
+    assert board["iris-species"].components["unmonitored"] == 1  # its serving side went quiet
+    assert board["diabetes-progression"].components["shelf"] == 1  # refused production, in test since
+    assert board["digit-recognizer"].components["ungoverned"] == 0.5  # half a card
+    assert board["tumor-malignancy"].index == 0  # watched daily, validated, approved
+    wine = Observation.objects.filter(version__model__name="wine-cultivar")
+    assert wine.filter(degradation=0).exists() and wine.filter(degradation=1).exists()
+    assert all(o.reference_job_id for o in wine)
+    assert Job.objects.filter(status="succeeded").count() == 14  # every validation and benchmark of the story
+    assert DebtSnapshot.objects.values("date").distinct().count() >= 200
+    flow = debt.dashboard(debt.Scope()).flow
+    assert flow["change_failure_rate"].value > 0  # tumor-malignancy v2 was rolled back within days

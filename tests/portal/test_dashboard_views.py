@@ -1,0 +1,116 @@
+"""The dashboard page, drill-downs, CSV and JSON: permissions for every role, filters, bounded queries."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.authtoken.models import Token
+
+from portal.services import debt_backfill, debt_snapshot_take
+from tests.debt_history import NOW, build, change, version
+from tests.factories import RegisteredModelFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def history():
+    with time_machine.travel(NOW, tick=False):
+        data = build()
+        debt_backfill(since=NOW.date() - dt.timedelta(days=20))
+        debt_snapshot_take()
+    return data
+
+
+@pytest.fixture
+def at_now():
+    with time_machine.travel(NOW, tick=True):
+        yield
+
+
+def test_every_role_reads_it_and_nobody_else(client, users, history, at_now):
+    for user in users.values():
+        client.force_login(user)
+        response = client.get("/dashboard/")
+        assert response.status_code == 200, user
+        assert b"Model Debt Index" in response.content
+    client.force_login(UserFactory(username="no-role"))
+    assert client.get("/dashboard/").status_code == 403
+    assert client.get("/dashboard/models/?figure=stuck").status_code == 403
+    client.logout()
+    assert client.get("/dashboard/").status_code == 302
+
+
+def test_the_page_shows_the_figures_and_drills_down(client, manager, history, at_now):
+    client.force_login(manager)
+    page = client.get("/dashboard/").content.decode()
+    assert 'data-figure="stuck">1<' in page and 'data-figure="in_production">2<' in page
+    assert "alpha-critical" in page and "plotly.min.js" in page and "dashboard-data" in page
+    drill = client.get("/dashboard/models/?figure=unmonitored").content.decode()
+    assert "alpha-critical" in drill and "gamma-medium" not in drill and "last observation" in drill
+    day = client.get(f"/dashboard/models/?figure=day:{NOW.date().isoformat()}:shelf").content.decode()
+    assert "beta-low" in day and "alpha-critical" not in day.split("<tbody>")[1]
+    assert client.get("/dashboard/models/?figure=nope").status_code == 404
+    assert client.get("/dashboard/models/?figure=day:2026-13-01:shelf").status_code == 404
+
+
+def test_filters_apply_to_everything_and_bad_ones_show_nothing(client, manager, history, at_now):
+    client.force_login(manager)
+    beta = client.get("/dashboard/?team=beta").content.decode()
+    assert "beta-low" in beta and "alpha-critical" not in beta
+    bad = client.get("/dashboard/?team=no-such-team&from=2026-02-30")
+    assert bad.status_code == 400
+    text = bad.content.decode()
+    assert "could not be read" in text and "Select a valid choice" in text and "Enter a valid date" in text
+    reversed_range = client.get("/dashboard/?from=2026-06-10&to=2026-06-01")
+    assert reversed_range.status_code == 400 and "starts after it ends" in reversed_range.content.decode()
+    past = client.get("/dashboard/?to=2026-06-01").content.decode()
+    assert "As recorded at the end of 2026-06-01" in past
+
+
+def test_csv_export(client, manager, history, at_now):
+    client.force_login(manager)
+    response = client.get("/dashboard/?tier=critical&tier=low&format=csv")
+    assert response["Content-Type"] == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert [r["model"] for r in rows] == ["alpha-critical", "beta-low"]
+    assert rows[0]["worst_component"] == "unmonitored" and rows[0]["stuck"] == "1"
+    assert "working day" in rows[0]["stuck_reason"]
+
+
+def test_the_json_api(api, users, history, at_now):
+    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=users['manager']).key}")
+    data = api.get("/api/v1/debt/?team=alpha").json()
+    assert {m["name"] for m in data["models"]} == {"alpha-critical", "gamma-medium"}
+    assert data["headline"]["in_production"]["value"] == 2
+    assert set(data["flow"]) >= {"production_yield", "lead_time_median", "change_failure_rate"}
+    assert data["trend"] and data["filters"]["teams"] == ["alpha"]
+    assert api.get("/api/v1/debt/?tier=extreme").status_code == 400
+    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=UserFactory(username='x')).key}")
+    assert api.get("/api/v1/debt/").status_code == 403
+    api.credentials()
+    assert api.get("/api/v1/debt/").status_code == 401
+
+
+def test_queries_do_not_grow_with_the_number_of_models(client, manager, history, at_now):
+    client.force_login(manager)
+
+    def count(url: str) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        return len(queries.captured_queries)
+
+    urls = ["/dashboard/", "/dashboard/models/?figure=debt_index", "/api/v1/debt/"]
+    before = [count(u) for u in urls]
+    for n in range(15):
+        model = RegisteredModelFactory(name=f"extra-{n}", team=history["team_b"], risk_tier="low")
+        v = version(model, 1, created=40)
+        change(v, "design", "test", 35)
+    assert [count(u) for u in urls] == before
+    assert before[0] <= 30

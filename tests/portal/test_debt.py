@@ -1,0 +1,175 @@
+"""Debt components, the portfolio index and the flow metrics on the constructed history of
+tests/debt_history.py, with the expected values worked out by hand (NOW is Monday 2026-06-15 12:00 UTC)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from portal import debt
+from portal.models import DebtRollup, DebtSnapshot
+from portal.services import debt_backfill, debt_snapshot_take
+from tests.debt_history import NOW, ago, build
+
+pytestmark = pytest.mark.django_db
+
+A = {"shelf": 0.0, "stale": 10 / 90, "unmonitored": 1.0, "degrading": 0.5, "overdue_validation": 1.0,
+     "ungoverned": 0.0, "stuck": 1.0}
+B = {"shelf": 0.5, "stale": 0.0, "unmonitored": 0.0, "degrading": 0.0, "overdue_validation": 0.0,
+     "ungoverned": 0.5, "stuck": 0.0}
+C = {"shelf": 0.0, "stale": 0.0, "unmonitored": 0.0, "degrading": 0.0, "overdue_validation": 0.0,
+     "ungoverned": 2 / 3, "stuck": 0.0}
+INDEX = {"alpha-critical": 100 * (2 / 9 + 3 + 1.5 + 2 + 1) / 14, "beta-low": 100 * (0.5 + 1.0) / 14,
+         "gamma-medium": 100 * (4 / 3) / 14}
+
+
+@pytest.fixture
+def history():
+    return build()
+
+
+def _by_name(items):
+    return {m.facts.name: m for m in items}
+
+
+@pytest.mark.parametrize("source", ["now", "history"])
+def test_components_and_index_of_each_model(history, source):
+    with time_machine.travel(NOW, tick=False):
+        facts = debt.facts_now(debt.Scope()) if source == "now" else debt.facts_at(NOW)
+    items = _by_name(debt.debts(facts, NOW))
+    assert items["alpha-critical"].components == pytest.approx(A)
+    assert items["beta-low"].components == pytest.approx(B)
+    assert items["gamma-medium"].components == pytest.approx(C)
+    for name, index in INDEX.items():
+        assert items[name].index == pytest.approx(index)
+    assert items["alpha-critical"].worst == "unmonitored"  # 3 × 1 beats overdue's 2 × 1 and degrading's 3 × 0.5
+    assert items["beta-low"].worst == "ungoverned"
+    assert not items["delta-retired"].facts.live and not items["epsilon-empty"].facts.live
+    assert items["delta-retired"].index == 0
+    assert debt.portfolio_index(items.values()) == pytest.approx(
+        (4 * INDEX["alpha-critical"] + 1 * INDEX["beta-low"] + 2 * INDEX["gamma-medium"]) / 7)
+    assert sum(debt.contributions(items.values()).values()) == pytest.approx(debt.portfolio_index(items.values()))
+    assert "request #" in items["alpha-critical"].details["stuck"] and "6 working day" in items["alpha-critical"]\
+        .details["stuck"]
+    assert items["gamma-medium"].details["ungoverned"] == "missing an active owner, an approval record for v1"
+
+
+def test_history_rebuilds_an_earlier_day(history):
+    at = ago(60)
+    items = _by_name(debt.debts(debt.facts_at(at), at))
+    # Only A existed; its latest observation then was the red one of D-90, none since its return at D-77.
+    assert set(items) == {"alpha-critical", "delta-retired"}
+    assert items["alpha-critical"].components == pytest.approx(
+        {"shelf": 0, "stale": 0, "unmonitored": 1, "degrading": 1, "overdue_validation": 0, "ungoverned": 0,
+         "stuck": 0})
+    assert items["alpha-critical"].index == pytest.approx(100 * 6 / 14)
+    # At D-90 A was in test since D-95: five days on the shelf is within the 30-day target.
+    early = _by_name(debt.debts(debt.facts_at(ago(90)), ago(90)))
+    assert early["alpha-critical"].facts.stage == "test"
+    assert early["alpha-critical"].components["shelf"] == 0
+
+
+def test_the_card_is_replayed_from_the_audit_log(team, scientist):
+    from registry import services
+
+    with time_machine.travel(ago(30), tick=False):
+        model = services.registered_model_create(actor=scientist, name="replayed", team=team,
+                                                 task_type="regression", risk_tier="low", intended_use="x")
+    with time_machine.travel(ago(10), tick=False):
+        services.registered_model_update(actor=scientist, model=model, **{
+            f: "Written." for f in ("out_of_scope_use", "training_data", "evaluation_data", "metrics_description",
+                                    "limitations", "ethical_considerations", "caveats")})
+    assert not debt.facts_at(ago(20))[0].card_complete
+    assert debt.facts_at(ago(5))[0].card_complete
+
+
+def test_flow_metrics(history):
+    with time_machine.travel(NOW, tick=False):
+        names = {m.facts.id: m.facts.name for m in debt.debts(debt.facts_now(debt.Scope()), NOW)}
+        flow = debt.flow_metrics(debt.Scope(), NOW.date() - dt.timedelta(days=100), NOW.date(), names)
+    assert flow["production_yield"].value == pytest.approx(200 / 3)
+    assert sorted(names[m] for m in flow["production_yield"].models) == ["alpha-critical", "beta-low", "gamma-medium"]
+    assert flow["lead_time_median"].value == pytest.approx(12.5)
+    assert flow["lead_time_p90"].value == pytest.approx(14.5)
+    assert flow["lead_time_median"].values == pytest.approx([10, 15])
+    assert flow["dwell_design"].value == pytest.approx(5)
+    assert flow["dwell_design"].values == pytest.approx([3, 5, 5, 10])
+    assert flow["dwell_test"].value == pytest.approx(10)
+    assert flow["dwell_production"].value == pytest.approx(1.5)
+    assert flow["approval_wait_median"].value == pytest.approx(1)
+    assert flow["deployment_frequency"].value == pytest.approx(3 / (101 / 7))
+    assert flow["change_failure_rate"].value == pytest.approx(100 / 3)
+    assert [names[m] for m in flow["change_failure_rate"].models] == ["alpha-critical"]
+    assert "rolled back" in next(iter(flow["change_failure_rate"].models.values()))
+
+
+def test_dashboard_figures_funnel_shelf_heatmap_and_filters(history):
+    with time_machine.travel(NOW, tick=False):
+        board = debt.dashboard(debt.Scope())
+        beta = debt.dashboard(debt.Scope(teams=["beta"]))
+        critical = debt.dashboard(debt.Scope(tiers=["critical"]))
+    assert board.headline["in_production"].value == 2
+    assert board.headline["stuck"].value == 1
+    assert board.headline["ungoverned"].value == 2
+    assert [f.value for f in board.funnel] == [5, 4, 3, 2, 2]
+    assert [f.value for f in board.shelf] == [0, 1, 0, 0, 0]
+    heat = board.heatmap
+    assert heat["teams"] == ["Alpha", "Beta"]
+    assert heat["z"][1][heat["keys"].index("shelf")] == 50.0
+    assert [m.facts.name for m in board.ranked] == ["alpha-critical", "beta-low", "gamma-medium"]
+    assert beta.headline["debt_index"].value == pytest.approx(INDEX["beta-low"])
+    assert critical.headline["debt_index"].value == pytest.approx(INDEX["alpha-critical"])
+    title, _, rows = debt.drill(board, "stuck")
+    assert title == "Stuck request" and [m.facts.name for m, _ in rows] == ["alpha-critical"]
+    _, _, rows = debt.drill(board, f"heat:{history['team_b'].pk}:shelf")
+    assert [m.facts.name for m, _ in rows] == ["beta-low"]
+    with pytest.raises(KeyError):
+        debt.drill(board, "nonsense")
+
+
+def test_snapshots_backfill_and_trend(history):
+    with time_machine.travel(NOW, tick=False):
+        result = debt_backfill(since=NOW.date() - dt.timedelta(days=3))
+        assert result == {"days": 3, "rows": 9}  # A, B and C were live on each of the three days
+        assert debt_snapshot_take() == 3
+        again = debt_backfill(since=NOW.date() - dt.timedelta(days=3))
+        assert again == {"days": 0, "rows": 0}  # days that have one are kept
+        day = NOW.date() - dt.timedelta(days=1)
+        end = dt.datetime.combine(NOW.date(), dt.time.min, tzinfo=dt.UTC)
+        expected = _by_name(debt.debts(debt.facts_at(end), end))
+        row = DebtSnapshot.objects.get(date=day, model__name="alpha-critical")
+        assert row.index == pytest.approx(expected["alpha-critical"].index, abs=1e-3)
+        assert row.unmonitored == 1 and row.stage == "production"
+        rollup = DebtRollup.objects.get(date=day, team__slug="alpha", risk_tier="critical")
+        assert rollup.models_count == 1 and rollup.index_sum == pytest.approx(row.index, abs=1e-3)
+        trend = debt.trend(debt.Scope(), NOW.date() - dt.timedelta(days=5), NOW.date())
+    assert [r["date"] for r in trend] == [NOW.date() - dt.timedelta(days=d) for d in (3, 2, 1, 0)]
+    today = trend[-1]
+    assert today["models"] == 3
+    assert today["index"] == pytest.approx((4 * INDEX["alpha-critical"] + INDEX["beta-low"]
+                                            + 2 * INDEX["gamma-medium"]) / 7, abs=1e-3)
+    assert sum(today[c] for c in debt.WEIGHTS) == pytest.approx(today["index"], abs=1e-3)
+    summary = debt.snapshot_summary(NOW.date(), debt.Scope())
+    assert summary["production"] == 2 and summary["stuck"] == 1
+
+
+def test_dashboard_query_count_does_not_grow_with_models(history, django_user_model):
+    from tests.debt_history import change, version
+    from tests.factories import RegisteredModelFactory
+
+    def count() -> int:
+        with time_machine.travel(NOW, tick=False), CaptureQueriesContext(connection) as queries:
+            debt.dashboard(debt.Scope())
+        return len(queries.captured_queries)
+
+    before = count()
+    for n in range(12):
+        model = RegisteredModelFactory(name=f"more-{n}", team=history["team_a"], risk_tier="high")
+        v = version(model, 1, created=40)
+        change(v, "design", "test", 35)
+        change(v, "test", "production", 30)
+    assert count() == before
