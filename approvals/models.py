@@ -109,9 +109,14 @@ class StageChange(models.Model):
                               null=True, blank=True)
     reason = models.CharField(max_length=300)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # When the version entered ``from_stage`` (its previous change, or its upload): the dwell time.
+    entered_at = models.DateTimeField(null=True, blank=True)
+    # On an arrival in production: when a rollback undid it (the change-failure rate counts those).
+    rolled_back_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["to_stage", "created_at"], name="approvals_change_to_stage_idx")]
 
     def __str__(self) -> str:
         return f"{self.version} {self.from_stage} → {self.to_stage}"

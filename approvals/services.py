@@ -20,7 +20,7 @@ from portal.roles import Role, user_roles
 from portal.services import audit_event_record
 from registry import permissions as registry_permissions
 from registry.choices import Stage
-from registry.models import ModelVersion
+from registry.models import ModelVersion, RegisteredModel
 
 
 def may_request(user, version: ModelVersion, transition: Transition) -> bool:
@@ -237,16 +237,22 @@ def _close_stale(request: PromotionRequest, reason: str) -> None:
 
 def _apply(request: PromotionRequest, version: ModelVersion, *, actor) -> None:
     now = timezone.now()
+    undone = None
     if request.to_stage == Stage.PRODUCTION:
         current = ModelVersion.objects.select_for_update().filter(model_id=version.model_id,
                                                                   stage=Stage.PRODUCTION).first()
         if current is not None:
             verb = "Rolled back to" if request.action == "rollback" else "Superseded by"
+            if request.action == "rollback":  # the deployment being undone counts as a failed change
+                undone = (StageChange.objects.filter(version=current, to_stage=Stage.PRODUCTION)
+                          .order_by("-created_at", "-pk").values_list("pk", flat=True).first())
             _change_stage(current, Stage.RETIRED, actor=actor, request=request,
                           reason=f"{verb} v{version.number}")
     how = "" if actor is not None else " (applied when the last evidence arrived)"
-    _change_stage(version, request.to_stage, actor=actor, request=request,
-                  reason=f"Request #{request.pk}{how}: {request.justification[:240]}")
+    change = _change_stage(version, request.to_stage, actor=actor, request=request,
+                           reason=f"Request #{request.pk}{how}: {request.justification[:240]}")
+    if undone is not None:
+        StageChange.objects.filter(pk=undone).update(rolled_back_at=change.created_at)
     request.status = RequestStatus.APPLIED
     request.closed_at = now
     request.version = version  # the instance whose stage just changed, for the payloads below
@@ -262,12 +268,17 @@ def _apply(request: PromotionRequest, version: ModelVersion, *, actor) -> None:
     )
 
 
-def _change_stage(version: ModelVersion, to_stage: str, *, actor, request, reason: str) -> None:
+def _change_stage(version: ModelVersion, to_stage: str, *, actor, request, reason: str) -> StageChange:
     from_stage = version.stage
     version.stage = to_stage
     version.save(update_fields=["stage"])
-    StageChange.objects.create(version=version, from_stage=from_stage, to_stage=to_stage, request=request,
-                               actor=actor, reason=reason[:300])
+    entered = (StageChange.objects.filter(version=version).order_by("-created_at", "-pk")
+               .values_list("created_at", flat=True).first()) or version.created_at
+    change = StageChange.objects.create(version=version, from_stage=from_stage, to_stage=to_stage, request=request,
+                                        actor=actor, reason=reason[:300], entered_at=entered)
+    if to_stage in (Stage.TEST, Stage.PRODUCTION):  # the model's first time there: a flow milestone
+        RegisteredModel.objects.filter(pk=version.model_id, **{f"first_{to_stage}_at__isnull": True}).update(
+            **{f"first_{to_stage}_at": change.created_at})
     # Requests opened on this version for its old stage no longer apply: close them now, not at the next click.
     open_ones = PromotionRequest.objects.select_for_update().filter(
         version=version, status__in=[RequestStatus.OPEN, RequestStatus.APPROVED])
@@ -281,3 +292,4 @@ def _change_stage(version: ModelVersion, to_stage: str, *, actor, request, reaso
         "model": version.model.name, "version": version.number, "from_stage": from_stage, "stage": to_stage,
         "artifact_sha256": version.sha256, "actor": actor.get_username() if actor else None,
         "request": request.pk if request else None, "reason": reason[:300]})
+    return change

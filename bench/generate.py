@@ -226,6 +226,9 @@ def generate(models: int, versions_per_model: int, teams: int, days: int, seed: 
     with transaction.atomic():
         AuditEvent.objects.bulk_create(events, batch_size=BATCH)
     counts["audit_events"] = len(events)
+    from registry.milestones import rebuild
+
+    rebuild()  # first upload / test / production per model, dwell entries: what the services keep as they go
     return counts
 
 

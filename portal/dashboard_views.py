@@ -20,10 +20,10 @@ from rest_framework.views import APIView
 
 from portal import debt
 from portal.forms import DashboardFilterForm
-from portal.models import DEBT_COMPONENTS
+from portal.models import DEBT_COMPONENTS, DebtSnapshot
+from portal.services import debt_snapshot_take
 from portal.views_helpers import paginate
-
-TOP_MODELS = 15
+from registry.models import RegisteredModel
 
 
 def _board(request: HttpRequest) -> tuple[DashboardFilterForm, debt.Dashboard | None]:
@@ -33,15 +33,22 @@ def _board(request: HttpRequest) -> tuple[DashboardFilterForm, debt.Dashboard | 
     return form, debt.dashboard(form.scope())
 
 
+def _fresh() -> None:
+    """Today's snapshot is taken by beat every few minutes; a database that has none yet (a new install)
+    gets its first one now, so the page never opens empty on data that exists."""
+    if not DebtSnapshot.objects.exists() and RegisteredModel.objects.exists():
+        debt_snapshot_take()
+
+
 @login_required
 @permission_required("portal.view_debtsnapshot", raise_exception=True)
 def dashboard(request: HttpRequest) -> HttpResponse:
+    _fresh()
     form, board = _board(request)
     if board is None:  # filters that cannot be read must not silently show everything
         return render(request, "portal/dashboard.html", {"form": form}, status=400)
     if request.GET.get("format") == "csv":
         return _csv(board)
-    query_string = urlencode(board.scope.query(), doseq=True)
     headline = board.headline
     return render(request, "portal/dashboard.html", {
         "form": form,
@@ -52,11 +59,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "flow_cards": [board.flow[k] for k in ("production_yield", "lead_time_median", "lead_time_p90",
                                                "approval_wait_median", "deployment_frequency",
                                                "change_failure_rate")],
-        "top": board.ranked[:TOP_MODELS],
-        "ranked_count": len(board.ranked),
         "components": [(c, debt.LABELS[c], debt.WEIGHTS[c], debt.EXPLAIN[c]) for c in DEBT_COMPONENTS],
         "bands": debt.BANDS,
-        "query": query_string,
+        "query": urlencode(board.scope.query(), doseq=True),
     })
 
 
@@ -82,24 +87,25 @@ def dashboard_drill(request: HttpRequest) -> HttpResponse:
 
 
 def _csv(board: debt.Dashboard) -> StreamingHttpResponse:
-    header = ["model", "team", "risk_tier", "stage", "debt_index", "band", "worst_component",
+    header = ["date", "model", "team", "risk_tier", "stage", "debt_index", "band", "worst_component",
               *DEBT_COMPONENTS, *[f"{c}_reason" for c in DEBT_COMPONENTS]]
-    rows = sorted((m for m in board.debts if m.facts.live), key=lambda m: (-m.index, m.facts.name))
+    rows = (debt.snapshots(board.day, board.scope).select_related("model", "team").order_by("-index", "model__name")
+            if board.day else DebtSnapshot.objects.none())
 
     def lines():
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(header)
-        for m in rows:
-            writer.writerow([m.facts.name, m.facts.team, m.facts.risk_tier, m.facts.stage, f"{m.index:.2f}",
-                             debt.band(m.index), m.worst or "", *[f"{m.components[c]:g}" for c in DEBT_COMPONENTS],
-                             *[m.details.get(c, "") for c in DEBT_COMPONENTS]])
+        for s in rows.iterator(chunk_size=2000):
+            writer.writerow([s.date.isoformat(), s.model.name, s.team.name, s.risk_tier, s.stage, f"{s.index:.2f}",
+                             debt.band(s.index), s.worst or "", *[f"{getattr(s, c):g}" for c in DEBT_COMPONENTS],
+                             *[s.details.get(c, "") for c in DEBT_COMPONENTS]])
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate(0)
 
     response = StreamingHttpResponse(lines(), content_type="text/csv")
-    stamp = timezone.localdate(board.as_of).isoformat()
+    stamp = (board.day or timezone.localdate()).isoformat()
     response["Content-Disposition"] = f'attachment; filename="gatehouse-model-debt-{stamp}.csv"'
     return response
 
@@ -123,6 +129,7 @@ class DebtApi(APIView):
             from django.core.exceptions import PermissionDenied
 
             raise PermissionDenied("Your role does not include the model-debt dashboard.")
+        _fresh()
         form = DashboardFilterForm(request.query_params)
         if not form.is_valid():
             raise ValidationError({k: [str(e) for e in v] for k, v in form.errors.items()})

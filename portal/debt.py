@@ -45,6 +45,7 @@ from django.db.models import (
     Count,
     ExpressionWrapper,
     F,
+    Max,
     Min,
     OuterRef,
     Q,
@@ -175,6 +176,7 @@ class ModelDebt:
     facts: ModelFacts
     components: dict[str, float]
     details: dict[str, str]
+    shelf_days: float | None = None  # days since first in test, while nothing is in production
 
     @property
     def index(self) -> float:
@@ -194,8 +196,9 @@ def components(f: ModelFacts, at: dt.datetime) -> ModelDebt:
     if not f.live:
         return ModelDebt(f, d, why)
     in_production = f.production_number is not None
+    shelf_days = None
     if f.first_test_at and not in_production:
-        age = _days(at - f.first_test_at)
+        age = shelf_days = _days(at - f.first_test_at)
         d["shelf"] = _ramp(age, SHELF_TARGET_DAYS)
         why["shelf"] = f"first reached test {f.first_test_at:%Y-%m-%d}, {age:.0f} days ago; nothing in production"
     if in_production:
@@ -244,7 +247,7 @@ def components(f: ModelFacts, at: dt.datetime) -> ModelDebt:
         if waited > STUCK_WORKING_DAYS:
             d["stuck"] = 1.0
         why["stuck"] = f"request #{f.open_request_id} open for {waited} working day(s)"
-    return ModelDebt(f, d, why)
+    return ModelDebt(f, d, why, shelf_days)
 
 
 # --- Facts -------------------------------------------------------------------------------------------------
@@ -342,88 +345,158 @@ def _json_list(value) -> list[str]:
 
 
 def facts_at(at: dt.datetime, scope: Scope | None = None) -> list[ModelFacts]:
-    """The facts as they stood at ``at``, rebuilt from the history: stage changes, observations, jobs and
-    requests carry their times, and the model's card, team, tier and refresh interval are replayed from the
-    audit log (``registry.model.created`` / ``.updated``). Owners' accounts are taken as they are now.
-    Slower than ``facts_now`` (it reads whole histories); used by snapshots of past days."""
+    """The facts as they stood at ``at``, rebuilt from the history (see ``facts_series``)."""
+    return next(facts_series([at], scope))[1]
+
+
+def facts_series(moments: list[dt.datetime], scope: Scope | None = None):
+    """Yield ``(moment, facts)`` for each moment in ascending order, rebuilt from the history: stage
+    changes, observations, jobs and requests carry their times, and a model's card, team, tier and refresh
+    interval are replayed from the audit log (``registry.model.created`` / ``.updated``); owners' accounts
+    are taken as they are now. The history is read once and swept forwards, so a backfill of two years
+    costs one pass over the rows plus one pass over the models per day."""
     from approvals.models import PromotionRequest, StageChange
     from portal.models import Team
     from registry.choices import JobKind, JobStatus, Stage, Verdict
     from registry.models import MODEL_CARD_FIELDS, Job, ModelVersion, Observation, RegisteredModel
 
     scope = scope or Scope()
+    moments = sorted(moments)
+    if not moments:
+        return
+    end = moments[-1]
     teams = {t.slug: t for t in Team.objects.all()}
-    models = {m.id: m for m in RegisteredModel.objects.filter(created_at__lte=at).select_related("team", "owner")}
-    # Replay the card, team, tier and refresh interval from the audit log.
-    state: dict[int, dict] = {}
-    for e in (AuditEvent.objects.filter(object_type="registry.registeredmodel", created_at__lte=at,
-                                        action__in=["registry.model.created", "registry.model.updated"])
-              .order_by("id").values("object_id", "after")):
-        state.setdefault(int(e["object_id"]), {}).update(e["after"] or {})
-    facts: dict[int, ModelFacts] = {}
-    for m in models.values():
-        s = state.get(m.id, {})
-        team = teams.get(s.get("team"), m.team)
-        tier = s.get("risk_tier", m.risk_tier)
-        if (scope.teams and team.slug not in scope.teams) or (scope.tiers and tier not in scope.tiers):
-            continue
-        card = {name: s.get(name, getattr(m, name)) for name in MODEL_CARD_FIELDS}
-        facts[m.id] = ModelFacts(
-            id=m.id, name=m.name, team_id=team.id, team=team.name, risk_tier=tier,
-            refresh_interval_days=int(s.get("refresh_interval_days", m.refresh_interval_days)),
-            owner_active=m.owner.is_active, card_complete=all(str(v or "").strip() for v in card.values()),
-            live=False)
+    teams_by_id = {t.id: t for t in teams.values()}
+    models = list(RegisteredModel.objects.filter(created_at__lte=end).order_by("created_at", "pk")
+                  .values("id", "name", "team_id", "risk_tier", "refresh_interval_days", "owner__is_active",
+                          "created_at", *MODEL_CARD_FIELDS))
+    audit = list(AuditEvent.objects.filter(object_type="registry.registeredmodel", created_at__lte=end,
+                                           action__in=["registry.model.created", "registry.model.updated"])
+                 .order_by("id").values_list("created_at", "object_id", "after"))
+    versions = list(ModelVersion.objects.filter(created_at__lte=end).order_by("created_at", "pk")
+                    .values_list("id", "model_id", "number", "sha256", "trained_at", "created_at"))
+    info = {v[0]: v for v in versions}
+    changes = list(StageChange.objects.filter(created_at__lte=end).order_by("created_at", "pk")
+                   .values_list("created_at", "version_id", "to_stage", "request_id"))
+    ever_production = {c[1] for c in changes if c[2] == Stage.PRODUCTION}
+    observations = list(Observation.objects.filter(version_id__in=ever_production, observed_at__lte=end)
+                        .order_by("observed_at", "pk")
+                        .values_list("observed_at", "version_id", "degradation", "max_psi", "below_floor"))
+    validations = list(Job.objects.filter(version_id__in=ever_production, kind=JobKind.VALIDATION,
+                                          status=JobStatus.SUCCEEDED, verdict=Verdict.PASSED, finished_at__lte=end)
+                       .order_by("finished_at", "pk").values_list("finished_at", "version_id", "artifact_sha256"))
+    requests = list(PromotionRequest.objects.filter(created_at__lte=end).order_by("created_at", "pk")
+                    .values_list("created_at", "id", "version_id", "closed_at"))
 
-    versions = {v["id"]: v for v in ModelVersion.objects.filter(model_id__in=facts, created_at__lte=at)
-                .values("id", "model_id", "number", "sha256", "trained_at", "created_at")}
-    stage_of = dict.fromkeys(versions, Stage.DESIGN)
+    # The state, advanced event by event.
+    present: dict[int, dict] = {}  # model id → the model's replayed fields
+    card_state: dict[int, dict] = {}
+    stage_of: dict[int, str] = {}
+    versions_of: dict[int, list[int]] = defaultdict(list)
+    first_test: dict[int, dt.datetime] = {}
     arrived: dict[int, tuple[dt.datetime, bool]] = {}
-    for c in (StageChange.objects.filter(version_id__in=versions, created_at__lte=at)
-              .order_by("created_at", "pk").values("version_id", "to_stage", "created_at", "request_id")):
-        stage_of[c["version_id"]] = c["to_stage"]
-        model_id = versions[c["version_id"]]["model_id"]
-        f = facts[model_id]
-        if c["to_stage"] == Stage.TEST and f.first_test_at is None:
-            f.first_test_at = c["created_at"]
-        if c["to_stage"] == Stage.PRODUCTION:
-            arrived[c["version_id"]] = (c["created_at"], c["request_id"] is not None)
+    last_observation: dict[int, tuple] = {}
+    last_validation: dict[int, dict[str, dt.datetime]] = defaultdict(dict)
+    open_requests: dict[int, tuple[dt.datetime, int, int]] = {}  # request id → (opened, id, version id)
+    cursors = dict.fromkeys(("models", "audit", "versions", "changes", "observations", "validations", "requests"),
+                            0)
+
+    def advance(name: str, rows: list, at: dt.datetime, apply) -> None:
+        index = cursors[name]
+        while index < len(rows) and rows[index][0] <= at:
+            apply(rows[index])
+            index += 1
+        cursors[name] = index
+
+    model_rows = [(m["created_at"], m) for m in models]
+
+    def add_model(row):
+        present[row[1]["id"]] = row[1]
+
+    def replay(row):
+        card_state.setdefault(int(row[1]), {}).update(row[2] or {})
+
+    version_rows = [(v[5], v) for v in versions]
+
+    def add_version(row):
+        vid, model_id = row[1][0], row[1][1]
+        stage_of[vid] = Stage.DESIGN
+        versions_of[model_id].append(vid)
+
+    def change(row):
+        when, vid, to_stage, request_id = row
+        if vid not in info:  # a version dated after its own stage change: inconsistent rows are skipped
+            return
+        stage_of[vid] = to_stage
+        model_id = info[vid][1]
+        if to_stage == Stage.TEST and model_id not in first_test:
+            first_test[model_id] = when
+        if to_stage == Stage.PRODUCTION:
+            arrived[vid] = (when, request_id is not None)
+
+    def observe(row):
+        last_observation[row[1]] = row
+
+    def validate(row):
+        last_validation[row[1]][row[2]] = row[0]
+
+    def open_request(row):
+        open_requests[row[1]] = (row[0], row[1], row[2], row[3])
+
     order = {Stage.DESIGN: 1, Stage.TEST: 2, Stage.PRODUCTION: 3}
-    production: dict[int, dict] = {}
-    for vid, stage in stage_of.items():
-        v = versions[vid]
-        f = facts[v["model_id"]]
-        if stage == Stage.RETIRED:
-            continue
-        f.live = True
-        if order[stage] > order.get(f.stage, 0):
-            f.stage = stage
-        if stage == Stage.PRODUCTION:
-            production[vid] = v
-            since, approved = arrived[vid]
-            f.production_number = v["number"]
-            f.production_since = since
-            f.trained_at = v["trained_at"] or v["created_at"]
-            f.approved = approved
-    # A request's outcome is final (applied) only in the table; its status at ``at`` follows from closed_at.
-    for vid, observed_at, degradation, max_psi, below in (
-            Observation.objects.filter(version_id__in=production, observed_at__lte=at)
-            .order_by("observed_at", "pk").values_list("version_id", "observed_at", "degradation", "max_psi",
-                                                       "below_floor")):
-        f = facts[production[vid]["model_id"]]
-        f.last_observation_at, f.degradation, f.max_psi, f.below_floor = observed_at, degradation, max_psi, below
-    for vid, sha, finished in (Job.objects.filter(version_id__in=production, kind=JobKind.VALIDATION,
-                                                  status=JobStatus.SUCCEEDED, verdict=Verdict.PASSED,
-                                                  finished_at__lte=at)
-                               .order_by("finished_at").values_list("version_id", "artifact_sha256", "finished_at")):
-        if sha == production[vid]["sha256"]:
-            facts[production[vid]["model_id"]].last_validation_at = finished
-    for rid, vid, created in (PromotionRequest.objects.filter(version_id__in=versions, created_at__lte=at)
-                              .filter(Q(closed_at__isnull=True) | Q(closed_at__gt=at))
-                              .order_by("created_at").values_list("id", "version_id", "created_at")):
-        f = facts[versions[vid]["model_id"]]
-        if f.open_request_at is None:
-            f.open_request_id, f.open_request_at = rid, created
-    return list(facts.values())
+    for at in moments:
+        advance("models", model_rows, at, add_model)
+        advance("audit", audit, at, replay)
+        advance("versions", version_rows, at, add_version)
+        advance("changes", changes, at, change)
+        advance("observations", observations, at, observe)
+        advance("validations", validations, at, validate)
+        advance("requests", requests, at, open_request)
+        for rid in [rid for rid, r in open_requests.items() if r[3] is not None and r[3] <= at]:
+            del open_requests[rid]  # closed by then
+        oldest: dict[int, tuple[dt.datetime, int]] = {}
+        for opened, rid, vid, _closed in open_requests.values():
+            if vid not in info:
+                continue
+            model_id = info[vid][1]
+            if model_id not in oldest or (opened, rid) < oldest[model_id]:
+                oldest[model_id] = (opened, rid)
+        out = []
+        for model_id, m in present.items():
+            replayed = card_state.get(model_id, {})
+            team = teams.get(replayed.get("team")) or teams_by_id[m["team_id"]]
+            tier = replayed.get("risk_tier", m["risk_tier"])
+            if (scope.teams and team.slug not in scope.teams) or (scope.tiers and tier not in scope.tiers) or \
+                    (scope.model_ids and model_id not in scope.model_ids):
+                continue
+            card = {name: replayed.get(name, m[name]) for name in MODEL_CARD_FIELDS}
+            f = ModelFacts(id=model_id, name=m["name"], team_id=team.id, team=team.name, risk_tier=tier,
+                           refresh_interval_days=int(replayed.get("refresh_interval_days",
+                                                                  m["refresh_interval_days"])),
+                           owner_active=m["owner__is_active"],
+                           card_complete=all(str(v or "").strip() for v in card.values()), live=False,
+                           first_test_at=first_test.get(model_id))
+            for vid in versions_of.get(model_id, ()):
+                stage = stage_of[vid]
+                if stage == Stage.RETIRED:
+                    continue
+                f.live = True
+                if order[stage] > order.get(f.stage, 0):
+                    f.stage = stage
+                if stage == Stage.PRODUCTION:
+                    _, _, number, sha, trained, created = info[vid]
+                    f.production_number = number
+                    f.production_since, f.approved = arrived[vid]
+                    f.trained_at = trained or created
+                    seen = last_observation.get(vid)
+                    if seen:
+                        f.last_observation_at, _, f.degradation, f.max_psi, below = seen
+                        f.below_floor = _json_list(below)
+                    f.last_validation_at = last_validation.get(vid, {}).get(sha)
+            if model_id in oldest:
+                f.open_request_at, f.open_request_id = oldest[model_id]
+            out.append(f)
+        yield at, out
 
 
 def debts(facts: Iterable[ModelFacts], at: dt.datetime) -> list[ModelDebt]:
@@ -452,7 +525,10 @@ def contributions(items: Iterable[ModelDebt]) -> dict[str, float]:
             / WEIGHT_TOTAL / weight for c in DEBT_COMPONENTS}
 
 
-# --- Flow metrics -----------------------------------------------------------------------------------------
+# --- Figures ---------------------------------------------------------------------------------------------
+# The page reads the latest snapshot (taken every few minutes by beat, and for every past day) and the flow
+# milestones kept on the rows (registry.milestones): a fixed number of aggregate queries, whatever the
+# number of models. Each figure's models are listed by ``drill``.
 
 
 def _percentile(values: list[float], q: float) -> float | None:
@@ -462,13 +538,10 @@ def _percentile(values: list[float], q: float) -> float | None:
 
 @dataclass
 class Figure:
-    """One number on the page and the models behind it, with each model's part in words."""
-
     key: str
     label: str
     value: float | None
     unit: str = ""
-    models: dict[int, str] = field(default_factory=dict)  # model id → what this model contributes
     previous: float | None = None  # the same figure 30 days before
     help: str = ""
     higher_is_better: bool = False
@@ -489,157 +562,83 @@ def _range_bounds(date_from: dt.date, date_to: dt.date) -> tuple[dt.datetime, dt
     return start, end
 
 
-def flow_metrics(scope: Scope, date_from: dt.date, date_to: dt.date, names: dict[int, str]) -> dict[str, Figure]:
-    """Flow through the stages over [date_from, date_to] (whole days, both included), for the models in
-    scope (``names``: model id → name, from the facts)."""
-    from approvals.choices import Action, RequestStatus
+def _deployments(scope: Scope, start: dt.datetime, end: dt.datetime) -> QuerySet:
+    from approvals.choices import Action
+    from approvals.models import StageChange
+
+    return (StageChange.objects.filter(scope.models_q("version__model__"), to_stage="production",
+                                       created_at__gte=start, created_at__lt=end)
+            .exclude(request__action=Action.ROLLBACK))
+
+
+def _failed(qs: QuerySet) -> QuerySet:
+    return qs.filter(rolled_back_at__isnull=False,
+                     rolled_back_at__lte=F("created_at") + dt.timedelta(days=ROLLBACK_WINDOW_DAYS))
+
+
+def flow_metrics(scope: Scope, date_from: dt.date, date_to: dt.date) -> dict[str, Figure]:
+    """Flow through the stages over [date_from, date_to] (whole days, both included)."""
+    from approvals.choices import RequestStatus
     from approvals.models import PromotionRequest, StageChange
-    from registry.choices import Stage
-    from registry.models import ModelVersion
+    from registry.models import RegisteredModel
 
     start, end = _range_bounds(date_from, date_to)
     weeks = max((end - start).total_seconds() / (7 * DAY), 1 / 7)
+    models = RegisteredModel.objects.filter(scope.models_q())
     out: dict[str, Figure] = {}
-    model_scope = scope.models_q("version__model__")
 
-    # Production yield: of the models whose first version arrived in the range, the share in production since.
-    firsts = (ModelVersion.objects.filter(scope.models_q("model__")).values("model_id")
-              .annotate(first_version=Min("created_at")).order_by()
-              .filter(first_version__gte=start, first_version__lt=end))
-    cohort = {r["model_id"]: r["first_version"] for r in firsts}
-    first_stage = (StageChange.objects.filter(model_scope, to_stage__in=[Stage.TEST, Stage.PRODUCTION])
-                   .values("version__model_id", "to_stage").annotate(first=Min("created_at")).order_by())
-    first_test: dict[int, dt.datetime] = {}
-    first_prod: dict[int, dt.datetime] = {}
-    for r in first_stage:
-        (first_test if r["to_stage"] == Stage.TEST else first_prod)[r["version__model_id"]] = r["first"]
-    shipped = {m: f"registered {t:%Y-%m-%d}, first in production {first_prod[m]:%Y-%m-%d}"
-               for m, t in cohort.items() if m in first_prod}
+    cohort = models.filter(first_version_at__gte=start, first_version_at__lt=end).aggregate(
+        n=Count("id"), shipped=Count("id", filter=Q(first_production_at__isnull=False)))
     out["production_yield"] = Figure(
-        "production_yield", "Production yield", 100.0 * len(shipped) / len(cohort) if cohort else None, "%",
-        {m: shipped.get(m, f"registered {t:%Y-%m-%d}, not yet in production") for m, t in cohort.items()},
-        help="of the models whose first version was uploaded in the range, the share that reached production",
+        "production_yield", "Production yield", 100.0 * cohort["shipped"] / cohort["n"] if cohort["n"] else None,
+        "%", help="of the models whose first version was uploaded in the range, the share that reached production",
         higher_is_better=True)
 
-    # Lead time: first test → first production, for models first in production within the range.
-    lead = {m: _days(p - first_test[m]) for m, p in first_prod.items()
-            if start <= p < end and m in first_test and m in names}
+    lead = sorted(_days(prod - test) for test, prod in models.filter(
+        first_production_at__gte=start, first_production_at__lt=end, first_test_at__isnull=False)
+        .values_list("first_test_at", "first_production_at"))
     out["lead_time_median"] = Figure(
-        "lead_time_median", "Lead time, median", _percentile(list(lead.values()), 50), "days",
-        {m: f"{v:.1f} days from first test to first production" for m, v in lead.items()},
+        "lead_time_median", "Lead time, median", _percentile(lead, 50), "days", values=lead,
+        p90=_percentile(lead, 90),
         help="from a model's first version in test to its first in production, for models first shipped in the "
              "range")
-    out["lead_time_p90"] = Figure("lead_time_p90", "Lead time, p90", _percentile(list(lead.values()), 90), "days",
-                                  out["lead_time_median"].models, help="90th percentile of the same")
-    out["lead_time_median"].values = sorted(lead.values())
+    out["lead_time_p90"] = Figure("lead_time_p90", "Lead time, p90", _percentile(lead, 90), "days",
+                                  help="90th percentile of the same")
 
-    # Dwell per stage: how long versions stayed in a stage, for the exits that happened in the range.
-    entered = StageChange.objects.filter(version=OuterRef("version"), created_at__lt=OuterRef("created_at")) \
-        .order_by("-created_at", "-pk").values("created_at")[:1]
-    exits = (StageChange.objects.filter(model_scope, created_at__gte=start, created_at__lt=end)
-             .annotate(entered=Subquery(entered), version_created=F("version__created_at"),
-                       model_id=F("version__model_id"))
-             .values("model_id", "from_stage", "created_at", "entered", "version_created"))
     dwell: dict[str, list[float]] = defaultdict(list)
-    dwell_models: dict[str, dict[int, str]] = defaultdict(dict)
-    for r in exits:
-        began = r["entered"] or r["version_created"]
-        days = _days(r["created_at"] - began)
-        dwell[r["from_stage"]].append(days)
-        dwell_models[r["from_stage"]][r["model_id"]] = f"left {r['from_stage']} after {days:.1f} days"
-    for stage in (Stage.DESIGN, Stage.TEST, Stage.PRODUCTION):
+    for stage, left, entered in (StageChange.objects.filter(scope.models_q("version__model__"), created_at__gte=start,
+                                                            created_at__lt=end, entered_at__isnull=False)
+                                 .values_list("from_stage", "created_at", "entered_at")):
+        dwell[stage].append(_days(left - entered))
+    for stage in ("design", "test", "production"):
+        values = sorted(dwell[stage])
         out[f"dwell_{stage}"] = Figure(
-            f"dwell_{stage}", f"Dwell in {stage}, median", _percentile(dwell[stage], 50), "days",
-            dwell_models[stage], help=f"how long versions that left {stage} in the range had stayed there",
-            values=sorted(dwell[stage]), p90=_percentile(dwell[stage], 90))
+            f"dwell_{stage}", f"Dwell in {stage}, median", _percentile(values, 50), "days", values=values,
+            p90=_percentile(values, 90), help=f"how long versions that left {stage} in the range had stayed there")
 
-    # Approval wait: opened → decided and closed (applied or rejected), for requests closed in the range.
-    waits = (PromotionRequest.objects.filter(model_scope, closed_at__gte=start, closed_at__lt=end,
-                                             status__in=[RequestStatus.APPLIED, RequestStatus.REJECTED])
-             .values_list("id", "version__model_id", "created_at", "closed_at"))
-    wait_days = []
-    wait_models: dict[int, str] = {}
-    for rid, model_id, opened, closed in waits:
-        days = _days(closed - opened)
-        wait_days.append(days)
-        wait_models[model_id] = f"request #{rid} waited {days:.1f} days"
+    waits = sorted(_days(closed - opened) for opened, closed in PromotionRequest.objects.filter(
+        scope.models_q("version__model__"), closed_at__gte=start, closed_at__lt=end,
+        status__in=[RequestStatus.APPLIED, RequestStatus.REJECTED]).values_list("created_at", "closed_at"))
     out["approval_wait_median"] = Figure(
-        "approval_wait_median", "Approval wait, median", _percentile(wait_days, 50), "days", wait_models,
+        "approval_wait_median", "Approval wait, median", _percentile(waits, 50), "days", values=waits,
+        p90=_percentile(waits, 90),
         help="from a request's opening to its outcome (applied or rejected), for requests closed in the range")
 
-    # Deployments to production, and how many were undone: the model's next arrival in production was a
-    # rollback within a week.
-    following = StageChange.objects.filter(version__model=OuterRef("version__model"), to_stage=Stage.PRODUCTION,
-                                           created_at__gt=OuterRef("created_at")).order_by("created_at", "pk")
-    deployments = (StageChange.objects.filter(model_scope, to_stage=Stage.PRODUCTION, created_at__gte=start,
-                                              created_at__lt=end)
-                   .exclude(request__action=Action.ROLLBACK)
-                   .annotate(next_at=Subquery(following.values("created_at")[:1]),
-                             next_action=Subquery(following.values("request__action")[:1]),
-                             model_id=F("version__model_id"), number=F("version__number"))
-                   .values("model_id", "number", "created_at", "next_at", "next_action"))
-    deployed: dict[int, str] = {}
-    failed: dict[int, str] = {}
-    count = failures = 0
-    for r in deployments:
-        count += 1
-        deployed[r["model_id"]] = f"v{r['number']} deployed {r['created_at']:%Y-%m-%d}"
-        if r["next_action"] == Action.ROLLBACK and \
-                r["next_at"] - r["created_at"] <= dt.timedelta(days=ROLLBACK_WINDOW_DAYS):
-            failures += 1
-            failed[r["model_id"]] = (f"v{r['number']} deployed {r['created_at']:%Y-%m-%d}, rolled back "
-                                     f"{r['next_at']:%Y-%m-%d}")
+    deployments = _deployments(scope, start, end)
+    counted = deployments.aggregate(n=Count("id"), failed=Count("id", filter=Q(
+        rolled_back_at__isnull=False,
+        rolled_back_at__lte=F("created_at") + dt.timedelta(days=ROLLBACK_WINDOW_DAYS))))
     out["deployment_frequency"] = Figure(
-        "deployment_frequency", "Deployments per week", count / weeks, "/week", deployed,
-        help="versions put in production in the range (rollbacks not counted), per week", higher_is_better=True)
+        "deployment_frequency", "Deployments per week", counted["n"] / weeks, "/week", higher_is_better=True,
+        help="versions put in production in the range (rollbacks not counted), per week")
     out["change_failure_rate"] = Figure(
-        "change_failure_rate", "Change failure rate", 100.0 * failures / count if count else None, "%", failed,
+        "change_failure_rate", "Change failure rate",
+        100.0 * counted["failed"] / counted["n"] if counted["n"] else None, "%",
         help=f"share of those deployments rolled back within {ROLLBACK_WINDOW_DAYS} days")
     return out
 
 
-def shelf_inventory(items: Iterable[ModelDebt], at: dt.datetime) -> list[Figure]:
-    """Models on the shelf now (in test, nothing in production) by how long since they first reached test."""
-    buckets = [Figure(f"shelf_{low}", label, 0, "models") for low, _high, label in SHELF_BUCKETS]
-    for m in items:
-        f = m.facts
-        if not f.live or f.production_number is not None or f.first_test_at is None:
-            continue
-        age = _days(at - f.first_test_at)
-        for figure, (low, high, _label) in zip(buckets, SHELF_BUCKETS, strict=True):
-            if age >= low and (high is None or age < high):
-                figure.value += 1
-                figure.models[f.id] = f"first in test {f.first_test_at:%Y-%m-%d}, {age:.0f} days ago"
-    return buckets
-
-
-# --- History ----------------------------------------------------------------------------------------------
-
-
-def debts_from_snapshots(day: dt.date, scope: Scope) -> list[ModelDebt]:
-    """The debts as the snapshot of ``day`` recorded them (components only: the facts are not kept)."""
-    out = []
-    for s in DebtSnapshot.objects.filter(_snapshot_q(scope), date=day).select_related("model", "team"):
-        facts = ModelFacts(id=s.model_id, name=s.model.name, team_id=s.team_id, team=s.team.name,
-                           risk_tier=s.risk_tier, refresh_interval_days=s.model.refresh_interval_days,
-                           owner_active=True, card_complete=True, live=True, stage=s.stage)
-        out.append(ModelDebt(facts, {c: getattr(s, c) for c in DEBT_COMPONENTS}, {}))
-    return out
-
-
-def snapshot_summary(day: dt.date, scope: Scope) -> dict | None:
-    """Portfolio index and per-component model counts from the snapshot of ``day``, or None if none was taken."""
-    rows = _rollup_q(scope).filter(date=day)
-    weight_expr = _tier_weight_case()
-    agg = rows.annotate(tw=weight_expr).aggregate(
-        w=Sum(F("tw") * F("models_count")), idx=Sum(F("tw") * F("index_sum")), n=Sum("models_count"))
-    if not agg["n"]:
-        return None
-    counts = DebtSnapshot.objects.filter(_snapshot_q(scope), date=day).aggregate(
-        **{f"n_{c}": Count("id", filter=Q(**{f"{c}__gt": 0})) for c in DEBT_COMPONENTS},
-        production=Count("id", filter=Q(stage="production")))
-    return {"index": agg["idx"] / agg["w"] if agg["w"] else None, "models": agg["n"],
-            "production": counts["production"], **{c: counts[f"n_{c}"] for c in DEBT_COMPONENTS}}
+# --- History: the snapshots -------------------------------------------------------------------------------
 
 
 def _tier_weight_case():
@@ -664,7 +663,30 @@ def _snapshot_q(scope: Scope) -> Q:
         q &= Q(team__slug__in=scope.teams)
     if scope.tiers:
         q &= Q(risk_tier__in=scope.tiers)
+    if scope.model_ids:
+        q &= Q(model_id__in=scope.model_ids)
     return q
+
+
+def snapshots(day: dt.date, scope: Scope) -> QuerySet[DebtSnapshot]:
+    return DebtSnapshot.objects.filter(_snapshot_q(scope), date=day)
+
+
+def snapshot_summary(day: dt.date, scope: Scope) -> dict | None:
+    """The portfolio index, live and production models, and how many models carry each component, from the
+    snapshot of ``day``; None when that day has none."""
+    agg = _rollup_q(scope).filter(date=day).annotate(tw=_tier_weight_case()).aggregate(
+        w=Sum(F("tw") * F("models_count")), idx=Sum(F("tw") * F("index_sum")), n=Sum("models_count"))
+    if not agg["n"]:
+        return None
+    shelf = {f"shelf_{low}": Count("id", filter=Q(shelf_days__gte=low, **({"shelf_days__lt": high} if high else {})))
+             for low, high, _label in SHELF_BUCKETS}
+    counts = snapshots(day, scope).aggregate(
+        **{f"n_{c}": Count("id", filter=Q(**{f"{c}__gt": 0})) for c in DEBT_COMPONENTS},
+        production=Count("id", filter=Q(stage="production")), ranked=Count("id", filter=Q(index__gt=0)), **shelf)
+    return {"index": agg["idx"] / agg["w"] if agg["w"] else None, "models": agg["n"],
+            "production": counts["production"], "ranked": counts["ranked"],
+            **{c: counts[f"n_{c}"] for c in DEBT_COMPONENTS}, **{k: counts[k] for k in shelf}}
 
 
 def trend(scope: Scope, date_from: dt.date, date_to: dt.date) -> list[dict]:
@@ -684,10 +706,15 @@ def trend(scope: Scope, date_from: dt.date, date_to: dt.date) -> list[dict]:
     return out
 
 
+def latest_snapshot_day(on_or_before: dt.date) -> dt.date | None:
+    return DebtSnapshot.objects.filter(date__lte=on_or_before).aggregate(day=Max("date"))["day"]
+
+
 # --- The page ---------------------------------------------------------------------------------------------
 
 DEFAULT_RANGE_DAYS = 180
 COMPARE_DAYS = 30
+TOP_MODELS = 15
 
 
 @dataclass
@@ -695,21 +722,21 @@ class Dashboard:
     scope: Scope
     date_from: dt.date
     date_to: dt.date
-    as_of: dt.datetime
-    live: bool  # computed now from the tables, rather than read from the snapshot of ``date_to``
-    debts: list[ModelDebt]
+    day: dt.date | None  # the snapshot the debt figures come from (None: no snapshot yet)
+    taken_at: dt.datetime | None
     headline: dict[str, Figure]
     flow: dict[str, Figure]
     shelf: list[Figure]
     funnel: list[Figure]
     trend: list[dict]
-    heatmap: dict  # {"teams": [...], "components": [...], "z": [[...]], "counts": [[...]], "team_ids": [...]}
+    heatmap: dict  # {"teams", "team_ids", "components", "keys", "z", "counts"}
     contributions: dict[str, float]
+    top: list[DebtSnapshot]
+    ranked_count: int
 
     @property
-    def ranked(self) -> list[ModelDebt]:
-        return sorted((m for m in self.debts if m.facts.live and m.index > 0),
-                      key=lambda m: (-m.index, m.facts.name))
+    def live(self) -> bool:
+        return self.day is not None and self.day == timezone.localdate()
 
     def figures(self) -> dict[str, Figure]:
         out = dict(self.headline)
@@ -719,140 +746,218 @@ class Dashboard:
         return out
 
 
-def _headline(items: list[ModelDebt], previous: dict | None) -> dict[str, Figure]:
-    live = [m for m in items if m.facts.live]
-    prev = previous or {}
-    out = {"debt_index": Figure(
-        "debt_index", "Model Debt Index", portfolio_index(live), "",
-        {m.facts.id: f"index {m.index:.1f}" + (f", worst: {LABELS[m.worst]}" if m.worst else "")
-         for m in live if m.index > 0},
-        previous=prev.get("index"), help="mean of the live models' indexes, weighted by risk tier")}
-    production = {m.facts.id: f"v{m.facts.production_number} in production" for m in live
-                  if m.facts.production_number is not None or m.facts.stage == "production"}
-    out["in_production"] = Figure("in_production", "Models in production", len(production), "models", production,
-                                  previous=prev.get("production"), help="live models with a version in production",
-                                  higher_is_better=True)
+def _headline(summary: dict | None, previous: dict | None) -> dict[str, Figure]:
+    now, prev = summary or {}, previous or {}
+    out = {"debt_index": Figure("debt_index", "Model Debt Index", now.get("index"), "", previous=prev.get("index"),
+                                help="mean of the live models' indexes, weighted by risk tier"),
+           "in_production": Figure("in_production", "Models in production", now.get("production", 0), "models",
+                                   previous=prev.get("production"), help="live models with a version in production",
+                                   higher_is_better=True)}
     for c in DEBT_COMPONENTS:
-        behind = {m.facts.id: m.details.get(c, f"{LABELS[c]} {m.components[c]:g}") for m in live
-                  if m.components[c] > 0}
-        out[c] = Figure(c, LABELS[c], len(behind), "models", behind, previous=prev.get(c), help=EXPLAIN[c])
+        out[c] = Figure(c, LABELS[c], now.get(c, 0), "models", previous=prev.get(c), help=EXPLAIN[c])
     return out
 
 
-def _funnel(scope: Scope, items: list[ModelDebt]) -> list[Figure]:
-    from approvals.models import StageChange
-    from registry.models import ModelVersion
-
-    names = {m.facts.id: m for m in items}
-    uploaded = set(ModelVersion.objects.filter(scope.models_q("model__")).values_list("model_id", flat=True)
-                   .distinct())
-    reached = defaultdict(set)
-    for model_id, stage in (StageChange.objects.filter(scope.models_q("version__model__"),
-                                                       to_stage__in=["test", "production"])
-                            .values_list("version__model_id", "to_stage").distinct()):
-        reached[stage].add(model_id)
-    steps = [("funnel_registered", "Registered", set(names), "registered"),
-             ("funnel_uploaded", "A version uploaded", uploaded, "has a version"),
-             ("funnel_test", "Reached test", reached["test"], "a version reached test"),
-             ("funnel_production", "Reached production", reached["production"], "a version reached production"),
-             ("funnel_now", "In production now",
-              {m.facts.id for m in items if m.facts.production_number is not None or m.facts.stage == "production"},
-              "a version is in production now")]
-    return [Figure(key, label, len(ids & set(names)), "models", {i: note for i in ids if i in names})
-            for key, label, ids, note in steps]
+FUNNEL = (("funnel_registered", "Registered", Q()),
+          ("funnel_uploaded", "A version uploaded", Q(first_version_at__isnull=False)),
+          ("funnel_test", "Reached test", Q(first_test_at__isnull=False)),
+          ("funnel_production", "Reached production", Q(first_production_at__isnull=False)))
 
 
-def _heatmap(items: list[ModelDebt]) -> dict:
-    by_team: dict[tuple[str, int], list[ModelDebt]] = defaultdict(list)
-    for m in items:
-        if m.facts.live:
-            by_team[(m.facts.team, m.facts.team_id)].append(m)
-    teams = sorted(by_team)
+def _funnel(scope: Scope, summary: dict | None) -> list[Figure]:
+    from registry.models import RegisteredModel
+
+    counts = RegisteredModel.objects.filter(scope.models_q()).aggregate(
+        **{key: Count("id", filter=q) for key, _label, q in FUNNEL})
+    steps = [Figure(key, label, counts[key], "models") for key, label, _q in FUNNEL]
+    steps.append(Figure("funnel_now", "In production now", (summary or {}).get("production", 0), "models"))
+    return steps
+
+
+def _heatmap(day: dt.date | None, scope: Scope) -> dict:
+    rows = [] if day is None else list(
+        snapshots(day, scope).values("team_id", "team__name").annotate(
+            n=Count("id"), **{f"s_{c}": Sum(c) for c in DEBT_COMPONENTS},
+            **{f"n_{c}": Count("id", filter=Q(**{f"{c}__gt": 0})) for c in DEBT_COMPONENTS})
+        .order_by("team__name"))
     return {
-        "teams": [t for t, _ in teams],
-        "team_ids": [i for _, i in teams],
+        "teams": [r["team__name"] for r in rows],
+        "team_ids": [r["team_id"] for r in rows],
         "components": [LABELS[c] for c in DEBT_COMPONENTS],
         "keys": list(DEBT_COMPONENTS),
         # Mean dᵢ of the team's live models, as a percentage.
-        "z": [[round(100.0 * sum(m.components[c] for m in by_team[t]) / len(by_team[t]), 1)
-               for c in DEBT_COMPONENTS] for t in teams],
-        "counts": [[sum(1 for m in by_team[t] if m.components[c] > 0) for c in DEBT_COMPONENTS] for t in teams],
+        "z": [[round(100.0 * r[f"s_{c}"] / r["n"], 1) for c in DEBT_COMPONENTS] for r in rows],
+        "counts": [[r[f"n_{c}"] for c in DEBT_COMPONENTS] for r in rows],
     }
 
 
 def dashboard(scope: Scope, *, now: dt.datetime | None = None) -> Dashboard:
-    """Everything the page shows, for the scope. The debt is as of the end of the range: computed now when
-    the range ends today, else read from that day's snapshot."""
+    """Everything the page shows, for the scope: the debt as the latest snapshot up to the end of the range
+    recorded it, the flow over the range, each compared with 30 days before."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     date_to = min(scope.date_to or today, today)
     date_from = scope.date_from or (date_to - dt.timedelta(days=DEFAULT_RANGE_DAYS))
     if date_from > date_to:
         date_from, date_to = date_to, date_from
-    live = date_to >= today
-    if live:
-        as_of = now
-        items = debts(facts_now(scope), now)
-    else:
-        as_of = _range_bounds(date_to, date_to)[1]
-        items = debts_from_snapshots(date_to, scope)
-    names = {m.facts.id: m.facts.name for m in items}
-    compare_day = date_to - dt.timedelta(days=COMPARE_DAYS)
-    flow = flow_metrics(scope, date_from, date_to, names)
-    before = flow_metrics(scope, date_from - dt.timedelta(days=COMPARE_DAYS), compare_day, names)
+    day = latest_snapshot_day(date_to)
+    summary = snapshot_summary(day, scope) if day else None
+    previous = snapshot_summary(day - dt.timedelta(days=COMPARE_DAYS), scope) if day else None
+    flow = flow_metrics(scope, date_from, date_to)
+    before = flow_metrics(scope, date_from - dt.timedelta(days=COMPARE_DAYS),
+                          date_to - dt.timedelta(days=COMPARE_DAYS))
     for key, figure in flow.items():
         figure.previous = before[key].value
+    trend_rows = trend(scope, date_from, date_to)
+    on_day = trend(scope, day, day) if day else []
+    contributions = {c: on_day[0][c] for c in DEBT_COMPONENTS} if on_day else dict.fromkeys(DEBT_COMPONENTS, 0.0)
+    top = list(snapshots(day, scope).filter(index__gt=0).select_related("model", "team")
+               .order_by("-index", "model__name")[:TOP_MODELS]) if day else []
+    shelf = [Figure(f"shelf_{low}", label, (summary or {}).get(f"shelf_{low}", 0), "models")
+             for low, _high, label in SHELF_BUCKETS]
     return Dashboard(
-        scope=scope, date_from=date_from, date_to=date_to, as_of=as_of, live=live, debts=items,
-        headline=_headline(items, snapshot_summary(compare_day, scope)), flow=flow,
-        shelf=shelf_inventory(items, as_of) if live else [], funnel=_funnel(scope, items),
-        trend=trend(scope, date_from, date_to), heatmap=_heatmap(items), contributions=contributions(items))
+        scope=scope, date_from=date_from, date_to=date_to, day=day,
+        taken_at=top[0].taken_at if top else (snapshots(day, scope).values_list("taken_at", flat=True).first()
+                                              if day else None),
+        headline=_headline(summary, previous), flow=flow, shelf=shelf, funnel=_funnel(scope, summary),
+        trend=trend_rows, heatmap=_heatmap(day, scope), contributions=contributions, top=top,
+        ranked_count=(summary or {}).get("ranked", 0))
 
 
-def drill(board: Dashboard, key: str) -> tuple[str, str, list[tuple[ModelDebt, str]]]:
-    """The models behind one figure: (title, explanation, [(model, its part)]).
+# --- Drill-downs: the models behind a figure ---------------------------------------------------------------
 
-    Keys: a figure's key; ``heat:<team id>:<component>``; ``model:<component>`` is a component's models.
-    """
-    by_id = {m.facts.id: m for m in board.debts}
-    if key.startswith("day:"):  # a point of the trend: the snapshot of that day
-        _, day, component = (key.split(":") + ["", ""])[:3]
-        try:
-            date = dt.date.fromisoformat(day)
-        except ValueError:
-            raise KeyError(key) from None
+
+@dataclass
+class DrillRow:
+    model_id: int
+    name: str
+    team: str
+    risk_tier: str
+    note: str
+    snapshot: DebtSnapshot | None = None  # the model's row in the dashboard's snapshot, when it has one
+
+
+def _snapshot_rows(qs: QuerySet[DebtSnapshot], note) -> list[DrillRow]:
+    return [DrillRow(s.model_id, s.model.name, s.team.name, s.risk_tier, note(s), s)
+            for s in qs.select_related("model", "team").order_by("-index", "model__name")]
+
+
+def drill(board: Dashboard, key: str) -> tuple[str, str, list[DrillRow]]:
+    """(title, explanation, rows) for one figure of the board. Keys: a figure's key;
+    ``heat:<team id>:<component>`` (a heatmap cell); ``day:<YYYY-MM-DD>:<component>`` (a day of the trend)."""
+    from registry.models import RegisteredModel
+
+    scope, day = board.scope, board.day
+    start, end = _range_bounds(board.date_from, board.date_to)
+    if key.startswith(("day:", "heat:")):
+        kind, where, component = (key.split(":") + ["", ""])[:3]
         if component not in DEBT_COMPONENTS:
             raise KeyError(key)
-        rows = [(m, f"{LABELS[component]} {m.components[component]:g} on {date:%Y-%m-%d}")
-                for m in debts_from_snapshots(date, board.scope) if m.components[component] > 0]
-        rows.sort(key=lambda r: (-r[0].index, r[0].facts.name))
-        return f"{LABELS[component]} on {date:%Y-%m-%d}", EXPLAIN[component], rows
-    if key.startswith("heat:"):
-        _, team_id, component = (key.split(":") + ["", ""])[:3]
-        if component not in DEBT_COMPONENTS or not team_id.isdigit():
-            raise KeyError(key)
-        rows = [(m, m.details.get(component, f"{m.components[component]:g}")) for m in board.debts
-                if m.facts.live and m.facts.team_id == int(team_id) and m.components[component] > 0]
-        team = next((m.facts.team for m, _ in rows), "the team")
-        return f"{LABELS[component]} in {team}", EXPLAIN[component], rows
+        try:
+            if kind == "day":
+                on, qs = dt.date.fromisoformat(where), DebtSnapshot.objects.filter(_snapshot_q(scope))
+                title = f"{LABELS[component]} on {on:%Y-%m-%d}"
+            else:
+                on, qs = day, DebtSnapshot.objects.filter(_snapshot_q(scope), team_id=int(where))
+                title = f"{LABELS[component]} in one team"
+        except ValueError:
+            raise KeyError(key) from None
+        qs = qs.filter(date=on, **{f"{component}__gt": 0})
+        rows = _snapshot_rows(qs, lambda s: s.details.get(component, f"{LABELS[component]} {getattr(s, component):g}"))
+        if kind == "heat" and rows:
+            title = f"{LABELS[component]} in {rows[0].team}"
+        return title, EXPLAIN[component], rows
     figure = board.figures().get(key)
     if figure is None:
         raise KeyError(key)
-    rows = [(by_id[i], note) for i, note in figure.models.items() if i in by_id]
-    rows.sort(key=lambda r: (-r[0].index, r[0].facts.name))
+    base = DebtSnapshot.objects.none() if day is None else snapshots(day, scope)
+    if key in DEBT_COMPONENTS:
+        rows = _snapshot_rows(base.filter(**{f"{key}__gt": 0}), lambda s: s.details.get(key, ""))
+    elif key == "debt_index":
+        rows = _snapshot_rows(base.filter(index__gt=0), lambda s: f"index {s.index:.1f}" + (
+            f", worst: {LABELS[s.worst]}" if s.worst else ""))
+    elif key in ("in_production", "funnel_now"):
+        rows = _snapshot_rows(base.filter(stage="production"), lambda s: "a version in production")
+    elif key.startswith("shelf_"):
+        low, high = next((lo, hi) for lo, hi, _label in SHELF_BUCKETS if f"shelf_{lo}" == key)
+        rows = _snapshot_rows(base.filter(shelf_days__gte=low, **({"shelf_days__lt": high} if high else {})),
+                              lambda s: f"first in test {s.shelf_days:.0f} days ago; nothing in production")
+    else:
+        found = _flow_rows(key, scope, start, end)
+        by_model = {s.model_id: s for s in base.filter(model_id__in={m for m, _n in found})
+                    .select_related("model", "team")}
+        models = {m.id: m for m in RegisteredModel.objects.filter(id__in={m for m, _n in found})
+                  .select_related("team")}
+        rows = [DrillRow(m, models[m].name, models[m].team.name, models[m].risk_tier, note, by_model.get(m))
+                for m, note in found]
+        rows.sort(key=lambda r: (-(r.snapshot.index if r.snapshot else -1), r.name))
     return figure.label, figure.help, rows
+
+
+def _flow_rows(key: str, scope: Scope, start: dt.datetime, end: dt.datetime) -> list[tuple[int, str]]:
+    from approvals.choices import RequestStatus
+    from approvals.models import PromotionRequest, StageChange
+    from registry.models import RegisteredModel
+
+    models = RegisteredModel.objects.filter(scope.models_q())
+    if key == "production_yield":
+        return [(m, f"first version {v:%Y-%m-%d}; " + (f"first in production {p:%Y-%m-%d}" if p
+                                                       else "not yet in production"))
+                for m, v, p in models.filter(first_version_at__gte=start, first_version_at__lt=end)
+                .values_list("id", "first_version_at", "first_production_at")]
+    if key in ("lead_time_median", "lead_time_p90"):
+        return [(m, f"{_days(p - t):.1f} days from first test ({t:%Y-%m-%d}) to first production ({p:%Y-%m-%d})")
+                for m, t, p in models.filter(first_production_at__gte=start, first_production_at__lt=end,
+                                             first_test_at__isnull=False)
+                .values_list("id", "first_test_at", "first_production_at")]
+    if key.startswith("dwell_"):
+        stage = key[len("dwell_"):]
+        return [(m, f"v{n} left {stage} {left:%Y-%m-%d} after {_days(left - entered):.1f} days")
+                for m, n, left, entered in StageChange.objects.filter(
+                    scope.models_q("version__model__"), from_stage=stage, created_at__gte=start, created_at__lt=end,
+                    entered_at__isnull=False)
+                .values_list("version__model_id", "version__number", "created_at", "entered_at")]
+    if key == "approval_wait_median":
+        return [(m, f"request #{r} for v{n} waited {_days(c - o):.1f} days")
+                for r, m, n, o, c in PromotionRequest.objects.filter(
+                    scope.models_q("version__model__"), closed_at__gte=start, closed_at__lt=end,
+                    status__in=[RequestStatus.APPLIED, RequestStatus.REJECTED])
+                .values_list("id", "version__model_id", "version__number", "created_at", "closed_at")]
+    if key in ("deployment_frequency", "change_failure_rate"):
+        qs = _deployments(scope, start, end)
+        if key == "change_failure_rate":
+            qs = _failed(qs)
+        return [(m, f"v{n} deployed {c:%Y-%m-%d}" + (f", rolled back {r:%Y-%m-%d}" if r else ""))
+                for m, n, c, r in qs.values_list("version__model_id", "version__number", "created_at",
+                                                 "rolled_back_at")]
+    step = next((q for k, _label, q in FUNNEL if k == key), None)
+    if step is not None:
+        label = next(label for k, label, _q in FUNNEL if k == key)
+        return [(m, label.lower()) for m in models.filter(step).values_list("id", flat=True)]
+    raise KeyError(key)
 
 
 def _figure_dict(f: Figure) -> dict:
     return {"key": f.key, "label": f.label, "value": f.value, "unit": f.unit, "previous": f.previous,
-            "change": f.change, "help": f.help, "models": sorted(f.models), "p90": f.p90}
+            "change": f.change, "help": f.help, "p90": f.p90}
+
+
+def _box(values: list[float]) -> dict:
+    """Quartiles for a box plot, computed here so a page never carries thousands of points."""
+    if not values:
+        return {}
+    q1, median, q3 = (float(np.percentile(values, q)) for q in (25, 50, 75))
+    return {"q1": q1, "median": median, "q3": q3, "min": float(min(values)), "max": float(max(values)),
+            "p90": float(np.percentile(values, 90)), "n": len(values)}
 
 
 def as_dict(board: Dashboard) -> dict:
     """Every figure of the page as JSON-ready data (the API and the page's charts read this)."""
+    lead = board.flow["lead_time_median"].values
+    counts, edges = np.histogram(lead, bins=min(30, max(1, len(set(lead))))) if lead else ([], [])
     return {
-        "as_of": board.as_of.isoformat(),
-        "live": board.live,
+        "snapshot": {"date": board.day.isoformat() if board.day else None,
+                     "taken_at": board.taken_at.isoformat() if board.taken_at else None},
         "filters": {"teams": board.scope.teams, "tiers": board.scope.tiers,
                     "from": board.date_from.isoformat(), "to": board.date_to.isoformat()},
         "weights": WEIGHTS,
@@ -861,17 +966,18 @@ def as_dict(board: Dashboard) -> dict:
         "headline": {k: _figure_dict(f) for k, f in board.headline.items()},
         "contributions": board.contributions,
         "flow": {k: _figure_dict(f) for k, f in board.flow.items()},
-        "lead_times_days": board.flow["lead_time_median"].values,
-        "dwell_days": {s: board.flow[f"dwell_{s}"].values for s in ("design", "test", "production")},
+        "lead_time_histogram": {"counts": [int(c) for c in counts], "edges": [float(e) for e in edges]},
+        "dwell_days": {s: _box(board.flow[f"dwell_{s}"].values) for s in ("design", "test", "production")},
         "shelf_inventory": [_figure_dict(f) for f in board.shelf],
         "funnel": [_figure_dict(f) for f in board.funnel],
         "trend": [{**row, "date": row["date"].isoformat()} for row in board.trend],
         "heatmap": board.heatmap,
-        "models": [model_row(m) for m in board.ranked],
+        "top_models": [snapshot_row(s) for s in board.top],
+        "models_with_debt": board.ranked_count,
     }
 
 
-def model_row(m: ModelDebt) -> dict:
-    return {"id": m.facts.id, "name": m.facts.name, "team": m.facts.team, "risk_tier": m.facts.risk_tier,
-            "stage": m.facts.stage, "index": round(m.index, 2), "band": band(m.index), "worst": m.worst,
-            "components": m.components, "details": m.details}
+def snapshot_row(s: DebtSnapshot) -> dict:
+    return {"model": s.model.name, "team": s.team.name, "risk_tier": s.risk_tier, "stage": s.stage,
+            "index": round(s.index, 2), "band": band(s.index), "worst": s.worst,
+            "components": {c: getattr(s, c) for c in DEBT_COMPONENTS}, "details": s.details}

@@ -76,15 +76,29 @@ class DebtSnapshot(models.Model):
     ungoverned = models.FloatField()
     stuck = models.FloatField()
     stage = models.CharField(max_length=12, blank=True, help_text="The furthest stage a version was in that day.")
+    shelf_days = models.FloatField(null=True, blank=True,
+                                   help_text="Days since the first version reached test, while nothing is in "
+                                             "production.")
+    details = models.JSONField(default=dict, blank=True, help_text="Each component's reason, in words.")
     taken_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-date", "model"]
         constraints = [models.UniqueConstraint(fields=["date", "model"], name="portal_debtsnapshot_unique_day")]
-        indexes = [models.Index(fields=["model", "date"], name="portal_debtsnap_model_idx")]
+        indexes = [models.Index(fields=["model", "date"], name="portal_debtsnap_model_idx"),
+                   models.Index(fields=["date", "-index"], name="portal_debtsnap_rank_idx")]
 
     def __str__(self) -> str:
         return f"{self.model_id} {self.date}: {self.index:.1f}"
+
+    @property
+    def worst(self) -> str | None:
+        """The component that adds most to the index (as portal.debt.ModelDebt.worst)."""
+        from portal.debt import WEIGHTS
+
+        scored = [(WEIGHTS[c] * getattr(self, c), WEIGHTS[c], -i, c) for i, c in enumerate(DEBT_COMPONENTS)
+                  if getattr(self, c) > 0]
+        return max(scored)[3] if scored else None
 
 
 class DebtRollup(models.Model):

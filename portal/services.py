@@ -90,7 +90,6 @@ def debt_snapshot_take(*, day: datetime.date | None = None) -> int:
     rollups, replacing what that day had. A past day is rebuilt from the history (portal.debt.facts_at).
     Returns the number of models recorded."""
     from portal import debt
-    from portal.models import DEBT_COMPONENTS, DebtRollup, DebtSnapshot
 
     today = timezone.localdate()
     day = day or today
@@ -98,14 +97,23 @@ def debt_snapshot_take(*, day: datetime.date | None = None) -> int:
         raise ValueError("a snapshot of a day that has not happened")
     if day == today:
         at = timezone.now()
-        facts = debt.facts_now(debt.Scope())
-    else:
-        at = datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min,
-                                       tzinfo=timezone.get_current_timezone())
-        facts = debt.facts_at(at)
-    items = [m for m in debt.debts(facts, at) if m.facts.live]
+        return _debt_day_write(day, debt.debts(debt.facts_now(debt.Scope()), at))
+    at = _day_end(day)
+    return _debt_day_write(day, debt.debts(debt.facts_at(at), at))
+
+
+def _day_end(day: datetime.date) -> datetime.datetime:
+    return datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min,
+                                     tzinfo=timezone.get_current_timezone())
+
+
+def _debt_day_write(day: datetime.date, items) -> int:
+    from portal.models import DEBT_COMPONENTS, DebtRollup, DebtSnapshot
+
+    items = [m for m in items if m.facts.live]
     rows = [DebtSnapshot(date=day, model_id=m.facts.id, team_id=m.facts.team_id, risk_tier=m.facts.risk_tier,
-                         index=round(m.index, 4), stage=m.facts.stage,
+                         index=round(m.index, 4), stage=m.facts.stage, shelf_days=m.shelf_days,
+                         details={c: m.details[c] for c in DEBT_COMPONENTS if m.components[c] > 0 and c in m.details},
                          **{c: m.components[c] for c in DEBT_COMPONENTS}) for m in items]
     groups: dict[tuple[int, str], dict] = {}
     for m in items:
@@ -118,7 +126,7 @@ def debt_snapshot_take(*, day: datetime.date | None = None) -> int:
     with transaction.atomic():
         DebtSnapshot.objects.filter(date=day).delete()
         DebtRollup.objects.filter(date=day).delete()
-        DebtSnapshot.objects.bulk_create(rows, batch_size=2000)
+        DebtSnapshot.objects.bulk_create(rows, batch_size=5000)
         DebtRollup.objects.bulk_create([DebtRollup(date=day, team_id=team, risk_tier=tier, **g)
                                         for (team, tier), g in groups.items()])
     # Not audited: a snapshot records derived figures and changes no governed object (a backfill is).
@@ -138,13 +146,15 @@ def debt_backfill(*, since: datetime.date | None = None, replace: bool = False) 
     start = since or min([timezone.localdate(f) for f in firsts if f] or [today])
     have = set() if replace else set(DebtSnapshot.objects.filter(date__gte=start).values_list("date", flat=True)
                                      .distinct())
+    from portal import debt
+
+    days = [start + datetime.timedelta(days=n) for n in range((today - start).days)]
+    days = [d for d in days if d not in have]
     taken = models = 0
-    day = start
-    while day < today:
-        if day not in have:
-            models += debt_snapshot_take(day=day)
-            taken += 1
-        day += datetime.timedelta(days=1)
+    # One sweep over the history for all the days (portal.debt.facts_series), not one read per day.
+    for day, (at, facts) in zip(days, debt.facts_series([_day_end(d) for d in days]), strict=True):
+        models += _debt_day_write(day, debt.debts(facts, at))
+        taken += 1
     if taken:
         with transaction.atomic():
             audit_event_record(actor=None, action="portal.debt.backfilled", obj=_DebtDay(today),

@@ -98,8 +98,18 @@ class RegisteredModel(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # Milestones, kept by the services as they happen (and rebuilt from the history by
+    # registry.services.model_milestones_rebuild), so the flow metrics read one row per model.
+    first_version_at = models.DateTimeField(null=True, blank=True, editable=False)
+    first_test_at = models.DateTimeField(null=True, blank=True, editable=False)
+    first_production_at = models.DateTimeField(null=True, blank=True, editable=False)
+
     class Meta:
         ordering = ["name"]
+        indexes = [
+            models.Index(fields=["first_version_at"], name="registry_model_first_v_idx"),
+            models.Index(fields=["first_production_at"], name="registry_model_first_prod_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.name

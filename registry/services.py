@@ -194,6 +194,8 @@ def model_version_create(
             stored_key = storage_save(f"models/{locked.name}/v{number}/{spooled.sha256[:12]}.onnx", spooled)
             version.artifact.name = stored_key
             version.save()
+            if locked.first_version_at is None:  # a flow milestone (registry.milestones)
+                RegisteredModel.objects.filter(pk=locked.pk).update(first_version_at=version.created_at)
             audit_event_record(
                 actor=actor,
                 action="registry.version.created",

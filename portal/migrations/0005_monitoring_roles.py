@@ -36,6 +36,6 @@ def revoke(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("portal", "0004_debt_snapshots"), ("registry", "0006_observations")]
+    dependencies = [("portal", "0004_debt_snapshots"), ("registry", "0006_observations_and_milestones")]
 
     operations = [migrations.RunPython(grant, revoke)]

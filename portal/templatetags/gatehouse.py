@@ -29,7 +29,9 @@ def working_days(moment) -> int:
 
 
 def _number(value: float, unit: str) -> str:
-    return f"{int(value):,}" if unit == "models" else f"{value:,.1f}"
+    if unit == "models":
+        return f"{int(value):,}"
+    return f"{value:,.2f}" if 0 < abs(value) < 1 else f"{value:,.1f}"
 
 
 @register.filter
@@ -73,3 +75,13 @@ def component_label(key: str) -> str:
 @register.filter
 def percent(value: float) -> str:
     return f"{100 * value:.0f}%"
+
+
+@register.filter
+def get_item(mapping, key):
+    return (mapping or {}).get(key, "")
+
+
+@register.filter
+def attr(obj, name: str):
+    return getattr(obj, name, None)

@@ -44,23 +44,27 @@
     colorbar: {title: {text: "%"}},
   }], layout({title: {text: "Debt by team and component"}, margin: {t: 44, r: 16, b: 90, l: 130}}), config);
 
-  // 4. Lead-time distribution.
-  const lead = data.lead_times_days;
+  // 4. Lead-time distribution (binned on the server).
+  const lead = data.lead_time_histogram;
+  const centres = lead.counts.map((_, i) => (lead.edges[i] + lead.edges[i + 1]) / 2);
+  const widths = lead.counts.map((_, i) => lead.edges[i + 1] - lead.edges[i]);
   Plotly.newPlot("chart-leadtime", [{
-    type: "histogram", x: lead, marker: {color: "#1e7b4f"}, customdata: lead.map(() => "lead_time_median"),
-    hovertemplate: "%{x} days: %{y} model(s)<extra></extra>",
+    type: "bar", x: centres, y: lead.counts, width: widths, marker: {color: "#1e7b4f"},
+    hovertemplate: "%{x:.1f} days: %{y} model(s)<extra></extra>",
   }], layout({
-    title: {text: lead.length ? "Lead time, first test → first production" : "Lead time (no model reached production in this range)"},
+    title: {text: lead.counts.length ? "Lead time, first test → first production" : "Lead time (no model reached production in this range)"},
     xaxis: {title: {text: "days"}, rangemode: "tozero"}, yaxis: {title: {text: "models"}}, bargap: 0.05,
   }), config);
 
-  // 5. Dwell by stage.
+  // 5. Dwell by stage (quartiles computed on the server).
   const stages = ["design", "test", "production"];
-  Plotly.newPlot("chart-dwell", stages.map((s) => ({
-    type: "box", name: s, y: data.dwell_days[s], boxpoints: "all", jitter: 0.4, pointpos: 0,
-    customdata: data.dwell_days[s].map(() => "dwell_" + s), marker: {size: 4},
-  })), layout({title: {text: "Dwell time by stage (exits in the range)"}, yaxis: {title: {text: "days"}, rangemode: "tozero"},
-               showlegend: false}), config);
+  const boxes = stages.filter((s) => data.dwell_days[s].n);
+  Plotly.newPlot("chart-dwell", boxes.map((s) => {
+    const b = data.dwell_days[s];
+    return {type: "box", name: s + " (" + b.n + ")", x: [s], q1: [b.q1], median: [b.median], q3: [b.q3],
+            lowerfence: [b.min], upperfence: [b.max], boxpoints: false};
+  }), layout({title: {text: boxes.length ? "Dwell time by stage (exits in the range)" : "Dwell time (no exits in this range)"},
+              yaxis: {title: {text: "days"}, rangemode: "tozero"}, showlegend: false}), config);
 
   // Drill-downs.
   document.getElementById("chart-trend").on("plotly_click", (ev) => {
@@ -70,5 +74,5 @@
   document.getElementById("chart-funnel").on("plotly_click", (ev) => drill(ev.points[0].customdata));
   document.getElementById("chart-heatmap").on("plotly_click", (ev) => drill(ev.points[0].customdata));
   document.getElementById("chart-leadtime").on("plotly_click", () => drill("lead_time_median"));
-  document.getElementById("chart-dwell").on("plotly_click", (ev) => drill("dwell_" + stages[ev.points[0].curveNumber]));
+  document.getElementById("chart-dwell").on("plotly_click", (ev) => drill("dwell_" + boxes[ev.points[0].curveNumber]));
 })();

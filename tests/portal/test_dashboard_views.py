@@ -71,7 +71,7 @@ def test_filters_apply_to_everything_and_bad_ones_show_nothing(client, manager, 
     reversed_range = client.get("/dashboard/?from=2026-06-10&to=2026-06-01")
     assert reversed_range.status_code == 400 and "starts after it ends" in reversed_range.content.decode()
     past = client.get("/dashboard/?to=2026-06-01").content.decode()
-    assert "As recorded at the end of 2026-06-01" in past
+    assert "Debt as recorded on 2026-06-01" in past
 
 
 def test_csv_export(client, manager, history, at_now):
@@ -87,7 +87,8 @@ def test_csv_export(client, manager, history, at_now):
 def test_the_json_api(api, users, history, at_now):
     api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=users['manager']).key}")
     data = api.get("/api/v1/debt/?team=alpha").json()
-    assert {m["name"] for m in data["models"]} == {"alpha-critical", "gamma-medium"}
+    assert {m["model"] for m in data["top_models"]} == {"alpha-critical", "gamma-medium"}
+    assert data["models_with_debt"] == 2 and data["snapshot"]["date"] == NOW.date().isoformat()
     assert data["headline"]["in_production"]["value"] == 2
     assert set(data["flow"]) >= {"production_yield", "lead_time_median", "change_failure_rate"}
     assert data["trend"] and data["filters"]["teams"] == ["alpha"]

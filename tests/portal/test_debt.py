@@ -89,46 +89,100 @@ def test_the_card_is_replayed_from_the_audit_log(team, scientist):
 
 def test_flow_metrics(history):
     with time_machine.travel(NOW, tick=False):
-        names = {m.facts.id: m.facts.name for m in debt.debts(debt.facts_now(debt.Scope()), NOW)}
-        flow = debt.flow_metrics(debt.Scope(), NOW.date() - dt.timedelta(days=100), NOW.date(), names)
+        scope = debt.Scope()
+        start, end = NOW.date() - dt.timedelta(days=100), NOW.date()
+        flow = debt.flow_metrics(scope, start, end)
+        bounds = debt._range_bounds(start, end)
+        rows = {key: debt._flow_rows(key, scope, *bounds) for key in ("production_yield", "change_failure_rate",
+                                                                      "dwell_test", "approval_wait_median")}
+    names = {history[k].pk: history[k].name for k in "abcde"}
     assert flow["production_yield"].value == pytest.approx(200 / 3)
-    assert sorted(names[m] for m in flow["production_yield"].models) == ["alpha-critical", "beta-low", "gamma-medium"]
+    assert sorted(names[m] for m, _ in rows["production_yield"]) == ["alpha-critical", "beta-low", "gamma-medium"]
     assert flow["lead_time_median"].value == pytest.approx(12.5)
     assert flow["lead_time_p90"].value == pytest.approx(14.5)
     assert flow["lead_time_median"].values == pytest.approx([10, 15])
     assert flow["dwell_design"].value == pytest.approx(5)
     assert flow["dwell_design"].values == pytest.approx([3, 5, 5, 10])
     assert flow["dwell_test"].value == pytest.approx(10)
+    assert len(rows["dwell_test"]) == 3
     assert flow["dwell_production"].value == pytest.approx(1.5)
     assert flow["approval_wait_median"].value == pytest.approx(1)
+    assert len(rows["approval_wait_median"]) == 3
     assert flow["deployment_frequency"].value == pytest.approx(3 / (101 / 7))
     assert flow["change_failure_rate"].value == pytest.approx(100 / 3)
-    assert [names[m] for m in flow["change_failure_rate"].models] == ["alpha-critical"]
-    assert "rolled back" in next(iter(flow["change_failure_rate"].models.values()))
+    [(model, note)] = rows["change_failure_rate"]
+    assert names[model] == "alpha-critical" and note.startswith("v2 deployed") and "rolled back" in note
+
+
+def test_milestones_kept_by_the_services_match_the_rebuild(team, scientist, itops, users):
+    """The release services keep the milestones as they go; rebuilding them from the rows changes nothing."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from approvals import services as approvals
+    from approvals.models import StageChange
+    from registry.milestones import rebuild
+    from registry.models import ModelVersion, RegisteredModel
+    from tests.approvals.test_services import WHY, _evidence
+    from tests.factories import RegisteredModelFactory, UserFactory, version_create
+
+    import_module("approvals.migrations.0002_default_policies").create(apps, None)
+    itops2 = UserFactory(username="ivo2", role="it-operations")
+    model = RegisteredModelFactory(name="kept", team=team, owner=scientist, risk_tier="low",
+                                   slo_p99_latency_ms=10.0, slo_min_throughput=100.0)
+    v1 = version_create(model, scientist)
+    v2 = version_create(model, scientist)
+    for version in (v1, v2):
+        ModelVersion.objects.filter(pk=version.pk).update(stage="test")
+        version.refresh_from_db()
+        _evidence(version, "validation", "benchmark")
+        request = approvals.promotion_request_open(actor=scientist, version=version, action="promote",
+                                                   justification=WHY)
+        approvals.promotion_request_decide(actor=itops, request=request, decision="approve", comment="ok")
+    request = approvals.promotion_request_open(actor=itops, version=ModelVersion.objects.get(pk=v1.pk),
+                                               action="rollback", justification=WHY)
+    approvals.promotion_request_decide(actor=itops2, request=request, decision="approve", comment="ok")
+    kept = RegisteredModel.objects.filter(pk=model.pk).values("first_version_at", "first_production_at").get()
+    changes = list(StageChange.objects.order_by("pk").values("entered_at", "rolled_back_at"))
+    assert kept["first_version_at"] is not None and kept["first_production_at"] is not None
+    assert [c["rolled_back_at"] is not None for c in changes] == [False, False, True, False, False]
+    rebuild()
+    assert RegisteredModel.objects.filter(pk=model.pk).values("first_version_at", "first_production_at").get() == kept
+    assert list(StageChange.objects.order_by("pk").values("entered_at", "rolled_back_at")) == changes
 
 
 def test_dashboard_figures_funnel_shelf_heatmap_and_filters(history):
     with time_machine.travel(NOW, tick=False):
+        debt_snapshot_take()
         board = debt.dashboard(debt.Scope())
         beta = debt.dashboard(debt.Scope(teams=["beta"]))
         critical = debt.dashboard(debt.Scope(tiers=["critical"]))
-    assert board.headline["in_production"].value == 2
-    assert board.headline["stuck"].value == 1
-    assert board.headline["ungoverned"].value == 2
-    assert [f.value for f in board.funnel] == [5, 4, 3, 2, 2]
-    assert [f.value for f in board.shelf] == [0, 1, 0, 0, 0]
-    heat = board.heatmap
-    assert heat["teams"] == ["Alpha", "Beta"]
-    assert heat["z"][1][heat["keys"].index("shelf")] == 50.0
-    assert [m.facts.name for m in board.ranked] == ["alpha-critical", "beta-low", "gamma-medium"]
-    assert beta.headline["debt_index"].value == pytest.approx(INDEX["beta-low"])
-    assert critical.headline["debt_index"].value == pytest.approx(INDEX["alpha-critical"])
-    title, _, rows = debt.drill(board, "stuck")
-    assert title == "Stuck request" and [m.facts.name for m, _ in rows] == ["alpha-critical"]
-    _, _, rows = debt.drill(board, f"heat:{history['team_b'].pk}:shelf")
-    assert [m.facts.name for m, _ in rows] == ["beta-low"]
-    with pytest.raises(KeyError):
-        debt.drill(board, "nonsense")
+        assert board.live and board.day == NOW.date()
+        assert board.headline["in_production"].value == 2
+        assert board.headline["stuck"].value == 1
+        assert board.headline["ungoverned"].value == 2
+        assert board.headline["debt_index"].value == pytest.approx(
+            (4 * INDEX["alpha-critical"] + 1 * INDEX["beta-low"] + 2 * INDEX["gamma-medium"]) / 7, abs=1e-3)
+        assert [f.value for f in board.funnel] == [5, 4, 3, 2, 2]
+        assert [f.value for f in board.shelf] == [0, 1, 0, 0, 0]
+        heat = board.heatmap
+        assert heat["teams"] == ["Alpha", "Beta"]
+        assert heat["z"][1][heat["keys"].index("shelf")] == 50.0
+        assert [s.model.name for s in board.top] == ["alpha-critical", "beta-low", "gamma-medium"]
+        assert board.top[0].worst == "unmonitored" and "working day" in board.top[0].details["stuck"]
+        assert beta.headline["debt_index"].value == pytest.approx(INDEX["beta-low"], abs=1e-3)
+        assert critical.headline["debt_index"].value == pytest.approx(INDEX["alpha-critical"], abs=1e-3)
+        title, _, rows = debt.drill(board, "stuck")
+        assert title == "Stuck request" and [r.name for r in rows] == ["alpha-critical"]
+        _, _, rows = debt.drill(board, f"heat:{history['team_b'].pk}:shelf")
+        assert [r.name for r in rows] == ["beta-low"]
+        _, _, rows = debt.drill(board, "funnel_production")
+        assert sorted(r.name for r in rows) == ["alpha-critical", "gamma-medium"]
+        _, _, rows = debt.drill(board, "shelf_30")
+        assert [r.name for r in rows] == ["beta-low"] and "45 days ago" in rows[0].note
+        with pytest.raises(KeyError):
+            debt.drill(board, "nonsense")
 
 
 def test_snapshots_backfill_and_trend(history):
@@ -157,13 +211,16 @@ def test_snapshots_backfill_and_trend(history):
     assert summary["production"] == 2 and summary["stuck"] == 1
 
 
-def test_dashboard_query_count_does_not_grow_with_models(history, django_user_model):
+def test_dashboard_query_count_does_not_grow_with_models(history):
     from tests.debt_history import change, version
     from tests.factories import RegisteredModelFactory
 
     def count() -> int:
-        with time_machine.travel(NOW, tick=False), CaptureQueriesContext(connection) as queries:
-            debt.dashboard(debt.Scope())
+        with time_machine.travel(NOW, tick=False):
+            debt_snapshot_take()
+            with CaptureQueriesContext(connection) as queries:
+                board = debt.dashboard(debt.Scope())
+                debt.as_dict(board)
         return len(queries.captured_queries)
 
     before = count()
