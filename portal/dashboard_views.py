@@ -76,13 +76,13 @@ def dashboard_drill(request: HttpRequest) -> HttpResponse:
         title, explanation, rows = debt.drill(board, key)
     except KeyError:
         raise Http404(f"The dashboard has no figure called '{key}'.") from None
-    page, query = paginate(request, rows, per_page=50)
+    page, query = paginate(request, rows, per_page=50)  # snapshot rows are counted and sliced in SQL
     back = request.GET.copy()
     for name in ("figure", "page"):
         back.pop(name, None)
     return render(request, "portal/dashboard_drill.html", {
         "board": board, "title": title, "explanation": explanation, "page": page, "query": query,
-        "count": len(rows), "back": back.urlencode(), "components": DEBT_COMPONENTS,
+        "count": page.paginator.count, "back": back.urlencode(), "components": DEBT_COMPONENTS,
     })
 
 

@@ -41,10 +41,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from django.db.models import (
+    Aggregate,
     BooleanField,
     Count,
+    DurationField,
     ExpressionWrapper,
     F,
+    Field,
+    FloatField,
+    Func,
     Max,
     Min,
     OuterRef,
@@ -547,6 +552,7 @@ class Figure:
     higher_is_better: bool = False
     values: list[float] = field(default_factory=list)  # the distribution behind a median
     p90: float | None = None
+    box: dict | None = None  # {"n", "min", "q1", "median", "q3", "p90", "max"} where a summary suffices
 
     @property
     def change(self) -> float | None:
@@ -560,6 +566,59 @@ def _range_bounds(date_from: dt.date, date_to: dt.date) -> tuple[dt.datetime, dt
     start = dt.datetime.combine(date_from, dt.time.min, tzinfo=tz)
     end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
     return start, end
+
+
+class _DaysBetween(Func):
+    """(later − earlier) in days, as a float, computed by the database (no datetimes cross the wire)."""
+
+    output_field = FloatField()
+
+    def __init__(self, later: str, earlier: str):
+        super().__init__(ExpressionWrapper(F(later) - F(earlier), output_field=DurationField()))
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template="(EXTRACT(EPOCH FROM %(expressions)s) / 86400.0)",
+                           **extra)
+
+    def as_sql(self, compiler, connection, template=None, **extra):
+        # SQLite and others: Django computes a datetime difference in microseconds.
+        return super().as_sql(compiler, connection, template=template or "((%(expressions)s) / 86400000000.0)",
+                              **extra)
+
+
+class _Quantiles(Aggregate):
+    """PostgreSQL's percentile_cont at 25/50/75/90 %: a distribution summarised without fetching its rows."""
+
+    function = "percentile_cont"
+    template = "percentile_cont(ARRAY[0.25, 0.5, 0.75, 0.9]) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = Field()  # psycopg returns the float8[] as a list; no conversion wanted
+
+
+def _distributions(qs: QuerySet, days: _DaysBetween, group: str | None = None) -> dict:
+    """{group value: {"n", "min", "max", "q1", "median", "q3", "p90"}} of ``days`` over ``qs`` (one group "" when
+    ``group`` is None): aggregated by PostgreSQL, else computed here from the values (small databases)."""
+    from django.db import connection
+
+    keys = [group] if group else []
+    out: dict = {}
+    if connection.vendor == "postgresql":
+        annotated = qs.annotate(_d=days)
+        stats = {"n": Count("id"), "lo": Min("_d"), "hi": Max("_d"), "q": _Quantiles("_d")}
+        rows = annotated.values(group).annotate(**stats).order_by() if group else [annotated.aggregate(**stats)]
+        for r in rows:
+            if r["n"]:
+                q1, median, q3, p90 = r["q"]
+                out[r[group] if group else ""] = {"n": r["n"], "min": r["lo"], "max": r["hi"], "q1": q1,
+                                                  "median": median, "q3": q3, "p90": p90}
+        return out
+    values: dict = defaultdict(list)
+    for row in qs.annotate(_d=days).values_list(*(keys + ["_d"])):
+        values[row[0] if group else ""].append(row[-1])
+    for key, found in values.items():
+        q1, median, q3, p90 = (float(np.percentile(found, q)) for q in (25, 50, 75, 90))
+        out[key] = {"n": len(found), "min": min(found), "max": max(found), "q1": q1, "median": median, "q3": q3,
+                    "p90": p90}
+    return out
 
 
 def _deployments(scope: Scope, start: dt.datetime, end: dt.datetime) -> QuerySet:
@@ -576,8 +635,9 @@ def _failed(qs: QuerySet) -> QuerySet:
                      rolled_back_at__lte=F("created_at") + dt.timedelta(days=ROLLBACK_WINDOW_DAYS))
 
 
-def flow_metrics(scope: Scope, date_from: dt.date, date_to: dt.date) -> dict[str, Figure]:
-    """Flow through the stages over [date_from, date_to] (whole days, both included)."""
+def flow_metrics(scope: Scope, date_from: dt.date, date_to: dt.date, *, dwell: bool = True) -> dict[str, Figure]:
+    """Flow through the stages over [date_from, date_to] (whole days, both included). ``dwell=False`` leaves
+    out the dwell distributions (the 30-days-before comparison does not show them)."""
     from approvals.choices import RequestStatus
     from approvals.models import PromotionRequest, StageChange
     from registry.models import RegisteredModel
@@ -594,9 +654,10 @@ def flow_metrics(scope: Scope, date_from: dt.date, date_to: dt.date) -> dict[str
         "%", help="of the models whose first version was uploaded in the range, the share that reached production",
         higher_is_better=True)
 
-    lead = sorted(_days(prod - test) for test, prod in models.filter(
-        first_production_at__gte=start, first_production_at__lt=end, first_test_at__isnull=False)
-        .values_list("first_test_at", "first_production_at"))
+    # Lead time: the values (at most one per model) for the histogram.
+    lead = sorted(models.filter(first_production_at__gte=start, first_production_at__lt=end,
+                                first_test_at__isnull=False)
+                  .annotate(d=_DaysBetween("first_production_at", "first_test_at")).values_list("d", flat=True))
     out["lead_time_median"] = Figure(
         "lead_time_median", "Lead time, median", _percentile(lead, 50), "days", values=lead,
         p90=_percentile(lead, 90),
@@ -605,23 +666,24 @@ def flow_metrics(scope: Scope, date_from: dt.date, date_to: dt.date) -> dict[str
     out["lead_time_p90"] = Figure("lead_time_p90", "Lead time, p90", _percentile(lead, 90), "days",
                                   help="90th percentile of the same")
 
-    dwell: dict[str, list[float]] = defaultdict(list)
-    for stage, left, entered in (StageChange.objects.filter(scope.models_q("version__model__"), created_at__gte=start,
-                                                            created_at__lt=end, entered_at__isnull=False)
-                                 .values_list("from_stage", "created_at", "entered_at")):
-        dwell[stage].append(_days(left - entered))
+    # Dwell and approval wait: distributions summarised by the database (one row per stage).
+    exits = StageChange.objects.filter(scope.models_q("version__model__"), created_at__gte=start,
+                                       created_at__lt=end, entered_at__isnull=False)
+    dwell = _distributions(exits, _DaysBetween("created_at", "entered_at"), "from_stage") if dwell else {}
     for stage in ("design", "test", "production"):
-        values = sorted(dwell[stage])
+        d = dwell.get(stage)
         out[f"dwell_{stage}"] = Figure(
-            f"dwell_{stage}", f"Dwell in {stage}, median", _percentile(values, 50), "days", values=values,
-            p90=_percentile(values, 90), help=f"how long versions that left {stage} in the range had stayed there")
+            f"dwell_{stage}", f"Dwell in {stage}, median", d["median"] if d else None, "days",
+            p90=d["p90"] if d else None, box=d,
+            help=f"how long versions that left {stage} in the range had stayed there")
 
-    waits = sorted(_days(closed - opened) for opened, closed in PromotionRequest.objects.filter(
-        scope.models_q("version__model__"), closed_at__gte=start, closed_at__lt=end,
-        status__in=[RequestStatus.APPLIED, RequestStatus.REJECTED]).values_list("created_at", "closed_at"))
+    closed = PromotionRequest.objects.filter(scope.models_q("version__model__"), closed_at__gte=start,
+                                             closed_at__lt=end, status__in=[RequestStatus.APPLIED,
+                                                                            RequestStatus.REJECTED])
+    wait = _distributions(closed, _DaysBetween("closed_at", "created_at")).get("")
     out["approval_wait_median"] = Figure(
-        "approval_wait_median", "Approval wait, median", _percentile(waits, 50), "days", values=waits,
-        p90=_percentile(waits, 90),
+        "approval_wait_median", "Approval wait, median", wait["median"] if wait else None, "days",
+        p90=wait["p90"] if wait else None, box=wait,
         help="from a request's opening to its outcome (applied or rejected), for requests closed in the range")
 
     deployments = _deployments(scope, start, end)
@@ -805,9 +867,9 @@ def dashboard(scope: Scope, *, now: dt.datetime | None = None) -> Dashboard:
     previous = snapshot_summary(day - dt.timedelta(days=COMPARE_DAYS), scope) if day else None
     flow = flow_metrics(scope, date_from, date_to)
     before = flow_metrics(scope, date_from - dt.timedelta(days=COMPARE_DAYS),
-                          date_to - dt.timedelta(days=COMPARE_DAYS))
+                          date_to - dt.timedelta(days=COMPARE_DAYS), dwell=False)
     for key, figure in flow.items():
-        figure.previous = before[key].value
+        figure.previous = None if key.startswith("dwell_") else before[key].value
     trend_rows = trend(scope, date_from, date_to)
     on_day = trend(scope, day, day) if day else []
     contributions = {c: on_day[0][c] for c in DEBT_COMPONENTS} if on_day else dict.fromkeys(DEBT_COMPONENTS, 0.0)
@@ -837,12 +899,34 @@ class DrillRow:
     snapshot: DebtSnapshot | None = None  # the model's row in the dashboard's snapshot, when it has one
 
 
-def _snapshot_rows(qs: QuerySet[DebtSnapshot], note) -> list[DrillRow]:
-    return [DrillRow(s.model_id, s.model.name, s.team.name, s.risk_tier, note(s), s)
-            for s in qs.select_related("model", "team").order_by("-index", "model__name")]
+class _SnapshotRows:
+    """Snapshot rows as DrillRows, fetched a page at a time: the paginator counts, then slices in SQL."""
+
+    def __init__(self, qs: QuerySet[DebtSnapshot], note):
+        self.qs = qs.select_related("model", "team").order_by("-index", "model__name")
+        self.note = note
+
+    def count(self) -> int:
+        return self.qs.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index):
+        rows = self.qs[index]
+        if isinstance(index, slice):
+            return [DrillRow(s.model_id, s.model.name, s.team.name, s.risk_tier, self.note(s), s) for s in rows]
+        return DrillRow(rows.model_id, rows.model.name, rows.team.name, rows.risk_tier, self.note(rows), rows)
+
+    def __iter__(self):
+        return iter(self[:])
 
 
-def drill(board: Dashboard, key: str) -> tuple[str, str, list[DrillRow]]:
+def _snapshot_rows(qs: QuerySet[DebtSnapshot], note) -> _SnapshotRows:
+    return _SnapshotRows(qs, note)
+
+
+def drill(board: Dashboard, key: str) -> tuple[str, str, list[DrillRow] | _SnapshotRows]:
     """(title, explanation, rows) for one figure of the board. Keys: a figure's key;
     ``heat:<team id>:<component>`` (a heatmap cell); ``day:<YYYY-MM-DD>:<component>`` (a day of the trend)."""
     from registry.models import RegisteredModel
@@ -864,8 +948,9 @@ def drill(board: Dashboard, key: str) -> tuple[str, str, list[DrillRow]]:
             raise KeyError(key) from None
         qs = qs.filter(date=on, **{f"{component}__gt": 0})
         rows = _snapshot_rows(qs, lambda s: s.details.get(component, f"{LABELS[component]} {getattr(s, component):g}"))
-        if kind == "heat" and rows:
-            title = f"{LABELS[component]} in {rows[0].team}"
+        if kind == "heat":
+            first = rows[:1]
+            title = f"{LABELS[component]} in {first[0].team}" if first else title
         return title, EXPLAIN[component], rows
     figure = board.figures().get(key)
     if figure is None:
@@ -942,15 +1027,6 @@ def _figure_dict(f: Figure) -> dict:
             "change": f.change, "help": f.help, "p90": f.p90}
 
 
-def _box(values: list[float]) -> dict:
-    """Quartiles for a box plot, computed here so a page never carries thousands of points."""
-    if not values:
-        return {}
-    q1, median, q3 = (float(np.percentile(values, q)) for q in (25, 50, 75))
-    return {"q1": q1, "median": median, "q3": q3, "min": float(min(values)), "max": float(max(values)),
-            "p90": float(np.percentile(values, 90)), "n": len(values)}
-
-
 def as_dict(board: Dashboard) -> dict:
     """Every figure of the page as JSON-ready data (the API and the page's charts read this)."""
     lead = board.flow["lead_time_median"].values
@@ -967,7 +1043,7 @@ def as_dict(board: Dashboard) -> dict:
         "contributions": board.contributions,
         "flow": {k: _figure_dict(f) for k, f in board.flow.items()},
         "lead_time_histogram": {"counts": [int(c) for c in counts], "edges": [float(e) for e in edges]},
-        "dwell_days": {s: _box(board.flow[f"dwell_{s}"].values) for s in ("design", "test", "production")},
+        "dwell_days": {s: board.flow[f"dwell_{s}"].box or {} for s in ("design", "test", "production")},
         "shelf_inventory": [_figure_dict(f) for f in board.shelf],
         "funnel": [_figure_dict(f) for f in board.funnel],
         "trend": [{**row, "date": row["date"].isoformat()} for row in board.trend],

@@ -8,9 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 from portal.env import env_bool, env_int, env_list, env_str
+from portal.rolemap import parse_role_map
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("GATEHOUSE_VAR_DIR", str(BASE_DIR / "var")))
@@ -39,14 +41,19 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "portal",
     "registry",
     "approvals",
 ]
 
 MIDDLEWARE = [
+    # First: health checks answer before host validation, HTTPS redirects and sessions.
+    "portal.health.HealthMiddleware",
+    "portal.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "portal.middleware.RequestContextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -111,6 +118,7 @@ else:
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
 CELERY_TASK_SERIALIZER = "json"
@@ -125,9 +133,9 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     # Re-send jobs the broker never got; fail jobs whose worker vanished (registry.runner.jobs_reap).
     "jobs-reap": {"task": "registry.jobs_reap", "schedule": 30.0},
-    # Today's debt snapshot (and any day missed), hourly so the newest point follows the day; the last one
-    # of a day stands as that day's history.
-    "debt-snapshot": {"task": "portal.debt_snapshot", "schedule": 3600.0},
+    # Today's debt snapshot (and any day missed) every five minutes: the dashboard reads it; the last one of
+    # a day stands as that day's history.
+    "debt-snapshot": {"task": "portal.debt_snapshot", "schedule": 300.0},
     # Production versions whose validation is older than their tier's interval are validated again.
     "revalidations": {"task": "registry.revalidations_start", "schedule": 6 * 3600.0},
 }
@@ -144,11 +152,29 @@ GATEHOUSE_JOB_MAX_ATTEMPTS = env_int("GATEHOUSE_JOB_MAX_ATTEMPTS", 2, minimum=1)
 
 # --- Storage: artifacts and datasets. A local folder by default. ------------------------------------------
 ARTIFACT_ROOT = Path(env_str("GATEHOUSE_ARTIFACT_ROOT", str(VAR_DIR / "artifacts")))
+# With GATEHOUSE_S3_BUCKET, artifacts and datasets live in an S3-compatible bucket (MinIO in the compose
+# stack), so workers on other machines read the same bytes. Credentials: AWS_ACCESS_KEY_ID and
+# AWS_SECRET_ACCESS_KEY (or any source boto3 reads).
+S3_BUCKET = env_str("GATEHOUSE_S3_BUCKET")
+if S3_BUCKET:
+    from botocore.config import Config as _BotoConfig
+
+    _S3_ENDPOINT = env_str("GATEHOUSE_S3_ENDPOINT_URL") or None
+    _DEFAULT_STORAGE = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+        "bucket_name": S3_BUCKET,
+        "endpoint_url": _S3_ENDPOINT,
+        "region_name": env_str("GATEHOUSE_S3_REGION") or None,
+        "addressing_style": "path" if _S3_ENDPOINT else None,  # MinIO and other self-hosted stores
+        "file_overwrite": False,
+        "default_acl": None,
+        "client_config": _BotoConfig(connect_timeout=5, read_timeout=60, retries={"max_attempts": 3,
+                                                                                  "mode": "standard"}),
+    }}
+else:
+    _DEFAULT_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                        "OPTIONS": {"location": str(ARTIFACT_ROOT)}}
 STORAGES = {
-    "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(ARTIFACT_ROOT)},
-    },
+    "default": _DEFAULT_STORAGE,
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
         if not DEBUG
@@ -184,6 +210,54 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=False)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", default=False)
+
+# Single sign-on by OpenID Connect: off unless OIDC_RP_CLIENT_ID is set (portal.oidc).
+OIDC_RP_CLIENT_ID = env_str("OIDC_RP_CLIENT_ID")
+OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
+OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM", "groups")
+try:
+    OIDC_ROLE_MAP = parse_role_map(env_str("OIDC_ROLE_MAP", ""))
+except ValueError as exc:
+    raise ImproperlyConfigured(str(exc)) from None
+if OIDC_ENABLED:
+    INSTALLED_APPS.append("mozilla_django_oidc")
+    AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend", "portal.oidc.GatehouseOIDCBackend"]
+    for _name in ("OIDC_RP_CLIENT_SECRET", "OIDC_OP_AUTHORIZATION_ENDPOINT", "OIDC_OP_TOKEN_ENDPOINT",
+                  "OIDC_OP_USER_ENDPOINT", "OIDC_OP_JWKS_ENDPOINT"):
+        if not env_str(_name):
+            raise ImproperlyConfigured(f"{_name} must be set when OIDC_RP_CLIENT_ID is set (single sign-on).")
+        globals()[_name] = env_str(_name)
+    OIDC_RP_SIGN_ALGO = env_str("OIDC_RP_SIGN_ALGO", "RS256")
+    OIDC_RP_SCOPES = env_str("OIDC_RP_SCOPES", "openid email profile")
+    LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/?sso=failed"
+
+# --- HTTPS and browser security (production values in .env.example; `check --deploy` is clean with them) --
+if env_bool("SECURE_PROXY_SSL_HEADER", default=False):  # behind a proxy that sets X-Forwarded-Proto
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_REDIRECT_EXEMPT = [r"^metrics$"]  # scraped over the internal network
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=False)
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Content Security Policy (django-csp): scripts only from this site (none inline), styles from this site
+# (plotly sets inline styles), no plugins, no framing.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+GATEHOUSE_METRICS_TOKEN = env_str("GATEHOUSE_METRICS_TOKEN")  # when set, /metrics needs "Bearer <token>"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
@@ -229,10 +303,21 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "gatehouse@localhost")
 # Links in emails point here.
 GATEHOUSE_BASE_URL = env_str("GATEHOUSE_BASE_URL", "http://127.0.0.1:8000")
 
+# LOG_FORMAT=json: one JSON object per line (python-json-logger), for log collectors. Both formats carry the
+# request id (portal.logs), which the response also returns as X-Request-ID.
+LOG_FORMAT = env_str("LOG_FORMAT", "text")
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r} must be text or json.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "portal.logs.RequestIdFilter"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "pythonjsonlogger.json.JsonFormatter",
+                 "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["request_id"], "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }

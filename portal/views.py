@@ -28,6 +28,8 @@ class LoginView(auth_views.LoginView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        context["sso"] = settings.OIDC_ENABLED
+        context["sso_failed"] = self.request.GET.get("sso") == "failed"
         if settings.DEBUG:
             from portal.demo import DEMO_PASSWORD, DEMO_USERS
 

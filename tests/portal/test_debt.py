@@ -102,7 +102,8 @@ def test_flow_metrics(history):
     assert flow["lead_time_p90"].value == pytest.approx(14.5)
     assert flow["lead_time_median"].values == pytest.approx([10, 15])
     assert flow["dwell_design"].value == pytest.approx(5)
-    assert flow["dwell_design"].values == pytest.approx([3, 5, 5, 10])
+    assert flow["dwell_design"].box == pytest.approx({"n": 4, "min": 3, "max": 10, "q1": 4.5, "median": 5, "q3": 6.25,
+                                                      "p90": 8.5})
     assert flow["dwell_test"].value == pytest.approx(10)
     assert len(rows["dwell_test"]) == 3
     assert flow["dwell_production"].value == pytest.approx(1.5)

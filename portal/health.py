@@ -1,0 +1,85 @@
+"""/healthz (the process answers) and /readyz (its dependencies answer), for load balancers and compose.
+
+Both are answered by a middleware placed first, before host validation, sessions and the database, so a
+health check from 127.0.0.1 works whatever ALLOWED_HOSTS says and never opens a session.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+CHECK_TIMEOUT_S = 3
+
+
+def _database() -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return connection.vendor
+
+
+def _broker() -> str:
+    from django.conf import settings
+
+    from portal.celery import app
+
+    url = settings.CELERY_BROKER_URL
+    scheme = url.split("://", 1)[0]
+    if scheme == "filesystem":
+        folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]
+        if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+            raise OSError(f"the broker folder {folder} is missing or not writable")
+        return "filesystem"
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=CHECK_TIMEOUT_S)
+    return scheme
+
+
+def _storage() -> str:
+    from django.core.files.storage import default_storage
+
+    location = getattr(default_storage, "location", None)
+    if location is not None and not hasattr(default_storage, "bucket_name"):
+        if not os.path.isdir(location) or not os.access(location, os.W_OK):
+            raise OSError(f"the artifact folder {location} is missing or not writable")
+        return "filesystem"
+    default_storage.exists("readyz-probe")  # one request to the object store: reachable, bucket, credentials
+    return f"s3 bucket {default_storage.bucket_name}"
+
+
+CHECKS: dict[str, Callable[[], str]] = {"database": _database, "broker": _broker, "storage": _storage}
+
+
+def readiness() -> tuple[bool, dict]:
+    results = {}
+    for name, check in CHECKS.items():
+        began = time.perf_counter()
+        try:
+            backend = check()
+            results[name] = {"status": "ok", "backend": backend}
+        except Exception as exc:  # any failure of a dependency is reported, never raised
+            results[name] = {"status": "error", "error": f"{type(exc).__name__}: {str(exc)[:300]}"}
+        results[name]["ms"] = round((time.perf_counter() - began) * 1000, 1)
+    return all(r["status"] == "ok" for r in results.values()), results
+
+
+class HealthMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path == "/healthz":
+            return JsonResponse({"status": "ok"})
+        if request.path == "/readyz":
+            ready, checks = readiness()
+            failing = [name for name, r in checks.items() if r["status"] != "ok"]
+            body = {"status": "ok" if ready else "unavailable", "checks": checks}
+            if failing:
+                body["failing"] = failing
+            return JsonResponse(body, status=200 if ready else 503)
+        return self.get_response(request)
