@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 
 from portal import debt
 from portal.forms import DashboardFilterForm
-from portal.models import DEBT_COMPONENTS, DebtSnapshot
+from portal.models import DEBT_COMPONENTS, DebtDay, DebtSnapshot
 from portal.services import debt_snapshot_take
 from portal.views_helpers import paginate
 from registry.models import RegisteredModel
@@ -36,7 +36,7 @@ def _board(request: HttpRequest) -> tuple[DashboardFilterForm, debt.Dashboard | 
 def _fresh() -> None:
     """Today's snapshot is taken by beat every few minutes; a database that has none yet (a new install)
     gets its first one now, so the page never opens empty on data that exists."""
-    if not DebtSnapshot.objects.exists() and RegisteredModel.objects.exists():
+    if not DebtDay.objects.exists() and RegisteredModel.objects.exists():
         debt_snapshot_take()
 
 

@@ -60,7 +60,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 
-from portal.models import DEBT_COMPONENTS, AuditEvent, DebtRollup, DebtSnapshot
+from portal.models import DEBT_COMPONENTS, AuditEvent, DebtDay, DebtRollup, DebtSnapshot
 
 WEIGHTS = {"shelf": 1, "stale": 2, "unmonitored": 3, "degrading": 3, "overdue_validation": 2, "ungoverned": 2,
            "stuck": 1}
@@ -258,13 +258,17 @@ def components(f: ModelFacts, at: dt.datetime) -> ModelDebt:
 # --- Facts -------------------------------------------------------------------------------------------------
 
 
-def _card_complete_expression() -> ExpressionWrapper:
+def _card_annotations() -> dict:
+    """A card section counts when it has more than white space (as RegisteredModel.card_missing says)."""
+    from django.db.models.functions import Length, Trim
+
     from registry.models import MODEL_CARD_FIELDS
 
+    lengths = {f"_card_{name}": Length(Trim(name)) for name in MODEL_CARD_FIELDS}
     q = Q()
-    for name in MODEL_CARD_FIELDS:
-        q &= Q(**{f"{name}__gt": ""})
-    return ExpressionWrapper(q, output_field=BooleanField())
+    for alias in lengths:
+        q &= Q(**{f"{alias}__gt": 0})
+    return {**lengths, "card_ok": ExpressionWrapper(q, output_field=BooleanField())}
 
 
 def facts_now(scope: Scope) -> list[ModelFacts]:
@@ -275,8 +279,7 @@ def facts_now(scope: Scope) -> list[ModelFacts]:
     from registry.models import Job, ModelVersion, Observation, RegisteredModel
 
     rows = (RegisteredModel.objects.filter(scope.models_q())
-            .annotate(card_ok=_card_complete_expression(), owner_active=F("owner__is_active"),
-                      team_name=F("team__name"))
+            .annotate(**_card_annotations(), owner_active=F("owner__is_active"), team_name=F("team__name"))
             .values("id", "name", "team_id", "team_name", "risk_tier", "refresh_interval_days", "owner_active",
                     "card_ok"))
     facts = {r["id"]: ModelFacts(id=r["id"], name=r["name"], team_id=r["team_id"], team=r["team_name"],
@@ -313,7 +316,8 @@ def facts_now(scope: Scope) -> list[ModelFacts]:
                             degradation=Subquery(latest_observation.values("degradation")[:1]),
                             max_psi=Subquery(latest_observation.values("max_psi")[:1]),
                             below_floor=Subquery(latest_observation.values("below_floor")[:1]),
-                            validated=Subquery(validations.order_by("-finished_at").values("finished_at")[:1]))
+                            validated=Subquery(validations.order_by(F("finished_at").desc(nulls_last=True))
+                                               .values("finished_at")[:1]))
                   .values("model_id", "number", "trained_at", "created_at", "since", "approval", "observed",
                           "degradation", "max_psi", "below_floor", "validated"))
     for r in production:
@@ -383,7 +387,8 @@ def facts_series(moments: list[dt.datetime], scope: Scope | None = None):
     info = {v[0]: v for v in versions}
     changes = list(StageChange.objects.filter(created_at__lte=end).order_by("created_at", "pk")
                    .values_list("created_at", "version_id", "to_stage", "request_id"))
-    ever_production = {c[1] for c in changes if c[2] == Stage.PRODUCTION}
+    # A subquery, not a list of ids: SQLite takes at most 32,766 parameters.
+    ever_production = StageChange.objects.filter(to_stage=Stage.PRODUCTION, created_at__lte=end).values("version_id")
     observations = list(Observation.objects.filter(version_id__in=ever_production, observed_at__lte=end)
                         .order_by("observed_at", "pk")
                         .values_list("observed_at", "version_id", "degradation", "max_psi", "below_floor"))
@@ -768,10 +773,6 @@ def trend(scope: Scope, date_from: dt.date, date_to: dt.date) -> list[dict]:
     return out
 
 
-def latest_snapshot_day(on_or_before: dt.date) -> dt.date | None:
-    return DebtSnapshot.objects.filter(date__lte=on_or_before).aggregate(day=Max("date"))["day"]
-
-
 # --- The page ---------------------------------------------------------------------------------------------
 
 DEFAULT_RANGE_DAYS = 180
@@ -862,7 +863,8 @@ def dashboard(scope: Scope, *, now: dt.datetime | None = None) -> Dashboard:
     date_from = scope.date_from or (date_to - dt.timedelta(days=DEFAULT_RANGE_DAYS))
     if date_from > date_to:
         date_from, date_to = date_to, date_from
-    day = latest_snapshot_day(date_to)
+    marker = DebtDay.objects.filter(date__lte=date_to).order_by("-date").first()
+    day = marker.date if marker else None
     summary = snapshot_summary(day, scope) if day else None
     previous = snapshot_summary(day - dt.timedelta(days=COMPARE_DAYS), scope) if day else None
     flow = flow_metrics(scope, date_from, date_to)
@@ -879,8 +881,7 @@ def dashboard(scope: Scope, *, now: dt.datetime | None = None) -> Dashboard:
              for low, _high, label in SHELF_BUCKETS]
     return Dashboard(
         scope=scope, date_from=date_from, date_to=date_to, day=day,
-        taken_at=top[0].taken_at if top else (snapshots(day, scope).values_list("taken_at", flat=True).first()
-                                              if day else None),
+        taken_at=marker.taken_at if marker else None,
         headline=_headline(summary, previous), flow=flow, shelf=shelf, funnel=_funnel(scope, summary),
         trend=trend_rows, heatmap=_heatmap(day, scope), contributions=contributions, top=top,
         ranked_count=(summary or {}).get("ranked", 0))

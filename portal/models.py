@@ -101,6 +101,21 @@ class DebtSnapshot(models.Model):
         return max(scored)[3] if scored else None
 
 
+class DebtDay(models.Model):
+    """One row per day that has a snapshot (even a day with no live model), so a backfill knows what is done
+    and the page knows when the newest snapshot was taken."""
+
+    date = models.DateField(unique=True)
+    models_count = models.PositiveIntegerField()
+    taken_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-date"]
+
+    def __str__(self) -> str:
+        return f"{self.date}: {self.models_count} model(s)"
+
+
 class DebtRollup(models.Model):
     """Sums of the day's DebtSnapshot rows per team and risk tier: the trend chart reads a few hundred of
     these rather than a row per model per day. Written with the snapshots, in the same transaction."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import hashlib
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -108,7 +110,7 @@ def _day_end(day: datetime.date) -> datetime.datetime:
 
 
 def _debt_day_write(day: datetime.date, items) -> int:
-    from portal.models import DEBT_COMPONENTS, DebtRollup, DebtSnapshot
+    from portal.models import DEBT_COMPONENTS, DebtDay, DebtRollup, DebtSnapshot
 
     items = [m for m in items if m.facts.live]
     rows = [DebtSnapshot(date=day, model_id=m.facts.id, team_id=m.facts.team_id, risk_tier=m.facts.risk_tier,
@@ -129,6 +131,7 @@ def _debt_day_write(day: datetime.date, items) -> int:
         DebtSnapshot.objects.bulk_create(rows, batch_size=5000)
         DebtRollup.objects.bulk_create([DebtRollup(date=day, team_id=team, risk_tier=tier, **g)
                                         for (team, tier), g in groups.items()])
+        DebtDay.objects.update_or_create(date=day, defaults={"models_count": len(rows), "taken_at": timezone.now()})
     # Not audited: a snapshot records derived figures and changes no governed object (a backfill is).
     return len(rows)
 
@@ -137,15 +140,15 @@ def debt_backfill(*, since: datetime.date | None = None, replace: bool = False) 
     """Snapshots of every past day from ``since`` (default: the first audit event or model) to yesterday, rebuilt
     from the history, so the trend is real from the first day. Days that have one are kept unless
     ``replace``."""
-    from portal.models import DebtSnapshot
+    from portal.models import DebtDay
     from registry.models import RegisteredModel
 
     firsts = [AuditEvent.objects.order_by("id").values_list("created_at", flat=True).first(),
               RegisteredModel.objects.order_by("created_at").values_list("created_at", flat=True).first()]
     today = timezone.localdate()
     start = since or min([timezone.localdate(f) for f in firsts if f] or [today])
-    have = set() if replace else set(DebtSnapshot.objects.filter(date__gte=start).values_list("date", flat=True)
-                                     .distinct())
+    # Days done are marked in DebtDay, even those with no live model, so they are never redone.
+    have = set() if replace else set(DebtDay.objects.filter(date__gte=start).values_list("date", flat=True))
     from portal import debt
 
     days = [start + datetime.timedelta(days=n) for n in range((today - start).days)]
@@ -155,7 +158,7 @@ def debt_backfill(*, since: datetime.date | None = None, replace: bool = False) 
     for day, (at, facts) in zip(days, debt.facts_series([_day_end(d) for d in days]), strict=True):
         models += _debt_day_write(day, debt.debts(facts, at))
         taken += 1
-    if taken:
+    if taken and replace:  # rewriting recorded history is worth a line in the audit log; filling gaps is not
         with transaction.atomic():
             audit_event_record(actor=None, action="portal.debt.backfilled", obj=_DebtDay(today),
                                after={"since": start.isoformat(), "days": taken, "rows": models})
@@ -173,3 +176,22 @@ class _DebtDay:
 
     def __str__(self) -> str:
         return f"Debt snapshot of {self.pk}"
+
+
+@contextlib.contextmanager
+def exclusive(name: str):
+    """Run at most one holder of ``name`` at a time across processes; yields False (and does nothing) when
+    another holds it. PostgreSQL advisory lock; elsewhere (SQLite: one embedded worker) always True."""
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        got = cursor.fetchone()[0]
+    try:
+        yield got
+    finally:
+        if got:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])

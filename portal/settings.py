@@ -135,9 +135,10 @@ CELERY_BEAT_SCHEDULE = {
     "jobs-reap": {"task": "registry.jobs_reap", "schedule": 30.0},
     # Today's debt snapshot (and any day missed) every five minutes: the dashboard reads it; the last one of
     # a day stands as that day's history.
-    "debt-snapshot": {"task": "portal.debt_snapshot", "schedule": 300.0},
+    "debt-snapshot": {"task": "portal.debt_snapshot", "schedule": 300.0, "options": {"expires": 240}},
     # Production versions whose validation is older than their tier's interval are validated again.
-    "revalidations": {"task": "registry.revalidations_start", "schedule": 6 * 3600.0},
+    "revalidations": {"task": "registry.revalidations_start", "schedule": 6 * 3600.0,
+                      "options": {"expires": 3600}},
 }
 
 # --- Jobs ------------------------------------------------------------------------------------------------

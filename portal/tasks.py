@@ -1,4 +1,4 @@
-"""Celery beat's daily work for the dashboard: thin tasks over the services."""
+"""Celery beat's periodic work for the dashboard: thin tasks over the services."""
 
 from __future__ import annotations
 
@@ -6,9 +6,12 @@ from celery import shared_task
 
 
 @shared_task(name="portal.debt_snapshot")
-def debt_snapshot() -> int:
-    from portal.services import debt_backfill, debt_snapshot_take
+def debt_snapshot() -> int | None:
+    from portal.services import debt_backfill, debt_snapshot_take, exclusive
 
-    debt_backfill()  # any day a stopped beat missed, rebuilt from the history
-    return debt_snapshot_take()
-
+    # A first backfill of a large history can outlast the schedule: a second run waits its turn by skipping.
+    with exclusive("portal.debt_snapshot") as mine:
+        if not mine:
+            return None
+        debt_backfill()  # any day a stopped beat missed, rebuilt from the history
+        return debt_snapshot_take()

@@ -43,13 +43,22 @@ def rebuild(apps=None) -> None:
                     .values_list("id", flat=True))
     last_change: dict[int, object] = {}
     arrival: dict[int, object] = {}  # model id → the change that brought its current production version
+    departed: dict[int, dict] = {}  # model id → {request that took it out of production: its arrival}
     for change in changes:
         change.entered_at = last_change.get(change.version_id, uploaded.get(change.version_id))
         change.rolled_back_at = None
         last_change[change.version_id] = change.created_at
+        model_id = model_of[change.version_id]
+        current = arrival.get(model_id)
         if change.to_stage == "production":
-            model_id = model_of[change.version_id]
-            if change.request_id in rollbacks and model_id in arrival:
-                arrival[model_id].rolled_back_at = change.created_at
+            # A rollback undoes the version that was in production when it was applied (approvals.services._apply
+            # retires that version first, in the same request): not one retired earlier by another request.
+            undone = current or departed.get(model_id, {}).get(change.request_id)
+            if change.request_id in rollbacks and undone is not None:
+                undone.rolled_back_at = change.created_at
             arrival[model_id] = change
+            departed.pop(model_id, None)
+        elif current is not None and current.version_id == change.version_id:
+            del arrival[model_id]  # it left production
+            departed[model_id] = {change.request_id: current} if change.request_id else {}
     StageChange.objects.bulk_update(changes, ["entered_at", "rolled_back_at"], batch_size=BATCH)

@@ -176,30 +176,46 @@ def scheduler_user():
     return user
 
 
+RETRY_AFTER = dt.timedelta(days=7)
+
+
 def revalidation_due(*, now: dt.datetime | None = None) -> list[tuple[ModelVersion, Job]]:
     """Production versions whose last passed validation is older than their tier's interval, with the
-    validation to repeat (same dataset, same parameters). Versions never validated are not guessed at."""
+    validation to repeat (same dataset). Versions never validated are not guessed at; one whose scheduled
+    revalidation failed is tried again a week later, not at every run. Three queries in all."""
+    from django.db.models import OuterRef, Subquery
+
     from portal.debt import REVALIDATE_DAYS
 
     now = now or timezone.now()
+    passed = Job.objects.filter(version=OuterRef("pk"), artifact_sha256=OuterRef("sha256"), kind=JobKind.VALIDATION,
+                                status=JobStatus.SUCCEEDED, verdict=Verdict.PASSED).order_by("-finished_at", "-pk")
+    scheduled = Job.objects.filter(version=OuterRef("pk"), kind=JobKind.VALIDATION,
+                                   requested_by__username=SCHEDULER_USERNAME).order_by("-created_at")
+    busy = Job.objects.filter(version=OuterRef("pk"), kind=JobKind.VALIDATION,
+                              status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
+    from django.db.models import Exists
+
+    candidates = (ModelVersion.objects.filter(stage=Stage.PRODUCTION).select_related("model")
+                  .annotate(last_passed=Subquery(passed.values("pk")[:1]),
+                            last_passed_at=Subquery(passed.values("finished_at")[:1]),
+                            last_scheduled_at=Subquery(scheduled.values("created_at")[:1]),
+                            busy=Exists(busy)))
     due = []
-    for version in ModelVersion.objects.filter(stage=Stage.PRODUCTION).select_related("model"):
-        last = (Job.objects.filter(version=version, artifact_sha256=version.sha256, kind=JobKind.VALIDATION,
-                                   status=JobStatus.SUCCEEDED, verdict=Verdict.PASSED)
-                .order_by("-finished_at").first())
-        if last is None or last.dataset_id is None:
+    for version in candidates:
+        if version.last_passed is None or version.busy:
             continue
-        if now - last.finished_at <= dt.timedelta(days=REVALIDATE_DAYS[version.model.risk_tier]):
+        if now - version.last_passed_at <= dt.timedelta(days=REVALIDATE_DAYS[version.model.risk_tier]):
             continue
-        busy = Job.objects.filter(version=version, kind=JobKind.VALIDATION,
-                                  status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).exists()
-        if not busy:
-            due.append((version, last))
-    return due
+        if version.last_scheduled_at and now - version.last_scheduled_at < RETRY_AFTER:
+            continue  # a scheduled run since the last pass did not pass: wait a week before the next
+        due.append(version)
+    jobs = {j.pk: j for j in Job.objects.filter(pk__in=[v.last_passed for v in due]).select_related("dataset")}
+    return [(v, jobs[v.last_passed]) for v in due if jobs[v.last_passed].dataset_id is not None]
 
 
 def revalidations_start(*, now: dt.datetime | None = None) -> list[Job]:
-    """Start the validations that are due (Celery beat calls this daily)."""
+    """Start the validations that are due (Celery beat calls this every 6 hours)."""
     from registry.job_services import job_create
 
     actor = scheduler_user()

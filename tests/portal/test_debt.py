@@ -231,3 +231,42 @@ def test_dashboard_query_count_does_not_grow_with_models(history):
         change(v, "design", "test", 35)
         change(v, "test", "production", 30)
     assert count() == before
+
+
+def test_days_without_live_models_are_done_once_and_gaps_are_not_audited(team, scientist):
+    from portal.models import AuditEvent, DebtDay
+    from tests.factories import RegisteredModelFactory
+
+    model = RegisteredModelFactory(name="nothing-yet", team=team, owner=scientist)
+    RegisteredModelFactory._meta.model.objects.filter(pk=model.pk).update(
+        created_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=5))
+    assert debt_backfill() == {"days": 5, "rows": 0}
+    assert debt_backfill() == {"days": 0, "rows": 0}
+    assert DebtDay.objects.count() == 5
+    assert not AuditEvent.objects.filter(action="portal.debt.backfilled").exists()
+    debt_backfill(replace=True)  # rewriting history is audited
+    assert AuditEvent.objects.filter(action="portal.debt.backfilled").count() == 1
+
+
+def test_a_rollback_after_a_retirement_undoes_nothing(history):
+    """v1 retired for good, then rolled back into production: no deployment was undone by it."""
+    from approvals.models import StageChange
+    from registry.milestones import rebuild
+    from tests.debt_history import change, request
+
+    c1 = history["c1"]
+    change(c1, "production", "retired", 15)
+    back = request(c1, "rollback", "retired", "production", opened=14, closed=13)
+    change(c1, "retired", "production", 13, back)
+    rebuild()
+    assert not StageChange.objects.filter(version__model=history["c"], rolled_back_at__isnull=False).exists()
+
+
+def test_a_card_of_white_space_is_not_complete(history):
+    from registry.models import RegisteredModel
+
+    RegisteredModel.objects.filter(pk=history["a"].pk).update(caveats="   ")
+    with time_machine.travel(NOW, tick=False):
+        live = _by_name(debt.facts_now(debt.Scope()) and debt.debts(debt.facts_now(debt.Scope()), NOW))
+        replayed = _by_name(debt.debts(debt.facts_at(NOW), NOW))
+    assert not live["alpha-critical"].facts.card_complete and not replayed["alpha-critical"].facts.card_complete

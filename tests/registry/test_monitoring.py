@@ -172,5 +172,9 @@ def test_scheduled_revalidation_repeats_an_overdue_validation(production):
     assert job.requested_by.username == monitoring.SCHEDULER_USERNAME and not job.requested_by.has_usable_password()
     assert job.parameters["floors"] == {"accuracy": 0.9}  # the model's floors now, so the evidence counts
     assert monitoring.revalidation_due() == []  # one is queued already
+    Job.objects.filter(pk=job.pk).update(status="failed", verdict="failed", finished_at=timezone.now())
+    assert monitoring.revalidation_due() == []  # failed: tried again in a week, not at every run
+    later = timezone.now() + monitoring.RETRY_AFTER + dt.timedelta(hours=1)
+    assert [v.pk for v, _ in monitoring.revalidation_due(now=later)] == [production.pk]
     Job.objects.filter(pk=job.pk).update(status="succeeded", verdict="passed", finished_at=timezone.now())
-    assert monitoring.revalidation_due() == []
+    assert monitoring.revalidation_due(now=later) == []
