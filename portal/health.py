@@ -6,6 +6,8 @@ health check from 127.0.0.1 works whatever ALLOWED_HOSTS says and never opens a 
 
 from __future__ import annotations
 
+import hmac
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -13,6 +15,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 CHECK_TIMEOUT_S = 3
+logger = logging.getLogger(__name__)
 
 
 def _database() -> str:
@@ -48,14 +51,18 @@ def _storage() -> str:
         if not os.path.isdir(location) or not os.access(location, os.W_OK):
             raise OSError(f"the artifact folder {location} is missing or not writable")
         return "filesystem"
-    default_storage.exists("readyz-probe")  # one request to the object store: reachable, bucket, credentials
+    # HEAD on the bucket: the store answers, the bucket exists, the credentials may use it (a missing object
+    # would say nothing: django-storages turns any 404, NoSuchBucket included, into "does not exist").
+    default_storage.connection.meta.client.head_bucket(Bucket=default_storage.bucket_name)
     return f"s3 bucket {default_storage.bucket_name}"
 
 
 CHECKS: dict[str, Callable[[], str]] = {"database": _database, "broker": _broker, "storage": _storage}
 
 
-def readiness() -> tuple[bool, dict]:
+def readiness(*, details: bool = True) -> tuple[bool, dict]:
+    """Each dependency's state. Error texts (hosts, users, endpoints) are logged, and returned only with
+    ``details`` (DEBUG, or the operations token): /readyz answers before any authentication."""
     results = {}
     for name, check in CHECKS.items():
         began = time.perf_counter()
@@ -63,9 +70,21 @@ def readiness() -> tuple[bool, dict]:
             backend = check()
             results[name] = {"status": "ok", "backend": backend}
         except Exception as exc:  # any failure of a dependency is reported, never raised
-            results[name] = {"status": "error", "error": f"{type(exc).__name__}: {str(exc)[:300]}"}
+            error = f"{type(exc).__name__}: {str(exc)[:300]}"
+            logger.warning("readyz: %s is unavailable: %s", name, error)
+            results[name] = {"status": "error"}
+            if details:
+                results[name]["error"] = error
         results[name]["ms"] = round((time.perf_counter() - began) * 1000, 1)
     return all(r["status"] == "ok" for r in results.values()), results
+
+
+def _has_token(request: HttpRequest) -> bool:
+    from django.conf import settings
+
+    token = settings.GATEHOUSE_METRICS_TOKEN
+    given = request.headers.get("Authorization", "")
+    return bool(token) and hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
 
 
 class HealthMiddleware:
@@ -76,10 +95,16 @@ class HealthMiddleware:
         if request.path == "/healthz":
             return JsonResponse({"status": "ok"})
         if request.path == "/readyz":
-            ready, checks = readiness()
+            from django.conf import settings
+
+            ready, checks = readiness(details=settings.DEBUG or _has_token(request))
             failing = [name for name, r in checks.items() if r["status"] != "ok"]
             body = {"status": "ok" if ready else "unavailable", "checks": checks}
             if failing:
                 body["failing"] = failing
             return JsonResponse(body, status=200 if ready else 503)
+        if request.path == "/metrics":  # scraped by address over the internal network: before host checks
+            from portal.metrics import metrics_view
+
+            return metrics_view(request)
         return self.get_response(request)

@@ -7,6 +7,7 @@ counters of all workers are added up; the database figures are the same whicheve
 
 from __future__ import annotations
 
+import hmac
 import os
 import time
 
@@ -88,7 +89,8 @@ def _queue_lengths() -> dict[str, int]:
 
 def metrics_view(request: HttpRequest) -> HttpResponse:
     token = settings.GATEHOUSE_METRICS_TOKEN
-    if token and request.headers.get("Authorization", "") != f"Bearer {token}":
+    given = request.headers.get("Authorization", "").encode()
+    if token and not hmac.compare_digest(given, f"Bearer {token}".encode()):
         return HttpResponse("A bearer token is required (GATEHOUSE_METRICS_TOKEN).\n", status=401,
                             content_type="text/plain")
     registry = CollectorRegistry()

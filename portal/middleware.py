@@ -37,6 +37,19 @@ def _canonical_ip(address: str | None) -> str | None:
         return None
 
 
+def client_ip(request: HttpRequest) -> str | None:
+    """The client's address. Behind GATEHOUSE_TRUSTED_PROXIES proxies (each appending to X-Forwarded-For),
+    the address the outermost trusted proxy saw; the header's other entries are the client's to forge."""
+    from django.conf import settings
+
+    hops = settings.GATEHOUSE_TRUSTED_PROXIES
+    if hops:
+        forwarded = [a.strip() for a in request.headers.get("X-Forwarded-For", "").split(",") if a.strip()]
+        if len(forwarded) >= hops:
+            return _canonical_ip(forwarded[-hops])
+    return _canonical_ip(request.META.get("REMOTE_ADDR"))
+
+
 class RequestContextMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -46,7 +59,7 @@ class RequestContextMiddleware:
         # Accept a caller's id only if it looks like one; never let a header inject arbitrary text.
         request_id = incoming if 8 <= len(incoming) <= 64 and incoming.replace("-", "").isalnum() else ""
         request.id = request_id or uuid.uuid4().hex
-        token = _current.set(RequestContext(request_id=request.id, ip=_canonical_ip(request.META.get("REMOTE_ADDR"))))
+        token = _current.set(RequestContext(request_id=request.id, ip=client_ip(request)))
         try:
             response = self.get_response(request)
         finally:

@@ -216,6 +216,7 @@ CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", default=False)
 OIDC_RP_CLIENT_ID = env_str("OIDC_RP_CLIENT_ID")
 OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
 OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM", "groups")
+OIDC_REQUIRE_VERIFIED_EMAIL = env_bool("OIDC_REQUIRE_VERIFIED_EMAIL", default=True)
 try:
     OIDC_ROLE_MAP = parse_role_map(env_str("OIDC_ROLE_MAP", ""))
 except ValueError as exc:
@@ -228,6 +229,9 @@ if OIDC_ENABLED:
         if not env_str(_name):
             raise ImproperlyConfigured(f"{_name} must be set when OIDC_RP_CLIENT_ID is set (single sign-on).")
         globals()[_name] = env_str(_name)
+    # Roles follow the provider: the session is re-checked with it every 15 minutes (GET requests).
+    MIDDLEWARE.append("mozilla_django_oidc.middleware.SessionRefresh")
+    OIDC_RENEW_ID_TOKEN_EXPIRY_SECONDS = env_int("OIDC_RENEW_ID_TOKEN_EXPIRY_SECONDS", 900, minimum=60)
     OIDC_RP_SIGN_ALGO = env_str("OIDC_RP_SIGN_ALGO", "RS256")
     OIDC_RP_SCOPES = env_str("OIDC_RP_SCOPES", "openid email profile")
     LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/?sso=failed"
@@ -258,7 +262,10 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [NONE],
     },
 }
-GATEHOUSE_METRICS_TOKEN = env_str("GATEHOUSE_METRICS_TOKEN")  # when set, /metrics needs "Bearer <token>"
+# When set, /metrics needs "Authorization: Bearer <token>", and /readyz shows error details only with it.
+GATEHOUSE_METRICS_TOKEN = env_str("GATEHOUSE_METRICS_TOKEN")
+# How many reverse proxies in front append to X-Forwarded-For: the audit log records the client's address.
+GATEHOUSE_TRUSTED_PROXIES = env_int("GATEHOUSE_TRUSTED_PROXIES", 0, minimum=0)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")

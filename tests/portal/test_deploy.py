@@ -131,6 +131,7 @@ def test_readyz_names_the_broker_when_redis_stops_and_recovers(client, settings)
         assert down.status_code == 503
         body = down.json()
         assert body["status"] == "unavailable" and body["failing"] == ["broker"]
+        assert "error" not in body["checks"]["broker"]  # the error text is logged, not shown to anyone
         assert body["checks"]["broker"]["status"] == "error" and body["checks"]["database"]["status"] == "ok"
 
         redis = _redis(port)
@@ -145,7 +146,10 @@ def test_readyz_names_missing_storage(client, settings, tmp_path):
     settings.STORAGES = {**settings.STORAGES, "default": {
         "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path / "gone")}}}
     body = client.get("/readyz").json()
-    assert body["failing"] == ["storage"] and "missing or not writable" in body["checks"]["storage"]["error"]
+    assert body["failing"] == ["storage"] and "error" not in body["checks"]["storage"]  # no details in public
+    settings.GATEHOUSE_METRICS_TOKEN = "ops"
+    detailed = client.get("/readyz", HTTP_AUTHORIZATION="Bearer ops").json()
+    assert "missing or not writable" in detailed["checks"]["storage"]["error"]
 
 
 @pytest.mark.django_db
@@ -214,20 +218,43 @@ def test_single_sign_on_is_off_unless_configured_and_maps_groups(tmp_path):
 @pytest.mark.django_db
 def test_sso_sign_in_sets_the_roles_the_provider_grants(settings):
     from django.contrib.auth import get_user_model
+    from django.core.exceptions import PermissionDenied
 
     from portal.models import AuditEvent
     from portal.oidc import GatehouseOIDCBackend
 
     settings.OIDC_ROLE_MAP = {"ml": "data-scientists", "leads": "managers"}
     settings.OIDC_GROUPS_CLAIM = "groups"
+    settings.OIDC_REQUIRE_VERIFIED_EMAIL = True
     for name in ("OIDC_RP_CLIENT_ID", "OIDC_RP_CLIENT_SECRET", "OIDC_OP_TOKEN_ENDPOINT", "OIDC_OP_USER_ENDPOINT",
                  "OIDC_OP_JWKS_ENDPOINT", "OIDC_OP_AUTHORIZATION_ENDPOINT"):
         setattr(settings, name, "x")
     backend = GatehouseOIDCBackend()
-    user = backend.create_user({"email": "ada@example.com", "preferred_username": "ada", "groups": ["ml"]})
-    assert user.username == "ada" and list(user.groups.values_list("name", flat=True)) == ["data-scientists"]
+    assert not backend.verify_claims({"email": "ada@example.com", "groups": ["ml"]})  # not verified
+    assert backend.verify_claims({"email": "ada@example.com", "email_verified": True})
+    get_user_model().objects.create_user("ada", "someone-else@example.com")
+    taken = backend.create_user({"email": "eve@example.com", "preferred_username": "ada", "groups": []})
+    assert taken.username != "ada" and not taken.has_usable_password()  # never another account's name
+    admin = get_user_model().objects.create_superuser("root", "root@example.com", "pw")
+    with pytest.raises(PermissionDenied):
+        backend.update_user(admin, {"email": "root@example.com", "groups": ["ml"]})
+    user = backend.create_user({"email": "ada@example.com", "preferred_username": "ada2", "groups": ["ml"]})
+    assert user.username == "ada2" and list(user.groups.values_list("name", flat=True)) == ["data-scientists"]
     backend.update_user(user, {"email": "ada@example.com", "groups": ["leads", "unrelated"]})
     assert list(user.groups.values_list("name", flat=True)) == ["managers"]
     event = AuditEvent.objects.filter(action="portal.user.roles_synced").order_by("id").last()
     assert event.before == {"roles": ["data-scientists"]} and event.after == {"roles": ["managers"], "source": "oidc"}
     assert get_user_model().objects.filter(email="ada@example.com").count() == 1
+
+
+@pytest.mark.django_db
+def test_the_audit_log_records_the_client_behind_trusted_proxies(client, settings, scientist):
+    from portal.models import AuditEvent
+
+    client.force_login(scientist)
+    settings.GATEHOUSE_TRUSTED_PROXIES = 1
+    client.post("/account/token/", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9", REMOTE_ADDR="10.0.0.2")
+    assert AuditEvent.objects.order_by("id").last().ip == "203.0.113.9"  # the first entry is the client's to forge
+    settings.GATEHOUSE_TRUSTED_PROXIES = 0
+    client.post("/account/token/", HTTP_X_FORWARDED_FOR="6.6.6.6", REMOTE_ADDR="10.0.0.2")
+    assert AuditEvent.objects.order_by("id").last().ip == "10.0.0.2"

@@ -104,3 +104,11 @@ def test_readyz_reports_the_bucket(client, settings, s3_server):
         **settings.STORAGES["default"]["OPTIONS"], "endpoint_url": "http://127.0.0.1:1"}}}
     down = client.get("/readyz")
     assert down.status_code == 503 and down.json()["failing"] == ["storage"]
+
+
+def test_readyz_reports_a_missing_bucket(client, settings, s3_server):
+    _use_s3(settings, s3_server)
+    settings.STORAGES = {**settings.STORAGES, "default": {**settings.STORAGES["default"], "OPTIONS": {
+        **settings.STORAGES["default"]["OPTIONS"], "bucket_name": "no-such-bucket"}}}
+    down = client.get("/readyz")
+    assert down.status_code == 503 and down.json()["failing"] == ["storage"]
