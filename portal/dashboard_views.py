@@ -83,6 +83,7 @@ def dashboard_drill(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/dashboard_drill.html", {
         "board": board, "title": title, "explanation": explanation, "page": page, "query": query,
         "count": page.paginator.count, "back": back.urlencode(), "components": DEBT_COMPONENTS,
+        "day_drill": key.startswith("day:"),
     })
 
 
@@ -131,6 +132,7 @@ class DebtApi(APIView):
             raise PermissionDenied("Your role does not include the model-debt dashboard.")
         _fresh()
         form = DashboardFilterForm(request.query_params)
-        if not form.is_valid():
-            raise ValidationError({k: [str(e) for e in v] for k, v in form.errors.items()})
+        if not form.is_valid():  # named as the API's parameters are
+            names = {"date_from": "from", "date_to": "to", "__all__": "detail"}
+            raise ValidationError({names.get(k, k): [str(e) for e in v] for k, v in form.errors.items()})
         return Response(debt.as_dict(debt.dashboard(form.scope())))

@@ -653,10 +653,10 @@ def flow_metrics(scope: Scope, date_from: dt.date, date_to: dt.date, *, dwell: b
     out: dict[str, Figure] = {}
 
     cohort = models.filter(first_version_at__gte=start, first_version_at__lt=end).aggregate(
-        n=Count("id"), shipped=Count("id", filter=Q(first_production_at__isnull=False)))
+        n=Count("id"), shipped=Count("id", filter=Q(first_production_at__lt=end)))
     out["production_yield"] = Figure(
         "production_yield", "Production yield", 100.0 * cohort["shipped"] / cohort["n"] if cohort["n"] else None,
-        "%", help="of the models whose first version was uploaded in the range, the share that reached production",
+        "%", help="of the models whose first version was uploaded in the range, the share in production by its end",
         higher_is_better=True)
 
     # Lead time: the values (at most one per model) for the histogram.
@@ -821,17 +821,22 @@ def _headline(summary: dict | None, previous: dict | None) -> dict[str, Figure]:
     return out
 
 
-FUNNEL = (("funnel_registered", "Registered", Q()),
-          ("funnel_uploaded", "A version uploaded", Q(first_version_at__isnull=False)),
-          ("funnel_test", "Reached test", Q(first_test_at__isnull=False)),
-          ("funnel_production", "Reached production", Q(first_production_at__isnull=False)))
+FUNNEL = (("funnel_registered", "Registered", "created_at"),
+          ("funnel_uploaded", "A version uploaded", "first_version_at"),
+          ("funnel_test", "Reached test", "first_test_at"),
+          ("funnel_production", "Reached production", "first_production_at"))
 
 
-def _funnel(scope: Scope, summary: dict | None) -> list[Figure]:
+def _funnel_q(field_name: str, end: dt.datetime) -> Q:
+    """The step reached by the end of the range."""
+    return Q(**{f"{field_name}__lt": end})
+
+
+def _funnel(scope: Scope, summary: dict | None, end: dt.datetime) -> list[Figure]:
     from registry.models import RegisteredModel
 
     counts = RegisteredModel.objects.filter(scope.models_q()).aggregate(
-        **{key: Count("id", filter=q) for key, _label, q in FUNNEL})
+        **{key: Count("id", filter=_funnel_q(f, end)) for key, _label, f in FUNNEL})
     steps = [Figure(key, label, counts[key], "models") for key, label, _q in FUNNEL]
     steps.append(Figure("funnel_now", "In production now", (summary or {}).get("production", 0), "models"))
     return steps
@@ -882,7 +887,8 @@ def dashboard(scope: Scope, *, now: dt.datetime | None = None) -> Dashboard:
     return Dashboard(
         scope=scope, date_from=date_from, date_to=date_to, day=day,
         taken_at=marker.taken_at if marker else None,
-        headline=_headline(summary, previous), flow=flow, shelf=shelf, funnel=_funnel(scope, summary),
+        headline=_headline(summary, previous), flow=flow, shelf=shelf,
+        funnel=_funnel(scope, summary, _range_bounds(date_from, date_to)[1]),
         trend=trend_rows, heatmap=_heatmap(day, scope), contributions=contributions, top=top,
         ranked_count=(summary or {}).get("ranked", 0))
 
@@ -936,6 +942,14 @@ def drill(board: Dashboard, key: str) -> tuple[str, str, list[DrillRow] | _Snaps
     start, end = _range_bounds(board.date_from, board.date_to)
     if key.startswith(("day:", "heat:")):
         kind, where, component = (key.split(":") + ["", ""])[:3]
+        if kind == "day" and component == "":  # the whole day: every model with debt in that snapshot
+            try:
+                on = dt.date.fromisoformat(where)
+            except ValueError:
+                raise KeyError(key) from None
+            rows = _snapshot_rows(DebtSnapshot.objects.filter(_snapshot_q(scope), date=on, index__gt=0),
+                                  lambda s: f"index {s.index:.1f}" + (f", worst: {LABELS[s.worst]}" if s.worst else ""))
+            return f"Model debt on {on:%Y-%m-%d}", "every model with debt in that day's snapshot", rows
         if component not in DEBT_COMPONENTS:
             raise KeyError(key)
         try:
@@ -943,15 +957,17 @@ def drill(board: Dashboard, key: str) -> tuple[str, str, list[DrillRow] | _Snaps
                 on, qs = dt.date.fromisoformat(where), DebtSnapshot.objects.filter(_snapshot_q(scope))
                 title = f"{LABELS[component]} on {on:%Y-%m-%d}"
             else:
-                on, qs = day, DebtSnapshot.objects.filter(_snapshot_q(scope), team_id=int(where))
-                title = f"{LABELS[component]} in one team"
+                from portal.models import Team
+
+                team = Team.objects.filter(pk=int(where)).first()
+                if team is None:
+                    raise KeyError(key)
+                on, qs = day, DebtSnapshot.objects.filter(_snapshot_q(scope), team_id=team.pk)
+                title = f"{LABELS[component]} in {team.name}"
         except ValueError:
             raise KeyError(key) from None
         qs = qs.filter(date=on, **{f"{component}__gt": 0})
         rows = _snapshot_rows(qs, lambda s: s.details.get(component, f"{LABELS[component]} {getattr(s, component):g}"))
-        if kind == "heat":
-            first = rows[:1]
-            title = f"{LABELS[component]} in {first[0].team}" if first else title
         return title, EXPLAIN[component], rows
     figure = board.figures().get(key)
     if figure is None:
@@ -1016,10 +1032,11 @@ def _flow_rows(key: str, scope: Scope, start: dt.datetime, end: dt.datetime) -> 
         return [(m, f"v{n} deployed {c:%Y-%m-%d}" + (f", rolled back {r:%Y-%m-%d}" if r else ""))
                 for m, n, c, r in qs.values_list("version__model_id", "version__number", "created_at",
                                                  "rolled_back_at")]
-    step = next((q for k, _label, q in FUNNEL if k == key), None)
+    step = next((f for k, _label, f in FUNNEL if k == key), None)
     if step is not None:
-        label = next(label for k, label, _q in FUNNEL if k == key)
-        return [(m, label.lower()) for m in models.filter(step).values_list("id", flat=True)]
+        label = next(label for k, label, _f in FUNNEL if k == key)
+        return [(m, f"{label.lower()} {when:%Y-%m-%d}")
+                for m, when in models.filter(_funnel_q(step, end)).values_list("id", step)]
     raise KeyError(key)
 
 

@@ -414,7 +414,7 @@ def _story(ctx: _Ctx) -> list[tuple[float, object]]:
     at(190, _decide, "w1-prod", "itops", "approve", "OK.")
     at(189.9, _decide, "w1-prod", "reviewer", "approve", "Low impact; approved.")
     for day in range(189, 0, -3):
-        at(day - 0.4, _observe, "wine-cultivar", seed=1000 + day, drift=max(0.0, (42 - day) / 42 * 0.9))
+        at(day - 0.4, _observe, "wine-cultivar", seed=1000 + day, drift=max(0.0, (42 - day) / 42 * 0.45))
     at(30, _upload, "wine-cultivar", 1)
     at(29.9, _job, "wine-cultivar", 2, "validation", "scientist")
     at(29.8, _ask, "w2-test", "wine-cultivar", 2, "promote", "scientist",

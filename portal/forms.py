@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django import forms
+from django.utils import timezone
 
 from portal.debt import Scope
 from portal.models import Team
@@ -34,6 +35,10 @@ class DashboardFilterForm(forms.Form):
             self.add_error("date_from", "The range starts after it ends.")
         if start and start < dt.date(2000, 1, 1):
             self.add_error("date_from", "Choose a date from the year 2000 on.")
+        today = timezone.localdate()
+        for name in ("date_from", "date_to"):
+            if cleaned.get(name) and cleaned[name] > today and name not in self.errors:
+                self.add_error(name, f"Choose a day up to today ({today:%Y-%m-%d}): there is no debt to show yet.")
         return cleaned
 
     def scope(self) -> Scope:

@@ -143,6 +143,12 @@ def observation_record(
     if sample_count not in (None, "") and (isinstance(sample_count, bool) or not isinstance(sample_count, int)
                                            or sample_count < 0):
         raise ApplicationError("sample_count must be a whole number ≥ 0.", field="sample_count")
+    if observed_at not in (None, ""):
+        # A serving system that retries sends the same window again: the first report stands, no duplicate.
+        same = Observation.objects.filter(version=version, observed_at=observed, source=str(source or "")[:100]).first()
+        if same is not None:
+            same.replayed = True
+            return same
     values = _metrics(metrics)
     reference = reference_job(version=version)
     counts, psi_values = _histograms(histograms, (reference.result or {}).get("reference_histograms")

@@ -247,7 +247,9 @@ class ObservationListCreateApi(generics.ListAPIView):
         data.is_valid(raise_exception=True)
         version = selectors.version_get(name=name, number=number)
         obs = monitoring.observation_record(actor=request.user, version=version, **data.validated_data)
-        return Response(s.ObservationOutputSerializer(obs).data, status=status.HTTP_201_CREATED)
+        replayed = getattr(obs, "replayed", False)  # the same window and source again: answered, not stored twice
+        return Response(s.ObservationOutputSerializer(obs).data,
+                        status=status.HTTP_200_OK if replayed else status.HTTP_201_CREATED)
 
 
 class VersionReferenceApi(APIView):

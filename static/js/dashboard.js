@@ -20,11 +20,11 @@
   const trend = Object.keys(labels).map((key) => ({
     x: days, y: data.trend.map((r) => r[key]), name: labels[key], type: "scatter", mode: "lines",
     stackgroup: "debt", line: {width: 0.5, color: colours[key]}, customdata: days.map((d) => "day:" + d + ":" + key),
-    hovertemplate: "%{x}<br>" + labels[key] + ": %{y:.1f}<extra></extra>",
+    hovertemplate: "%{x}<br>" + labels[key] + ": %{y:.1f} points<extra>click: the models</extra>",
   }));
   Plotly.newPlot("chart-trend", trend, layout({
     title: {text: days.length ? "Model Debt Index over time, by component" : "Model Debt Index over time (no snapshot in this range yet)"},
-    yaxis: {title: {text: "index points"}, rangemode: "tozero"}, xaxis: {type: "date"}, hovermode: "x unified",
+    yaxis: {title: {text: "index points"}, rangemode: "tozero"}, xaxis: {type: "date"}, hovermode: "closest",
   }), config);
 
   // 2. The stage funnel.
@@ -53,7 +53,8 @@
     hovertemplate: "%{x:.1f} days: %{y} model(s)<extra></extra>",
   }], layout({
     title: {text: lead.counts.length ? "Lead time, first test → first production" : "Lead time (no model reached production in this range)"},
-    xaxis: {title: {text: "days"}, rangemode: "tozero"}, yaxis: {title: {text: "models"}}, bargap: 0.05,
+    xaxis: {title: {text: "days"}, rangemode: "tozero"}, yaxis: {title: {text: "models"}, rangemode: "tozero"},
+    bargap: 0.05,
   }), config);
 
   // 5. Dwell by stage (quartiles computed on the server).

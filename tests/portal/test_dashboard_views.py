@@ -70,6 +70,8 @@ def test_filters_apply_to_everything_and_bad_ones_show_nothing(client, manager, 
     assert "could not be read" in text and "Select a valid choice" in text and "Enter a valid date" in text
     reversed_range = client.get("/dashboard/?from=2026-06-10&to=2026-06-01")
     assert reversed_range.status_code == 400 and "starts after it ends" in reversed_range.content.decode()
+    future = client.get("/dashboard/?from=2026-07-01&to=2026-08-01")
+    assert future.status_code == 400 and "Choose a day up to today (2026-06-15)" in future.content.decode()
     past = client.get("/dashboard/?to=2026-06-01").content.decode()
     assert "Debt as recorded on 2026-06-01" in past
 
@@ -93,6 +95,7 @@ def test_the_json_api(api, users, history, at_now):
     assert set(data["flow"]) >= {"production_yield", "lead_time_median", "change_failure_rate"}
     assert data["trend"] and data["filters"]["teams"] == ["alpha"]
     assert api.get("/api/v1/debt/?tier=extreme").status_code == 400
+    assert "from" in api.get("/api/v1/debt/?from=2026-13-45").json()  # named as the parameter is
     api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=UserFactory(username='x')).key}")
     assert api.get("/api/v1/debt/").status_code == 403
     api.credentials()

@@ -270,3 +270,18 @@ def test_a_card_of_white_space_is_not_complete(history):
         live = _by_name(debt.facts_now(debt.Scope()) and debt.debts(debt.facts_now(debt.Scope()), NOW))
         replayed = _by_name(debt.debts(debt.facts_at(NOW), NOW))
     assert not live["alpha-critical"].facts.card_complete and not replayed["alpha-critical"].facts.card_complete
+
+
+def test_the_funnel_and_yield_stand_as_of_the_end_of_the_range(history):
+    with time_machine.travel(NOW, tick=False):
+        debt_snapshot_take()
+        board = debt.dashboard(debt.Scope(date_to=ago(60).date()))
+        whole_day = debt.drill(debt.dashboard(debt.Scope()), f"day:{NOW.date().isoformat()}")
+    # By D-60 only alpha (registered D-101) and delta (D-201) existed; alpha was in production since D-80.
+    assert [f.value for f in board.funnel] == [2, 2, 1, 1, 0]
+    assert board.day is None  # no snapshot that early: the page says so rather than show today's
+    title, _, rows = whole_day
+    assert title == f"Model debt on {NOW.date():%Y-%m-%d}" and {r.name for r in rows} == {
+        "alpha-critical", "beta-low", "gamma-medium"}
+    with pytest.raises(KeyError):
+        debt.drill(board, "heat:999999:stale")

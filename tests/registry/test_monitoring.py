@@ -154,12 +154,17 @@ def test_the_api(api, production, itops, manager):
     assert unknown.status_code == 400 and "Unknown field(s): metric" in str(unknown.json())
     listed = api.get(url + "observations/").json()
     assert listed["count"] == 1 and listed["results"][0]["source"] == "gw-1"
+    window = {"metrics": {"accuracy": 0.95}, "observed_at": "2026-01-01T00:00:00Z", "source": "gw-2"}
+    first = api.post(url + "observations/", window, format="json")
+    again = api.post(url + "observations/", window, format="json")  # a retry of the same report
+    assert (first.status_code, again.status_code) == (201, 200) and first.json()["id"] == again.json()["id"]
+    assert Observation.objects.count() == 2
     assert api.post("/api/v1/models/scored/versions/99/observations/", {"metrics": {"a": 1}},
                     format="json").status_code == 404
     api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=manager).key}")
     assert api.get(url + "observations/").status_code == 200
     refused = api.post(url + "observations/", {"metrics": {"accuracy": 0.9}}, format="json")
-    assert refused.status_code == 403 and Observation.objects.count() == 1
+    assert refused.status_code == 403 and Observation.objects.count() == 2
 
 
 def test_scheduled_revalidation_repeats_an_overdue_validation(production):
