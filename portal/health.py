@@ -1,4 +1,4 @@
-"""/healthz (the process answers) and /readyz (its dependencies answer), for load balancers and compose.
+"""/healthz (the process answers), /readyz (its dependencies answer) and /metrics, for probes and scrapers.
 
 Both are answered by a middleware placed first, before host validation, sessions and the database, so a
 health check from 127.0.0.1 works whatever ALLOWED_HOSTS says and never opens a session.

@@ -6,7 +6,6 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from portal import dashboard_views, views
-from portal.metrics import metrics_view
 from registry.urls import job_urlpatterns
 
 handler403 = "portal.views.permission_denied"
@@ -26,8 +25,6 @@ urlpatterns = [
     path("models/", include("registry.urls")),
     path("jobs/", include((job_urlpatterns, "jobs"))),
     path("approvals/", include("approvals.urls")),
-    path("healthz", views.healthz, name="healthz"),  # answered by portal.health first; here for reverse()
-    path("metrics", metrics_view, name="metrics"),
     path("api/v1/", include("registry.api.urls")),
     path("api/v1/", include("approvals.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

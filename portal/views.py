@@ -132,10 +132,6 @@ def _audit_export(queryset, fmt: str) -> StreamingHttpResponse:
     return response
 
 
-def healthz(request: HttpRequest) -> HttpResponse:
-    return JsonResponse({"status": "ok"})
-
-
 def permission_denied(request: HttpRequest, exception=None) -> HttpResponse:
     message = str(exception) if exception and str(exception) else "Your role does not allow this."
     if request.path.startswith("/api/"):

@@ -189,7 +189,7 @@ def revalidation_due(*, now: dt.datetime | None = None) -> list[tuple[ModelVersi
     """Production versions whose last passed validation is older than their tier's interval, with the
     validation to repeat (same dataset). Versions never validated are not guessed at; one whose scheduled
     revalidation failed is tried again a week later, not at every run. Three queries in all."""
-    from django.db.models import OuterRef, Subquery
+    from django.db.models import Exists, OuterRef, Subquery
 
     from portal.debt import REVALIDATE_DAYS
 
@@ -200,8 +200,6 @@ def revalidation_due(*, now: dt.datetime | None = None) -> list[tuple[ModelVersi
                                    requested_by__username=SCHEDULER_USERNAME).order_by("-created_at")
     busy = Job.objects.filter(version=OuterRef("pk"), kind=JobKind.VALIDATION,
                               status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
-    from django.db.models import Exists
-
     candidates = (ModelVersion.objects.filter(stage=Stage.PRODUCTION).select_related("model")
                   .annotate(last_passed=Subquery(passed.values("pk")[:1]),
                             last_passed_at=Subquery(passed.values("finished_at")[:1]),
