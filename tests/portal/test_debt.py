@@ -267,7 +267,7 @@ def test_a_card_of_white_space_is_not_complete(history):
 
     RegisteredModel.objects.filter(pk=history["a"].pk).update(caveats="   ")
     with time_machine.travel(NOW, tick=False):
-        live = _by_name(debt.facts_now(debt.Scope()) and debt.debts(debt.facts_now(debt.Scope()), NOW))
+        live = _by_name(debt.debts(debt.facts_now(debt.Scope()), NOW))
         replayed = _by_name(debt.debts(debt.facts_at(NOW), NOW))
     assert not live["alpha-critical"].facts.card_complete and not replayed["alpha-critical"].facts.card_complete
 
