@@ -45,7 +45,8 @@ def _tier(rng: random.Random) -> str:
     return "low"
 
 
-def generate(models: int, versions_per_model: int, teams: int, days: int, seed: int) -> dict[str, int]:
+def generate(models: int, versions_per_model: int, teams: int, days: int, seed: int,
+             audit_events: int) -> dict[str, int]:
     from importlib import import_module
 
     from django.apps import apps
@@ -117,7 +118,7 @@ def generate(models: int, versions_per_model: int, teams: int, days: int, seed: 
 
     # Versions and their stage histories. Each version may go to test, then production; a later version in
     # production retires the earlier one; some models ship a rollback.
-    versions, changes, requests, jobs, observations, events = [], [], [], [], [], []
+    versions, changes, requests, jobs, observations = [], [], [], [], []
     for m in model_rows:
         t = born[m.pk]
         production = None
@@ -128,11 +129,11 @@ def generate(models: int, versions_per_model: int, teams: int, days: int, seed: 
                              size_bytes=1000, created_by=m.owner, trained_at=at(t - 0.002), stage="design")
             v._t = t  # the moment it was uploaded (fraction of the period)
             versions.append(v)
-            if rng.random() < 0.6:  # reaches test
+            if rng.random() < 0.45:  # reaches test
                 t_test = min(0.9995, t + rng.random() * 0.01)
                 v._moves = [("design", "test", t_test, None)]
                 v.stage = "test"
-                if rng.random() < 0.7:  # and production
+                if rng.random() < 0.4:  # and production (about 18,000 promotions at 100,000 versions)
                     t_prod = min(0.9999, t_test + rng.random() * 0.02)
                     v._moves.append(("test", "production", t_prod, "promote"))
                     if production is not None:
@@ -207,7 +208,8 @@ def generate(models: int, versions_per_model: int, teams: int, days: int, seed: 
         cursor.execute("UPDATE registry_job SET created_at = finished_at")
     counts.update(requests=len(requests), stage_changes=len(changes), jobs=len(jobs), observations=len(observations))
 
-    # The audit log: one event per model, version and stage change, in time order, with a valid chain.
+    # The audit log, in time order with a valid chain: what the services record for each model, version, stage
+    # change, job, request and observation; then card edits until there are ``audit_events`` events.
     pending = [(at(born[m.pk]), "registry.model.created", "registry.registeredmodel", m.pk, m.name, m.owner,
                 {"risk_tier": m.risk_tier, "team": m.team.slug, **{f: getattr(m, f) for f in CARD_FIELDS}})
                for m in model_rows]
@@ -215,17 +217,38 @@ def generate(models: int, versions_per_model: int, teams: int, days: int, seed: 
                  v.model.owner, {"sha256": v.sha256}) for v in versions]
     pending += [(when, "registry.version.stage_changed", "registry.modelversion", c.version_id,
                  f"{c.version.model.name} v{c.version.number}", c.actor, {"stage": c.to_stage}) for c, when in changes]
+    for job in jobs:
+        text = f"{job.kind} of {job.version.model.name} v{job.version.number}"
+        pending.append((job.started_at, f"registry.job.{job.kind}.created", "registry.job", job.pk, text,
+                        job.requested_by, {"queue": job.queue}))
+        pending.append((job.finished_at, f"registry.job.{job.status}", "registry.job", job.pk, text, None,
+                        {"status": job.status, "verdict": job.verdict}))
+    for r in requests:
+        text = f"{r.action} {r.version.model.name} v{r.version.number}"
+        pending.append((r._opened, "approvals.request.opened", "approvals.promotionrequest", r.pk, text,
+                        r.requester, {"to_stage": r.to_stage}))
+        if r.closed_at:
+            pending.append((r.closed_at, f"approvals.request.{r.status}", "approvals.promotionrequest", r.pk, text,
+                            rng.choice(it_people), {"status": r.status}))
+    pending += [(o.observed_at, "registry.observation.recorded", "registry.observation", o.pk,
+                 f"{o.version.model.name} v{o.version.number}", o.reported_by, {"max_psi": o.max_psi})
+                for o in observations]
+    for k in range(max(0, audit_events - len(pending))):
+        m = model_rows[rng.randrange(len(model_rows))]
+        pending.append((at(born[m.pk] + rng.random() * (1 - born[m.pk])), "registry.model.updated",
+                        "registry.registeredmodel", m.pk, m.name, m.owner, {"description": f"Revision {k}"}))
     pending.sort(key=lambda e: e[0])
     prev = GENESIS_HASH
-    for when, action, object_type, object_id, text, actor, after in pending:
-        event = AuditEvent(created_at=when, actor=actor, actor_username=actor.username, action=action,
-                           object_type=object_type, object_id=str(object_id), object_repr=text, after=after,
-                           request_id="", ip=None, prev_hash=prev)
-        event.hash = prev = event_hash(prev, event_payload(event))
-        events.append(event)
-    with transaction.atomic():
+    for chunk in range(0, len(pending), BATCH * 4):  # in chunks: a million model instances at once is gigabytes
+        events = []
+        for when, action, object_type, object_id, text, actor, after in pending[chunk:chunk + BATCH * 4]:
+            event = AuditEvent(created_at=when, actor=actor, actor_username=actor.username if actor else "",
+                               action=action, object_type=object_type, object_id=str(object_id),
+                               object_repr=text, after=after, request_id="", ip=None, prev_hash=prev)
+            event.hash = prev = event_hash(prev, event_payload(event))
+            events.append(event)
         AuditEvent.objects.bulk_create(events, batch_size=BATCH)
-    counts["audit_events"] = len(events)
+    counts["audit_events"] = len(pending)
     from registry.milestones import rebuild
 
     rebuild()  # first upload / test / production per model, dwell entries: what the services keep as they go
@@ -257,6 +280,8 @@ def main() -> None:
     parser.add_argument("--teams", type=int, default=50)
     parser.add_argument("--days", type=int, default=730, help="the history's length")
     parser.add_argument("--snapshot-days", type=int, default=35, help="past days to backfill debt snapshots for")
+    parser.add_argument("--audit-events", type=int, default=1_000_000,
+                        help="audit events in all (card edits fill up what the history above does not make)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--yes-destroy-data", action="store_true", help="empty the database first (required)")
     parser.add_argument("--check", action="store_true", help="only check the invariants of what is there")
@@ -281,7 +306,8 @@ def main() -> None:
     began = time.perf_counter()
     call_command("migrate", verbosity=0)
     call_command("flush", interactive=False, verbosity=0)
-    counts = generate(args.models, args.versions_per_model, args.teams, args.days, args.seed)
+    counts = generate(args.models, args.versions_per_model, args.teams, args.days, args.seed,
+                      args.audit_events)
     generated = time.perf_counter() - began
     from portal.services import debt_backfill, debt_snapshot_take
 

@@ -17,18 +17,15 @@ import argparse
 import http.cookiejar
 import os
 import re
-import signal
-import socket
-import subprocess
 import sys
-import threading
-import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.common import Client, free_port, gunicorn_start, hammer, peak_rss_mb, stop  # noqa: E402
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 PASSWORD = "bench-password"  # noqa: S105 - the generator's accounts, on a benchmark database
 
@@ -48,18 +45,8 @@ PAGES = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))] if ordered else float("nan")
-
-
-def _opener(base: str, username: str):
+def _session_cookie(base: str, username: str) -> str:
+    """Sign in through the login form; returns the Cookie header that carries the session."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     page = opener.open(f"{base}/accounts/login/", timeout=30).read().decode()
@@ -69,40 +56,7 @@ def _opener(base: str, username: str):
     request = urllib.request.Request(f"{base}/accounts/login/", data=body,  # noqa: S310 - loopback
                                      headers={"Referer": f"{base}/"})
     opener.open(request, timeout=30).read()
-    return opener
-
-
-def _hammer(base: str, path: str, headers: dict, opener, clients: int, seconds: float) -> dict:
-    latencies: list[float] = []
-    errors = [0]
-    lock = threading.Lock()
-    stop = time.perf_counter() + seconds
-
-    def client():
-        while time.perf_counter() < stop:
-            began = time.perf_counter()
-            try:
-                request = urllib.request.Request(base + path, headers=headers)  # noqa: S310 - loopback
-                with opener.open(request, timeout=60) as response:
-                    response.read()
-                    ok = response.status == 200
-            except Exception:
-                ok = False
-            elapsed = (time.perf_counter() - began) * 1000
-            with lock:
-                latencies.append(elapsed)
-                if not ok:
-                    errors[0] += 1
-
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    began = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - began
-    return {"n": len(latencies), "errors": errors[0], "rps": len(latencies) / wall,
-            "p50": _percentile(latencies, 50), "p95": _percentile(latencies, 95), "p99": _percentile(latencies, 99)}
+    return "; ".join(f"{c.name}={c.value}" for c in jar)
 
 
 def _queries(paths: list[str], token: str) -> dict[str, int]:
@@ -128,22 +82,6 @@ def _queries(paths: list[str], token: str) -> dict[str, int]:
     return out
 
 
-def _peak_rss_mb(master: int) -> float:
-    peak = 0
-    for pid in Path("/proc").iterdir():
-        if not pid.name.isdigit():
-            continue
-        try:
-            status = (pid / "status").read_text()
-        except OSError:
-            continue
-        if f"PPid:\t{master}\n" in status:
-            match = re.search(r"VmHWM:\s+(\d+) kB", status)
-            if match:
-                peak = max(peak, int(match.group(1)))
-    return peak / 1024
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=8)
@@ -165,33 +103,24 @@ def main() -> None:
     token = Token.objects.get_or_create(user=get_user_model().objects.get(username="manager"))[0].key
     paths = [(label, path.format(model=version.model.name, number=version.number)) for label, path in PAGES]
 
-    port = _free_port()
-    env = {**os.environ, "ALLOWED_HOSTS": "127.0.0.1", "DEBUG": "false"}
-    gunicorn = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "gunicorn", "portal.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers",
-         str(args.workers), "--timeout", "120", "--log-level", "warning"], cwd=ROOT, env=env, start_new_session=True)
+    port = free_port()
+    gunicorn = gunicorn_start(port, args.workers, {})
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{base}/healthz", timeout=2).read()  # noqa: S310 - loopback
-                break
-            except OSError:
-                time.sleep(0.2)
-        opener = _opener(base, "manager")
+        pages = Client(port, {"Cookie": _session_cookie(base, "manager")})
+        api = Client(port, {"Authorization": f"Token {token}"})
         counts = _queries([p for _, p in paths], token)
         print(f"gunicorn {args.workers} workers, {args.clients} clients, {args.seconds:.0f} s per page; "
               f"model {version.model.name} v{version.number}")
         print(f"{'page':24} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7} {'queries':>8}")
         for label, path in paths:
-            headers = {"Authorization": f"Token {token}"} if path.startswith("/api/") else {}
-            r = _hammer(base, path, headers, opener, args.clients, args.seconds)
+            client = api if path.startswith("/api/") else pages
+            r = hammer(lambda _i, c=client, p=path: c.request("GET", p)[0] == 200, args.clients, args.seconds)
             print(f"{label:24} {r['rps']:7.1f} {r['p50']:8.0f} {r['p95']:8.0f} {r['p99']:8.0f} {r['errors']:7d} "
                   f"{counts[path]:8d}")
-        print(f"peak gunicorn worker memory (VmHWM): {_peak_rss_mb(gunicorn.pid):.0f} MB")
+        print(f"peak gunicorn worker memory (VmHWM): {peak_rss_mb(gunicorn.pid):.0f} MB")
     finally:
-        os.killpg(gunicorn.pid, signal.SIGTERM)
-        gunicorn.wait(30)
+        stop(gunicorn)
 
 
 if __name__ == "__main__":

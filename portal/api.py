@@ -1,9 +1,11 @@
-"""API-wide error shape: ``{"detail": ...}`` or ``{field: [messages]}`` with the right status code."""
+"""API-wide conventions: the error shape (``{"detail": ...}`` or ``{field: [messages]}`` with the right status
+code) and pagination."""
 
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions, status
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -18,3 +20,11 @@ def exception_handler(exc, context):
             return Response({"detail": exc.message}, status=status.HTTP_400_BAD_REQUEST)
         exc = exceptions.ValidationError(exc.as_dict())
     return drf_exception_handler(exc, context)
+
+
+class Pagination(PageNumberPagination):
+    """Pages of 50 unless ``?page_size=`` asks for up to 200 (a CI job syncing a list wants fewer round trips)."""
+
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200

@@ -9,6 +9,7 @@ import logging
 import subprocess
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -79,34 +80,61 @@ def spool(fileobj: Any, *, field: str) -> SpooledFile:
     return SpooledFile(handle.name, digest.hexdigest(), size, name, _owned=True)
 
 
+class _Inspector:
+    """This process's fork server (registry.inspection.serve), started on first use and again if it died.
+    One request at a time per process: gunicorn's sync workers serve one request at a time anyway."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._server: subprocess.Popen | None = None
+
+    def _start(self) -> subprocess.Popen:
+        return subprocess.Popen(  # noqa: S603 - our own module, no shell
+            [sys.executable, "-m", "registry.inspection", "--serve"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=settings.BASE_DIR, text=True,
+            env={"PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(settings.BASE_DIR)},
+        )
+
+    def ask(self, request: dict) -> dict:
+        with self._lock:
+            for attempt in (1, 2):
+                if self._server is None or self._server.poll() is not None:
+                    self._server = self._start()
+                try:
+                    self._server.stdin.write(json.dumps(request) + "\n")
+                    self._server.stdin.flush()
+                    line = self._server.stdout.readline()
+                except (BrokenPipeError, OSError):
+                    line = ""
+                if line:
+                    return json.loads(line)
+                self._server.kill()  # it died (or was killed) between requests: start a new one once
+                self._server.wait()
+                self._server = None
+                if attempt == 2:
+                    raise RuntimeError("the inspection server stopped answering")
+        raise AssertionError("unreachable")
+
+
+_inspector = _Inspector()
+
+
 def inspect_file(kind: str, path: str, *, field: str, label_column: str | None = None) -> dict[str, Any]:
-    """Run registry.inspection on ``path`` in a child process with memory and CPU limits.
+    """Parse ``path`` with registry.inspection in a child process with memory and CPU limits.
 
     Raises ApplicationError with the child's message when the file is refused.
     """
-    args = [sys.executable, "-m", "registry.inspection", kind, path]
-    if label_column:
-        args.append(label_column)
-    try:
-        proc = subprocess.run(  # noqa: PLW1510 - the return code is checked below
-            args,
-            capture_output=True,
-            cwd=settings.BASE_DIR,
-            timeout=settings.GATEHOUSE_INSPECT_TIMEOUT_S,
-            # The child sets these limits on itself before it imports a parser (no preexec_fn: forking a
-            # threaded server and running Python before exec can deadlock).
-            env={"PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(settings.BASE_DIR),
-                 "GATEHOUSE_INSPECT_MEMORY_MB": str(settings.GATEHOUSE_INSPECT_MEMORY_MB),
-                 "GATEHOUSE_INSPECT_TIMEOUT_S": str(settings.GATEHOUSE_INSPECT_TIMEOUT_S)},
-        )
-    except subprocess.TimeoutExpired:
+    reply = _inspector.ask({"kind": kind, "path": str(path), "label": label_column,
+                            "memory_mb": settings.GATEHOUSE_INSPECT_MEMORY_MB,
+                            "timeout_s": settings.GATEHOUSE_INSPECT_TIMEOUT_S})
+    if reply["timed_out"]:
         raise ApplicationError(
             f"The file could not be parsed within {settings.GATEHOUSE_INSPECT_TIMEOUT_S} s.", field=field
-        ) from None
+        )
     try:
-        result = json.loads(proc.stdout)
-    except json.JSONDecodeError:
-        logger.warning("inspection of %s failed: rc=%s stderr=%s", kind, proc.returncode, proc.stderr[-2000:])
+        result = json.loads(reply["answer"])
+    except (TypeError, json.JSONDecodeError):
+        logger.warning("inspection of %s failed: exit code %s", kind, reply["exit"])
         raise ApplicationError(
             "The file could not be parsed within the limits for uploads "
             f"({settings.GATEHOUSE_INSPECT_MEMORY_MB:,} MB of memory, {settings.GATEHOUSE_INSPECT_TIMEOUT_S} s): "

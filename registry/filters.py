@@ -12,6 +12,7 @@ from registry.models import Job, ModelVersion, RegisteredModel
 
 class RegisteredModelFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
+    name_prefix = django_filters.CharFilter(field_name="name", lookup_expr="startswith", label="Name starts with")
     team = django_filters.ModelChoiceFilter(queryset=Team.objects.all(), to_field_name="slug", empty_label="All teams")
     stage = django_filters.ChoiceFilter(choices=Stage.choices, method="filter_stage", empty_label="Any stage")
     risk_tier = django_filters.ChoiceFilter(choices=RiskTier.choices, empty_label="Any risk tier")
@@ -30,7 +31,7 @@ class RegisteredModelFilterSet(django_filters.FilterSet):
 
     class Meta:
         model = RegisteredModel
-        fields = ["q", "team", "stage", "risk_tier", "task_type", "tag"]
+        fields = ["q", "name_prefix", "team", "stage", "risk_tier", "task_type", "tag"]
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)

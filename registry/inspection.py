@@ -1,9 +1,10 @@
 """Parse untrusted uploads without executing them. Imports nothing from Django.
 
-The web process runs this module as a child process under memory and CPU limits
-(``python -m registry.inspection KIND PATH [LABEL]``, see registry.artifacts.inspect_file), so a huge or
-hostile file can only take the child down. It prints one JSON object: ``{"ok": true, ...facts}`` or
-``{"ok": false, "error": "<a message a person can act on>"}``.
+Each file is parsed in a child process under memory and CPU limits, forked by a small server process that
+has the parsers imported already (``serve``; registry.artifacts.inspect_file talks to it), so a huge or
+hostile file can only take the child down. The child answers one JSON object: ``{"ok": true, ...facts}``
+or ``{"ok": false, "error": "<a message a person can act on>"}``. ``python -m registry.inspection KIND PATH
+[LABEL]`` does the same from a shell.
 
 ONNX graphs are decoded as protobuf and checked with ``onnx.checker``; nothing in them runs. Pickles are
 recognised by their first bytes and refused: loading a pickle runs code.
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from typing import Any
 
 
@@ -129,8 +131,10 @@ def _runtime_refusal(model) -> str | None:
             imports.append(helper.make_opsetid("", 13))  # Identity itself lives in the default domain
         probe = helper.make_model(graph, opset_imports=imports)
         probe.ir_version = model.ir_version
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = options.inter_op_num_threads = 1  # no thread pool for a one-node probe
         try:
-            ort.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
+            ort.InferenceSession(probe.SerializeToString(), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own exception types
             return str(exc)
         return None
@@ -316,28 +320,104 @@ def inspect(kind: str, path: str, label_column: str | None = None) -> dict[str, 
     raise ValueError(f"unknown kind {kind!r}")
 
 
-def limit_self() -> None:
-    """Memory and CPU limits on this process, set before any parser is imported."""
+def _address_space() -> int:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def limit_self(memory_mb: int, cpu_s: int) -> None:
+    """Limits on this process: ``memory_mb`` of address space on top of what it has mapped already (the
+    parsers, imported before the fork) and ``cpu_s`` seconds of CPU."""
     import resource
 
-    memory = int(os.environ.get("GATEHOUSE_INSPECT_MEMORY_MB", "4096")) * 1024 * 1024
-    cpu = int(os.environ.get("GATEHOUSE_INSPECT_TIMEOUT_S", "300"))
+    memory = _address_space() + memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 5))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def main(argv: list[str]) -> int:
-    limit_self()
-    kind, path = argv[0], argv[1]
-    label = argv[2] if len(argv) > 2 else None
+def answer(kind: str, path: str, label: str | None) -> str:
     try:
         result = {"ok": True, **inspect(kind, path, label)}
     except Rejected as exc:
         result = {"ok": False, "error": str(exc)}
     except MemoryError:
         result = {"ok": False, "error": "The file could not be parsed within the memory limit for uploads."}
-    sys.stdout.write(json.dumps(result))
+    return json.dumps(result)
+
+
+def _inspect_in_child(request: dict) -> dict:
+    """Fork a child that limits itself and parses; wait for its answer at most ``timeout_s``."""
+    import select
+    import signal
+
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        code = 0
+        try:
+            os.close(read_end)
+            limit_self(request["memory_mb"], request["timeout_s"])
+            data = answer(request["kind"], request["path"], request.get("label")).encode()
+            with os.fdopen(write_end, "wb") as out:
+                out.write(data)
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    chunks, deadline = [], time.monotonic() + request["timeout_s"]
+    timed_out = False
+    with os.fdopen(read_end, "rb") as pipe:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([pipe], [], [], left)[0]:
+                timed_out = True
+                os.kill(pid, signal.SIGKILL)
+                break
+            chunk = os.read(pipe.fileno(), 1 << 16)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    _, status = os.waitpid(pid, 0)
+    return {"answer": None if timed_out else b"".join(chunks).decode(errors="replace"), "timed_out": timed_out,
+            "exit": os.waitstatus_to_exitcode(status)}
+
+
+def serve() -> None:
+    """The fork server (``python -m registry.inspection --serve``): import the ONNX parsers once, then for each
+    request line on stdin fork a child to parse the file and write one answer line on stdout. A child costs a
+    fork (milliseconds) instead of a new interpreter importing onnx and onnxruntime (half a second). This
+    process runs no threads, so forking it is safe. Datasets' parsers (pandas, pyarrow) are imported by the
+    child that needs them: they are large, and datasets are uploaded far less often than versions."""
+    import tempfile
+
+    from onnx import TensorProto, helper
+
+    # Parse one small graph of our own now, so the parsers' and the runtime's lazily built state (operator
+    # schemas, kernel registries) is built once here rather than in every child. The probe sessions are
+    # single-threaded: no thread is running when this process forks.
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 1])
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "warm-up", [x],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 1])])
+    with tempfile.NamedTemporaryFile(suffix=".onnx") as warm:
+        warm.write(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString())
+        warm.flush()
+        answer("onnx", warm.name, None)
+    for line in sys.stdin:
+        sys.stdout.write(json.dumps(_inspect_in_child(json.loads(line))) + "\n")
+        sys.stdout.flush()
+
+
+def main(argv: list[str]) -> int:
+    if argv == ["--serve"]:
+        serve()
+        return 0
+    memory_mb = int(os.environ.get("GATEHOUSE_INSPECT_MEMORY_MB", "4096"))
+    timeout_s = int(os.environ.get("GATEHOUSE_INSPECT_TIMEOUT_S", "300"))
+    result = _inspect_in_child({"kind": argv[0], "path": argv[1], "label": argv[2] if len(argv) > 2 else None,
+                                "memory_mb": memory_mb, "timeout_s": timeout_s})
+    sys.stdout.write(result["answer"] or "")
     return 0
 
 

@@ -109,6 +109,9 @@ class RegisteredModel(models.Model):
         indexes = [
             models.Index(fields=["first_version_at"], name="registry_model_first_v_idx"),
             models.Index(fields=["first_production_at"], name="registry_model_first_prod_idx"),
+            # LIKE 'prefix%' (?name_prefix=) on PostgreSQL: the unique index follows the collation and cannot
+            # serve it; elsewhere the operator class is ignored.
+            models.Index(fields=["name"], name="registry_model_name_prefix_idx", opclasses=["varchar_pattern_ops"]),
         ]
 
     def __str__(self) -> str:

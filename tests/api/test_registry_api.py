@@ -149,6 +149,18 @@ def test_filters_are_shared_with_the_pages(api, manager, scientist, team):
     assert api.get("/api/v1/models/?risk_tier=bogus").status_code == 400
 
 
+def test_name_prefix_search_and_page_size(api, manager, scientist, team):
+    for name in ("fraud-a", "fraud-b", "fraud-c", "churn", "xfraud"):
+        services.registered_model_create(actor=scientist, name=name, team=team, task_type="regression",
+                                         risk_tier="low")
+    api.force_authenticate(manager)
+    names = [m["name"] for m in api.get("/api/v1/models/?name_prefix=fraud-").json()["results"]]
+    assert names == ["fraud-a", "fraud-b", "fraud-c"]  # a prefix, not a substring: not xfraud
+    page = api.get("/api/v1/models/?name_prefix=fraud-&page_size=2").json()
+    assert [m["name"] for m in page["results"]] == ["fraud-a", "fraud-b"] and page["count"] == 3
+    assert len(api.get("/api/v1/models/?page_size=100000").json()["results"]) == 5  # capped at 200, not refused
+
+
 def _count(api, url):
     with CaptureQueriesContext(connection) as ctx:
         assert api.get(url).status_code == 200
