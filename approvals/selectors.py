@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.db.models.functions import Cast
 
 from approvals.choices import DecisionKind, RequestStatus
-from approvals.models import PromotionRequest, StageChange
+from approvals.models import Decision, PromotionRequest, StageChange
 from portal.roles import user_roles
 from registry.choices import JobKind, JobStatus, Verdict
 from registry.models import Job, ModelVersion
@@ -177,11 +179,23 @@ def request_list() -> QuerySet[PromotionRequest]:
                                                    "requester")
 
 
-def queue_for(user) -> list[PromotionRequest]:
-    """Open requests that need this user, oldest first."""
-    requests = request_list().filter(status__in=[RequestStatus.OPEN, RequestStatus.APPROVED]).exclude(
-        requester=user).prefetch_related("decisions__person").order_by("created_at")
-    return [r for r in requests if roles_user_can_decide_in(user, r)]
+def queue_for(user) -> QuerySet[PromotionRequest]:
+    """Open requests that need this user, oldest first: the rules of roles_user_can_decide_in, in SQL, so the
+    queue is paged by the database whatever the number of open requests."""
+    if not user.is_authenticated:
+        return PromotionRequest.objects.none()
+    # A role of the user's that the policy asks for and that has fewer approvals than it needs; or the owner.
+    need = Q(policy__owner_may_approve=True, version__model__owner=user)
+    given = {}
+    for role in user_roles(user):
+        given[f"given_{role}"] = Count("decisions", filter=Q(decisions__role=role,
+                                                             decisions__decision=DecisionKind.APPROVE))
+        needed = Cast(KeyTextTransform(role, KeyTransform("approvals", "policy")), IntegerField())
+        need |= Q(policy__approvals__has_key=role) & Q(**{f"given_{role}__lt": needed})
+    return (request_list().filter(status__in=[RequestStatus.OPEN, RequestStatus.APPROVED]).exclude(requester=user)
+            .exclude(action="promote", version__created_by=user)
+            .exclude(Exists(Decision.objects.filter(request=OuterRef("pk"), person=user)))
+            .alias(**given).filter(need).order_by("created_at", "pk"))
 
 
 def timeline(model) -> QuerySet[StageChange]:

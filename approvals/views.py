@@ -55,8 +55,9 @@ def queue(request: HttpRequest) -> HttpResponse:
     """The open requests that need the current user, oldest first, with their age against the SLA."""
     if not registry_permissions.can_view_registry(request.user):
         raise PermissionDenied("Your role cannot see the release queue.")
-    mine = selectors.queue_for(request.user)
-    return render(request, "approvals/queue.html", {"mine": mine, "sla_days": selectors.SLA_WORKING_DAYS})
+    page, query = paginate(request, selectors.queue_for(request.user))
+    return render(request, "approvals/queue.html", {"page": page, "query": query,
+                                                    "sla_days": selectors.SLA_WORKING_DAYS})
 
 
 @login_required

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.db.models import Case, Count, IntegerField, Max, OuterRef, Prefetch, QuerySet, Subquery, Value, When
+from django.db.models import Case, Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from registry.choices import RiskTier, Stage
@@ -10,14 +11,19 @@ from registry.models import Dataset, ModelVersion, RegisteredModel, Tag
 
 
 def model_list() -> QuerySet[RegisteredModel]:
-    production = ModelVersion.objects.filter(model=OuterRef("pk"), stage=Stage.PRODUCTION).values("number")[:1]
+    # Correlated subqueries on the (model, number) index rather than a join with GROUP BY: the database
+    # computes them for the page it returns, not for every model with every version.
+    versions = ModelVersion.objects.filter(model=OuterRef("pk")).order_by()
+    newest = versions.order_by("-number")
+    production = versions.filter(stage=Stage.PRODUCTION).values("number")[:1]
     return (
         RegisteredModel.objects.select_related("team", "owner")
         .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
         .annotate(
-            version_count=Count("versions", distinct=True),
-            latest_version=Max("versions__number"),
-            last_version_at=Max("versions__created_at"),
+            version_count=Coalesce(Subquery(versions.values("model").annotate(n=Count("pk")).values("n")), 0),
+            latest_version=Subquery(newest.values("number")[:1]),
+            # Numbers are given in upload order, so the newest number is also the latest upload.
+            last_version_at=Subquery(newest.values("created_at")[:1]),
             production_version=Subquery(production),
             # Sorting by risk means by severity, not by the alphabet.
             risk_rank=Case(

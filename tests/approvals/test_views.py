@@ -42,6 +42,30 @@ def test_the_queue_shows_what_needs_each_user(client, users, open_request):
         assert (f"/approvals/requests/{open_request.pk}/" in page) is expected, role
 
 
+def test_the_queue_in_sql_agrees_with_the_rule_in_python(users, open_request):
+    """queue_for pages in SQL; roles_user_can_decide_in is the rule the services enforce: they must agree for
+    every person at every step of a request's life."""
+    from django.contrib.auth import get_user_model
+
+    from approvals import selectors
+    from tests.factories import UserFactory
+
+    second_it = UserFactory(username="it2")
+    second_it.groups.set(users["itops"].groups.all())
+    people = [*users.values(), second_it]
+
+    def check():
+        for person in people:
+            person = get_user_model().objects.get(pk=person.pk)  # no cached roles
+            request = PromotionRequest.objects.get(pk=open_request.pk)
+            expected = [request.pk] if selectors.roles_user_can_decide_in(person, request) else []
+            assert list(selectors.queue_for(person).values_list("pk", flat=True)) == expected, person.username
+
+    check()
+    services.promotion_request_decide(actor=users["itops"], request=open_request, decision="approve", comment="ok")
+    check()  # IT's one approval is in: neither IT person is asked again; the risk reviewer still is
+
+
 def test_decision_form_only_for_those_who_decide(client, users, open_request):
     url = f"/approvals/requests/{open_request.pk}/"
     for role, expected in {"itops": True, "reviewer": True, "manager": False, "scientist": False,
