@@ -14,6 +14,7 @@ from django.utils.text import slugify
 from rest_framework.authtoken.models import Token
 
 from portal.audit import GENESIS_HASH, event_hash, event_payload
+from portal.bulk import bulk_insert
 from portal.middleware import current_request_context
 from portal.models import AuditEvent, Team
 
@@ -113,10 +114,10 @@ def _debt_day_write(day: datetime.date, items) -> int:
     from portal.models import DEBT_COMPONENTS, DebtDay, DebtRollup, DebtSnapshot
 
     items = [m for m in items if m.facts.live]
-    rows = [DebtSnapshot(date=day, model_id=m.facts.id, team_id=m.facts.team_id, risk_tier=m.facts.risk_tier,
-                         index=round(m.index, 4), stage=m.facts.stage, shelf_days=m.shelf_days,
-                         details={c: m.details[c] for c in DEBT_COMPONENTS if m.components[c] > 0 and c in m.details},
-                         **{c: m.components[c] for c in DEBT_COMPONENTS}) for m in items]
+    rows = [dict(date=day, model_id=m.facts.id, team_id=m.facts.team_id, risk_tier=m.facts.risk_tier,
+                 index=round(m.index, 4), stage=m.facts.stage, shelf_days=m.shelf_days,
+                 details={c: m.details[c] for c in DEBT_COMPONENTS if m.components[c] > 0 and c in m.details},
+                 **{c: m.components[c] for c in DEBT_COMPONENTS}) for m in items]
     groups: dict[tuple[int, str], dict] = {}
     for m in items:
         g = groups.setdefault((m.facts.team_id, m.facts.risk_tier),
@@ -128,7 +129,7 @@ def _debt_day_write(day: datetime.date, items) -> int:
     with transaction.atomic():
         DebtSnapshot.objects.filter(date=day).delete()
         DebtRollup.objects.filter(date=day).delete()
-        DebtSnapshot.objects.bulk_create(rows, batch_size=5000)
+        bulk_insert(DebtSnapshot, rows)
         DebtRollup.objects.bulk_create([DebtRollup(date=day, team_id=team, risk_tier=tier, **g)
                                         for (team, tier), g in groups.items()])
         DebtDay.objects.update_or_create(date=day, defaults={"models_count": len(rows), "taken_at": timezone.now()})
