@@ -1,4 +1,4 @@
-"""Project-wide pytest fixtures: every test gets its own artifact storage folder."""
+"""Project-wide pytest fixtures: every test gets its own artifact storage folder and an empty cache."""
 
 import pytest
 
@@ -16,3 +16,10 @@ def artifact_storage(settings, tmp_path):
     settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "uploads")
     (tmp_path / "uploads").mkdir()
     return root
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    from django.core.cache import cache
+
+    cache.clear()

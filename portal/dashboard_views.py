@@ -30,7 +30,7 @@ def _board(request: HttpRequest) -> tuple[DashboardFilterForm, debt.Dashboard | 
     form = DashboardFilterForm(request.GET)
     if not form.is_valid():
         return form, None
-    return form, debt.dashboard(form.scope())
+    return form, debt.dashboard_cached(form.scope())
 
 
 def _fresh() -> None:
@@ -135,4 +135,4 @@ class DebtApi(APIView):
         if not form.is_valid():  # named as the API's parameters are
             names = {"date_from": "from", "date_to": "to", "__all__": "detail"}
             raise ValidationError({names.get(k, k): [str(e) for e in v] for k, v in form.errors.items()})
-        return Response(debt.as_dict(debt.dashboard(form.scope())))
+        return Response(debt.as_dict(debt.dashboard_cached(form.scope())))

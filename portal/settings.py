@@ -105,6 +105,10 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Each process keeps its own cache (the dashboard's figures until their inputs change, portal.debt): nothing
+# shared needs invalidating across processes, and a worker recomputes at most once per change.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 500}}}
+
 # --- Celery: Redis when REDIS_URL is set, else the filesystem transport in var/broker ----------------------
 REDIS_URL = env_str("REDIS_URL")
 BROKER_DIR = VAR_DIR / "broker"

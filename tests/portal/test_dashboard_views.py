@@ -118,3 +118,22 @@ def test_queries_do_not_grow_with_the_number_of_models(client, manager, history,
         change(v, "design", "test", 35)
     assert [count(u) for u in urls] == before
     assert before[0] <= 30
+
+
+def test_the_board_is_cached_until_its_inputs_change(client, manager, history, at_now):
+    client.force_login(manager)
+
+    def get() -> tuple[int, dict]:
+        with CaptureQueriesContext(connection) as queries:
+            data = client.get("/dashboard/").context["data"]
+        return len(queries.captured_queries), data
+
+    computed, first = get()
+    cached, again = get()
+    assert again == first and cached <= computed - 15  # three marker queries instead of the figures' two dozen
+    model = RegisteredModelFactory(name="new-arrival", team=history["team_b"], risk_tier="low")
+    change(version(model, 1, created=3), "design", "test", 2)  # a stage change: the flow figures move at once
+    recomputed, changed = get()
+    assert recomputed == computed and changed["funnel"] != first["funnel"]
+    debt_snapshot_take()  # so does a new snapshot
+    assert get()[0] == computed
