@@ -1,7 +1,7 @@
 """Scale data for the benchmarks: a company's registry after two years, in PostgreSQL.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/gatehouse_bench SECRET_KEY=bench \\
-        .venv/bin/python bench/generate.py --yes-destroy-data [--models 10000] [--snapshot-days 35]
+        .venv/bin/python bench/generate.py --yes-destroy-data [--models 10000] [--snapshot-days 730]
 
 Writes, with bulk inserts, into the database DATABASE_URL names (it must be PostgreSQL, and everything in
 it is deleted first, hence --yes-destroy-data): 50 teams, 10,000 models, 100,000 versions with their stage
@@ -279,7 +279,7 @@ def main() -> None:
     parser.add_argument("--versions-per-model", type=int, default=10)
     parser.add_argument("--teams", type=int, default=50)
     parser.add_argument("--days", type=int, default=730, help="the history's length")
-    parser.add_argument("--snapshot-days", type=int, default=35, help="past days to backfill debt snapshots for")
+    parser.add_argument("--snapshot-days", type=int, default=730, help="past days to backfill debt snapshots for")
     parser.add_argument("--audit-events", type=int, default=1_000_000,
                         help="audit events in all (card edits fill up what the history above does not make)")
     parser.add_argument("--seed", type=int, default=7)
