@@ -90,7 +90,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     fmt = request.GET.get("format")
     if fmt in ("csv", "jsonl"):
         return _audit_export(queryset.order_by("id"), fmt)
-    page, query = paginate(request, queryset, per_page=50)
+    page, query = paginate(request, queryset, per_page=50, capped=True)
     export_query = request.GET.copy()
     export_query.pop("page", None)
     return render(request, "portal/audit_list.html", {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.core.paginator import Paginator
 from django.http import HttpRequest
+from django.utils.functional import cached_property
 
 from portal.errors import ApplicationError
 
@@ -17,8 +18,27 @@ def form_error(form: forms.Form, exc: ApplicationError) -> None:
     form.add_error(field, exc.message)
 
 
-def paginate(request: HttpRequest, queryset, per_page: int = PAGE_SIZE):
-    paginator = Paginator(queryset, per_page)
+class CappedPaginator(Paginator):
+    """Counts at most ``CAP`` rows, so a page of a log that grows without end (jobs, the audit log) costs the
+    same at a million rows as at a thousand; beyond that the page says "10,000+" and filters narrow it."""
+
+    CAP = 10_000
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list[:self.CAP + 1].count()
+
+    @property
+    def capped(self) -> bool:
+        return self.count > self.CAP
+
+    @property
+    def count_label(self) -> str:
+        return f"{self.CAP:,}+" if self.capped else f"{self.count:,}"
+
+
+def paginate(request: HttpRequest, queryset, per_page: int = PAGE_SIZE, *, capped: bool = False):
+    paginator = (CappedPaginator if capped else Paginator)(queryset, per_page)
     page = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

@@ -66,7 +66,7 @@ def job_list(request: HttpRequest) -> HttpResponse:
         queryset = filterset.queryset.none()
     else:
         queryset = filterset.qs if filterset.is_bound else filterset.queryset.order_by("-created_at", "-pk")
-    page, query = paginate(request, queryset)
+    page, query = paginate(request, queryset, capped=True)
     return render(request, "registry/job_list.html", {
         "filter": filterset, "page": page, "query": query,
         "filtered": any(v for k, v in request.GET.items() if k != "page"),

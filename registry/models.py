@@ -250,6 +250,7 @@ class Job(models.Model):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["status", "created_at"], name="registry_job_status_idx"),
+            models.Index(fields=["-created_at", "-id"], name="registry_job_recent_idx"),  # the lists' order
             models.Index(fields=["version", "kind", "status"], name="registry_job_evidence_idx"),
         ]
         constraints = [

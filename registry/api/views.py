@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portal.api import RecentFirstCursorPagination
 from registry import job_services, permissions, selectors, services
 from registry.api import job_serializers as js
 from registry.api import serializers as s
@@ -175,6 +176,7 @@ class JobListCreateApi(generics.ListAPIView):
     permission_classes = [IsAuthenticated, ViewPermission]
     serializer_class = js.JobOutputSerializer
     filterset_class = JobFilterSet
+    pagination_class = RecentFirstCursorPagination
 
     def get_queryset(self):
         return selectors.job_list().order_by("-created_at", "-pk")

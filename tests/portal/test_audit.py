@@ -91,3 +91,21 @@ def test_audit_page_filters_and_exports(client, scientist, manager):
     assert [r["object_repr"] for r in rows] == ["Alpha", "Beta", "Gamma"]
     assert json.loads(rows[0]["after"])["name"] == "Alpha"
     assert 'attachment; filename="gatehouse-audit-' in response["Content-Disposition"]
+
+
+def test_a_long_log_counts_up_to_the_cap_and_pages_on(client, scientist, manager, monkeypatch):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from portal.views_helpers import CappedPaginator
+
+    monkeypatch.setattr(CappedPaginator, "CAP", 4)
+    for n in range(6):
+        team_create(name=f"Log {n}", actor=scientist)
+    client.force_login(manager)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get("/audit/").content.decode()
+    assert "4+ events" in page and "Last »" not in page
+    count_sql = next(q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper())
+    assert "LIMIT 5" in count_sql  # the count stops at the cap, whatever the log's length
+    assert "1 event match" in client.get("/audit/?object=log 1").content.decode()  # below the cap: exact
