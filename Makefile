@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 # The embedded default needs DEBUG on for the demo accounts; override with DEBUG=false in production.
 RUN_ENV := DEBUG=$${DEBUG:-true}
 
-.PHONY: run test lint check clean demo
+.PHONY: run test lint check clean demo bench-data bench-load bench-mlflow
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,19 @@ test: $(VENV)/.installed-test
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .
 	$(PY) manage.py makemigrations --check --dry-run
+
+# bench/ (bench/README.md): 10,000 models in PostgreSQL, pages under load, the registry API beside MLflow's.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/gatehouse_bench
+BENCH_ENV := DATABASE_URL=$(BENCH_DATABASE_URL) SECRET_KEY=$${SECRET_KEY:-bench}
+
+bench-data: $(VENV)/.installed-run
+	$(BENCH_ENV) $(PY) -u bench/generate.py --yes-destroy-data
+
+bench-load: $(VENV)/.installed-run
+	$(BENCH_ENV) $(PY) -u bench/load.py
+
+bench-mlflow: $(VENV)/.installed-run
+	$(PY) -u bench/compare_mlflow.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

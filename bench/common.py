@@ -102,11 +102,11 @@ def hammer(operation: Callable[[int], bool], clients: int, seconds: float) -> di
             "p50": percentile(latencies, 50), "p95": percentile(latencies, 95), "p99": percentile(latencies, 99)}
 
 
-def gunicorn_start(port: int, workers: int, env: dict[str, str]) -> subprocess.Popen:
-    """Gatehouse under gunicorn (sync workers, as the container runs it) on a loopback port."""
+def gunicorn_start(port: int, workers: int, env: dict[str, str], threads: int = 1) -> subprocess.Popen:
+    """Gatehouse under gunicorn on a loopback port: ``workers`` processes of ``threads`` threads each."""
     process = subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", "gunicorn", "portal.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers",
-         str(workers), "--timeout", "120", "--log-level", "warning"],
+         str(workers), "--threads", str(threads), "--timeout", "120", "--log-level", "warning"],
         cwd=ROOT, env={**os.environ, "ALLOWED_HOSTS": "127.0.0.1", "DEBUG": "false", **env}, start_new_session=True)
     wait_until_up(f"http://127.0.0.1:{port}/healthz")
     return process

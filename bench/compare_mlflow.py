@@ -241,6 +241,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10, help="how long each operation runs on each side")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2, help="server worker processes on each side")
+    parser.add_argument("--threads", type=int, default=4,
+                        help="threads per Gatehouse worker process (4, as portal/gunicorn_conf.py runs it)")
     parser.add_argument("--mlflow", help="an mlflow executable (default: var/mlflow-venv, installed on first use)")
     parser.add_argument("--gatehouse-database-url", help="run Gatehouse on this database instead of a fresh one")
     args = parser.parse_args()
@@ -263,7 +265,8 @@ def main() -> None:
     try:
         wait_until_up(f"http://127.0.0.1:{mlflow_port}/health", seconds=180)
         gatehouse_server = gunicorn_start(gatehouse_port, args.workers,
-                                          {"DATABASE_URL": gatehouse_db, "GATEHOUSE_ARTIFACT_ROOT": str(media)})
+                                          {"DATABASE_URL": gatehouse_db, "GATEHOUSE_ARTIFACT_ROOT": str(media)},
+                                          threads=args.threads)
         sides = {"MLflow": MLflow(Client(mlflow_port), run),
                  "Gatehouse": Gatehouse(Client(gatehouse_port, {"Authorization": f"Token {token}"}), run, team)}
         results: dict[tuple[str, str], dict] = {}

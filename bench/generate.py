@@ -273,6 +273,19 @@ def check() -> list[str]:
     return problems
 
 
+def _create_database(url: str) -> None:
+    """Make the benchmark's database on its server if it is not there yet."""
+    import psycopg
+    from psycopg import sql
+
+    if not url.startswith(("postgres://", "postgresql://")):
+        return
+    server, name = url.rsplit("/", 1)
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", type=int, default=10_000)
@@ -287,6 +300,8 @@ def main() -> None:
     parser.add_argument("--check", action="store_true", help="only check the invariants of what is there")
     args = parser.parse_args()
 
+    if args.yes_destroy_data:
+        _create_database(os.environ.get("DATABASE_URL", ""))
     import django
 
     django.setup()

@@ -87,6 +87,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4, help="per worker, as portal/gunicorn_conf.py runs it")
     args = parser.parse_args()
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         sys.exit("Set DATABASE_URL to the PostgreSQL database bench/generate.py filled.")
@@ -104,14 +105,14 @@ def main() -> None:
     paths = [(label, path.format(model=version.model.name, number=version.number)) for label, path in PAGES]
 
     port = free_port()
-    gunicorn = gunicorn_start(port, args.workers, {})
+    gunicorn = gunicorn_start(port, args.workers, {}, threads=args.threads)
     base = f"http://127.0.0.1:{port}"
     try:
         pages = Client(port, {"Cookie": _session_cookie(base, "manager")})
         api = Client(port, {"Authorization": f"Token {token}"})
         counts = _queries([p for _, p in paths], token)
-        print(f"gunicorn {args.workers} workers, {args.clients} clients, {args.seconds:.0f} s per page; "
-              f"model {version.model.name} v{version.number}")
+        print(f"gunicorn {args.workers} workers x {args.threads} threads, {args.clients} clients, "
+              f"{args.seconds:.0f} s per page; model {version.model.name} v{version.number}")
         print(f"{'page':24} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7} {'queries':>8}")
         for label, path in paths:
             client = api if path.startswith("/api/") else pages

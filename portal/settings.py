@@ -219,6 +219,7 @@ CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", default=False)
 # Single sign-on by OpenID Connect: off unless OIDC_RP_CLIENT_ID is set (portal.oidc).
 OIDC_RP_CLIENT_ID = env_str("OIDC_RP_CLIENT_ID")
 OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
+AUTHENTICATION_BACKENDS = ["portal.backends.GatehouseModelBackend"]
 OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM", "groups")
 OIDC_REQUIRE_VERIFIED_EMAIL = env_bool("OIDC_REQUIRE_VERIFIED_EMAIL", default=True)
 try:
@@ -227,7 +228,7 @@ except ValueError as exc:
     raise ImproperlyConfigured(str(exc)) from None
 if OIDC_ENABLED:
     INSTALLED_APPS.append("mozilla_django_oidc")
-    AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend", "portal.oidc.GatehouseOIDCBackend"]
+    AUTHENTICATION_BACKENDS = [*AUTHENTICATION_BACKENDS, "portal.oidc.GatehouseOIDCBackend"]
     for _name in ("OIDC_RP_CLIENT_SECRET", "OIDC_OP_AUTHORIZATION_ENDPOINT", "OIDC_OP_TOKEN_ENDPOINT",
                   "OIDC_OP_USER_ENDPOINT", "OIDC_OP_JWKS_ENDPOINT"):
         if not env_str(_name):

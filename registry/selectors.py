@@ -55,9 +55,10 @@ def version_list() -> QuerySet[ModelVersion]:
     return ModelVersion.objects.select_related("model", "model__team", "created_by").order_by("-created_at")
 
 
-def version_get(*, name: str, number: int) -> ModelVersion:
+def version_get(*, name: str, number: int,
+                related: tuple[str, ...] = ("model", "model__team", "created_by", "parent")) -> ModelVersion:
     version = (
-        ModelVersion.objects.select_related("model", "model__team", "created_by", "parent")
+        ModelVersion.objects.select_related(*related)
         .filter(model__name=name, number=number)
         .first()
     )

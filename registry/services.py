@@ -46,11 +46,18 @@ def _snapshot(model: RegisteredModel) -> dict[str, Any]:
     return data
 
 
-def _tags_set(model: RegisteredModel, tags: list[str]) -> list[str]:
+def _tags_set(model: RegisteredModel, tags: list[str], *, new: bool = False) -> list[str]:
     names = sorted({slugify(t)[:50] for t in tags if slugify(t)})
+    if new and not names:  # a new model has no tags to clear
+        return names
     objs = [Tag.objects.get_or_create(name=name)[0] for name in names]
     model.tags.set(objs)
     return names
+
+
+# Related rows the service has just read: full_clean need not query for them again. The database's own
+# constraints (unique name, one production version, positive numbers) stand behind every save.
+_FETCHED_RELATIONS = ["team", "owner", "created_by", "model", "parent"]
 
 
 @transaction.atomic
@@ -83,10 +90,10 @@ def registered_model_create(
         created_by=actor,
         **card,
     )
-    model.full_clean()
+    model.full_clean(exclude=_FETCHED_RELATIONS)  # the unique name is checked here, for its friendly message
     model.save()
     after = _snapshot(model)
-    after["tags"] = _tags_set(model, tags or [])
+    after["tags"] = _tags_set(model, tags or [], new=True)
     audit_event_record(actor=actor, action="registry.model.created", obj=model, after=after)
     return model
 
@@ -190,7 +197,9 @@ def model_version_create(
                 created_by=actor,
             )
             version.artifact.name = f"models/{locked.name}/v{number}/placeholder"
-            version.full_clean()
+            # The number is unique under the model's row lock and a new version is in design: the fields are
+            # validated here, the constraints by the database on insert.
+            version.full_clean(exclude=_FETCHED_RELATIONS, validate_unique=False, validate_constraints=False)
             stored_key = storage_save(f"models/{locked.name}/v{number}/{spooled.sha256[:12]}.onnx", spooled)
             version.artifact.name = stored_key
             version.save()

@@ -33,6 +33,11 @@ class ViewPermission(DjangoModelPermissionsOrAnonReadOnly):
         for method in ("GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE")
     }
 
+    def _queryset(self, view):
+        # Only the class matters here; a view's get_queryset may run a query to find the parent model.
+        model = getattr(view, "permission_model", None)
+        return model.objects.none() if model is not None else super()._queryset(view)
+
 
 class ModelListCreateApi(generics.ListAPIView):
     permission_classes = [IsAuthenticated, ViewPermission]
@@ -47,7 +52,7 @@ class ModelListCreateApi(generics.ListAPIView):
         data = s.ModelCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         model = services.registered_model_create(actor=request.user, **data.validated_data)
-        model = selectors.model_list().get(pk=model.pk)
+        model.latest_version = model.production_version = None  # what model_list annotates, for a new model
         return Response(
             s.ModelOutputSerializer(model, context={"request": request}).data, status=status.HTTP_201_CREATED
         )
@@ -78,6 +83,7 @@ class ModelDetailApi(generics.RetrieveAPIView):
 
 class VersionListCreateApi(generics.ListAPIView):
     permission_classes = [IsAuthenticated, ViewPermission]
+    permission_model = ModelVersion
     serializer_class = s.VersionOutputSerializer
     parser_classes = [MultiPartParser, FormParser]
 
@@ -105,7 +111,9 @@ class VersionDetailApi(generics.RetrieveAPIView):
     serializer_class = s.VersionOutputSerializer
 
     def get_object(self):
-        return selectors.version_get(name=self.kwargs["name"], number=self.kwargs["number"])
+        # The page's version_get joins the team too; the API shows none of it (every join costs planning).
+        return selectors.version_get(name=self.kwargs["name"], number=self.kwargs["number"],
+                                     related=("model", "created_by", "parent"))
 
     def get_queryset(self):  # used by the permission class to find the model class
         return selectors.version_list()
@@ -113,6 +121,7 @@ class VersionDetailApi(generics.RetrieveAPIView):
 
 class DatasetListCreateApi(generics.ListAPIView):
     permission_classes = [IsAuthenticated, ViewPermission]
+    permission_model = Dataset
     serializer_class = s.DatasetOutputSerializer
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
