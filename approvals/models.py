@@ -35,6 +35,20 @@ class Policy(models.Model):
     def __str__(self) -> str:
         return f"{self.transition} · {self.risk_tier}"
 
+    def clean(self) -> None:
+        # The queue compares approvals given with these counts in SQL: a count must be a whole number.
+        from django.core.exceptions import ValidationError
+
+        from portal.roles import Role
+
+        if not isinstance(self.approvals, dict):
+            raise ValidationError({"approvals": 'Give approvals as {"role": count}, e.g. {"it-operations": 1}.'})
+        for role, count in self.approvals.items():
+            if role not in Role.values:
+                raise ValidationError({"approvals": f"'{role}' is not a role; roles are {', '.join(Role.values)}."})
+            if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+                raise ValidationError({"approvals": f"The count for {role} must be a whole number of at least 1."})
+
     def snapshot(self) -> dict:
         return {"id": self.pk, "risk_tier": self.risk_tier, "transition": self.transition,
                 "evidence": self.evidence, "approvals": self.approvals, "owner_may_approve": self.owner_may_approve,

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import logging
+import select
 import subprocess
 import sys
 import tempfile
@@ -19,6 +21,7 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 
 from portal.errors import ApplicationError
+from registry import inspection
 
 logger = logging.getLogger(__name__)
 CHUNK = 1024 * 1024
@@ -81,39 +84,65 @@ def spool(fileobj: Any, *, field: str) -> SpooledFile:
 
 
 class _Inspector:
-    """This process's fork server (registry.inspection.serve), started on first use and again if it died.
-    One request at a time per process: gunicorn's sync workers serve one request at a time anyway."""
+    """Fork servers (registry.inspection.serve) for this process: one per upload in progress, kept for the
+    next upload, so threads never wait for each other's files. A server that fails in any way is killed and
+    never reused: a late reply can never be read as another file's answer."""
+
+    GRACE_S = 10  # beyond the child's own timeout, for the server to reap it and answer
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._server: subprocess.Popen | None = None
+        self._idle: list[subprocess.Popen] = []
+        self._ids = itertools.count(1)
 
     def _start(self) -> subprocess.Popen:
         return subprocess.Popen(  # noqa: S603 - our own module, no shell
             [sys.executable, "-m", "registry.inspection", "--serve"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=settings.BASE_DIR, text=True,
-            env={"PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(settings.BASE_DIR)},
+            env={"PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+                 "PYTHONPATH": str(settings.BASE_DIR), "TMPDIR": tempfile.gettempdir()},
         )
 
-    def ask(self, request: dict) -> dict:
+    def _take(self) -> subprocess.Popen:
         with self._lock:
-            for attempt in (1, 2):
-                if self._server is None or self._server.poll() is not None:
-                    self._server = self._start()
+            while self._idle:
+                server = self._idle.pop()
+                if server.poll() is None:
+                    return server
+        return self._start()
+
+    def ask(self, request: dict) -> dict:
+        request = {**request, "id": next(self._ids)}
+        for attempt in (1, 2):
+            # An idle server may have died since its last answer: a second try gets a new one.
+            server = self._take() if attempt == 1 else self._start()
+            try:
                 try:
-                    self._server.stdin.write(json.dumps(request) + "\n")
-                    self._server.stdin.flush()
-                    line = self._server.stdout.readline()
-                except (BrokenPipeError, OSError):
+                    server.stdin.write(json.dumps(request) + "\n")
+                    server.stdin.flush()
+                    ready = select.select([server.stdout], [], [], request["timeout_s"] + self.GRACE_S)[0]
+                    line = server.stdout.readline() if ready else None
+                except (BrokenPipeError, ConnectionResetError):
                     line = ""
-                if line:
-                    return json.loads(line)
-                self._server.kill()  # it died (or was killed) between requests: start a new one once
-                self._server.wait()
-                self._server = None
-                if attempt == 2:
-                    raise RuntimeError("the inspection server stopped answering")
+                if line == "" and attempt == 1:
+                    raise _ServerGone
+                reply = json.loads(line) if line else None
+                if not reply or reply.get("id") != request["id"]:
+                    raise RuntimeError("the inspection server did not answer")
+            except BaseException as exc:
+                server.kill()
+                server.wait()
+                if isinstance(exc, _ServerGone):
+                    continue
+                raise
+            with self._lock:
+                self._idle.append(server)
+            return reply
         raise AssertionError("unreachable")
+
+
+class _ServerGone(Exception):
+    pass
 
 
 _inspector = _Inspector()
@@ -143,7 +172,10 @@ def inspect_file(kind: str, path: str, *, field: str, label_column: str | None =
         ) from None
     if not result.pop("ok"):
         raise ApplicationError(result["error"], field=field)
-    return result
+    try:
+        return inspection.checked(result)
+    except inspection.Rejected as exc:
+        raise ApplicationError(str(exc), field=field) from None
 
 
 def storage_save(key: str, spooled: SpooledFile) -> str:

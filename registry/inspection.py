@@ -12,6 +12,7 @@ recognised by their first bytes and refused: loading a pickle runs code.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -113,11 +114,14 @@ def _value_info(vi) -> dict[str, Any]:
     return {"name": vi.name, "dtype": _type_str(vi.type), "shape": _shape(vi.type)}
 
 
-def _runtime_refusal(model) -> str | None:
-    """Ask onnxruntime whether it can load a graph with this IR version and these opsets.
+@functools.lru_cache(maxsize=256)
+def runtime_refusal(ir_version: int, opsets: tuple[tuple[str, int], ...]) -> str | None:
+    """Ask onnxruntime whether it can load a graph with this IR version and these opsets (``(domain,
+    version)`` pairs as ``inspect_onnx`` reports them).
 
-    The probe is a one-node Identity graph that *we* build with the uploaded model's IR version and opset
-    imports; the uploaded graph itself is never handed to the runtime here.
+    The probe is a one-node Identity graph that *we* build from those numbers; the uploaded graph itself is
+    never handed to the runtime. It runs in the web process, not in the inspecting child: onnxruntime starts
+    a thread when imported, and a process with threads must not be forked. Answers are cached per process.
     """
     import onnxruntime as ort
     from onnx import TensorProto, helper
@@ -130,7 +134,7 @@ def _runtime_refusal(model) -> str | None:
         if domain not in ("", "ai.onnx"):
             imports.append(helper.make_opsetid("", 13))  # Identity itself lives in the default domain
         probe = helper.make_model(graph, opset_imports=imports)
-        probe.ir_version = model.ir_version
+        probe.ir_version = ir_version
         options = ort.SessionOptions()
         options.intra_op_num_threads = options.inter_op_num_threads = 1  # no thread pool for a one-node probe
         try:
@@ -140,20 +144,34 @@ def _runtime_refusal(model) -> str | None:
         return None
 
     runtime = f"the runtime here (onnxruntime {ort.__version__})"
-    for opset in model.opset_import:
-        error = loads(opset.domain, opset.version)
+    for domain, version in opsets:
+        domain = "" if domain == "ai.onnx" else domain
+        error = loads(domain, version)
         if error is None:
             continue
         if "IR version" in error:
             return (
-                f"The model uses ONNX IR version {model.ir_version}, which {runtime} cannot load. "
+                f"The model uses ONNX IR version {ir_version}, which {runtime} cannot load. "
                 "Export it with an older IR version or upgrade onnxruntime on the workers."
             )
-        domain = opset.domain or "ai.onnx"
-        best = next((v for v in range(opset.version - 1, 0, -1) if loads(opset.domain, v) is None), None)
+        best = next((v for v in range(version - 1, 0, -1) if loads(domain, v) is None), None)
         hint = f" it runs up to opset {best}; re-export with that target opset" if best else " re-export it"
-        return f"The model needs opset {opset.version} of domain '{domain}', which {runtime} cannot run:{hint}."
+        return f"The model needs opset {version} of domain '{domain or 'ai.onnx'}', which {runtime} cannot run:{hint}."
     return None
+
+
+def checked(facts: dict[str, Any]) -> dict[str, Any]:
+    """The verdicts that come after parsing, in the order a person can act on them: the runtime's word on
+    opsets ("re-export with opset N") first, then the checker's. Raises Rejected; returns the facts."""
+    if facts.get("format") == "onnx":
+        facts = dict(facts)
+        refusal = runtime_refusal(facts["ir_version"], tuple(facts["opsets"].items()))
+        if refusal:
+            raise Rejected(refusal)
+        checker_error = facts.pop("checker_error")
+        if checker_error:
+            raise Rejected(f"The ONNX checker refused the graph: {checker_error}")
+    return facts
 
 
 def inspect_onnx(path: str) -> dict[str, Any]:
@@ -191,15 +209,12 @@ def inspect_onnx(path: str) -> dict[str, Any]:
             "which are not part of this upload. Save it as one file: onnx.save_model(model, path, "
             "save_as_external_data=False)."
         )
-    # The runtime's word on opsets comes first: "re-export with opset N" is more useful than the checker's.
-    refusal = _runtime_refusal(model)
-    if refusal:
-        raise Rejected(refusal)
+    # The checker's verdict is reported, not raised: `checked` puts the runtime's word on opsets first.
+    checker_error = None
     try:
         onnx.checker.check_model(model)
     except onnx.checker.ValidationError as exc:
-        first = str(exc).strip().splitlines()[0][:400]
-        raise Rejected(f"The ONNX checker refused the graph: {first}") from None
+        checker_error = str(exc).strip().splitlines()[0][:400]
 
     initializers = {init.name for init in model.graph.initializer}
     return {
@@ -212,6 +227,7 @@ def inspect_onnx(path: str) -> dict[str, Any]:
             "outputs": [_value_info(vi) for vi in model.graph.output],
         },
         "node_count": len(model.graph.node),
+        "checker_error": checker_error,
     }
 
 
@@ -346,6 +362,17 @@ def answer(kind: str, path: str, label: str | None) -> str:
     return json.dumps(result)
 
 
+def _die_with_parent() -> None:
+    """Linux: the child is killed if the server that forked it goes away, so no parse outlives its deadline."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the server's SIGKILL on timeout still applies
+        pass
+
+
 def _inspect_in_child(request: dict) -> dict:
     """Fork a child that limits itself and parses; wait for its answer at most ``timeout_s``."""
     import select
@@ -356,12 +383,22 @@ def _inspect_in_child(request: dict) -> dict:
     if pid == 0:  # the child: never returns
         code = 0
         try:
-            os.close(read_end)
+            _die_with_parent()
+            # Only the answer pipe and stderr stay open: nothing the child does can touch the server's
+            # request and reply streams.
+            devnull = os.open(os.devnull, os.O_RDWR)
+            os.dup2(devnull, 0)
+            os.dup2(devnull, 1)
+            os.closerange(3, write_end)
+            os.closerange(write_end + 1, 65536)
             limit_self(request["memory_mb"], request["timeout_s"])
             data = answer(request["kind"], request["path"], request.get("label")).encode()
             with os.fdopen(write_end, "wb") as out:
                 out.write(data)
         except BaseException:
+            import traceback
+
+            traceback.print_exc()
             code = 1
         finally:
             os._exit(code)
@@ -380,30 +417,34 @@ def _inspect_in_child(request: dict) -> dict:
                 break
             chunks.append(chunk)
     _, status = os.waitpid(pid, 0)
-    return {"answer": None if timed_out else b"".join(chunks).decode(errors="replace"), "timed_out": timed_out,
-            "exit": os.waitstatus_to_exitcode(status)}
+    return {"id": request.get("id"), "answer": None if timed_out else b"".join(chunks).decode(errors="replace"),
+            "timed_out": timed_out, "exit": os.waitstatus_to_exitcode(status)}
+
+
+def threads() -> int:
+    with open("/proc/self/status") as fh:
+        return int(next(line.split()[1] for line in fh if line.startswith("Threads:")))
 
 
 def serve() -> None:
-    """The fork server (``python -m registry.inspection --serve``): import the ONNX parsers once, then for each
+    """The fork server (``python -m registry.inspection --serve``): import the ONNX parser once, then for each
     request line on stdin fork a child to parse the file and write one answer line on stdout. A child costs a
-    fork (milliseconds) instead of a new interpreter importing onnx and onnxruntime (half a second). This
-    process runs no threads, so forking it is safe. Datasets' parsers (pandas, pyarrow) are imported by the
-    child that needs them: they are large, and datasets are uploaded far less often than versions."""
-    import tempfile
-
+    fork (milliseconds) instead of a new interpreter importing onnx (a few hundred). Datasets' parsers
+    (pandas, pyarrow) and onnxruntime are not imported here: the first two are large and rarely needed, and
+    onnxruntime starts a thread, which a process that forks must not have (it runs in the web process,
+    ``runtime_refusal``)."""
+    import onnx.checker
     from onnx import TensorProto, helper
 
-    # Parse one small graph of our own now, so the parsers' and the runtime's lazily built state (operator
-    # schemas, kernel registries) is built once here rather than in every child. The probe sessions are
-    # single-threaded: no thread is running when this process forks.
+    # Check one small graph of our own now, so the checker's lazily built operator schemas are built once
+    # here rather than in every child.
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 1])
     graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "warm-up", [x],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 1])])
-    with tempfile.NamedTemporaryFile(suffix=".onnx") as warm:
-        warm.write(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString())
-        warm.flush()
-        answer("onnx", warm.name, None)
+    onnx.checker.check_model(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]))
+    if threads() != 1:  # forking a threaded process can leave the child holding a lock nobody will release
+        sys.stderr.write(f"registry.inspection: the fork server runs {threads()} threads; refusing to fork\n")
+        raise SystemExit(3)
     for line in sys.stdin:
         sys.stdout.write(json.dumps(_inspect_in_child(json.loads(line))) + "\n")
         sys.stdout.flush()
@@ -417,7 +458,13 @@ def main(argv: list[str]) -> int:
     timeout_s = int(os.environ.get("GATEHOUSE_INSPECT_TIMEOUT_S", "300"))
     result = _inspect_in_child({"kind": argv[0], "path": argv[1], "label": argv[2] if len(argv) > 2 else None,
                                 "memory_mb": memory_mb, "timeout_s": timeout_s})
-    sys.stdout.write(result["answer"] or "")
+    reply = json.loads(result["answer"] or '{"ok": false, "error": "The child process died."}')
+    if reply.pop("ok"):
+        try:
+            reply = {"ok": True, **checked(reply)}
+        except Rejected as exc:
+            reply = {"ok": False, "error": str(exc)}
+    sys.stdout.write(json.dumps(reply))
     return 0
 
 

@@ -352,3 +352,16 @@ def test_audit_names_each_decision(users, world):
                                       decision="reject", comment="Not ready: recall too low.")
     actions = set(AuditEvent.objects.filter(object_type="approvals.promotionrequest").values_list("action", flat=True))
     assert actions == {"approvals.request.opened", "approvals.request.rejected"}
+
+
+def test_policy_approval_counts_are_whole_numbers_of_known_roles():
+    from django.core.exceptions import ValidationError
+
+    policy = Policy.objects.get(risk_tier="high", transition="test->production")
+    policy.full_clean()  # the shipped defaults are valid
+    for bad, message in (({"it-operations": 1.5}, "whole number"), ({"it-operations": "2"}, "whole number"),
+                         ({"it-operations": 0}, "at least 1"), ({"auditors": 1}, "not a role"), ([1], "role")):
+        policy.approvals = bad
+        with pytest.raises(ValidationError) as info:
+            policy.full_clean()
+        assert message in str(info.value), bad

@@ -64,3 +64,39 @@ def test_a_file_too_large_for_the_memory_limit_is_refused_not_fatal(tmp_path, se
     # The next upload is inspected as usual: the fork server survived its child.
     path.write_bytes(onnx_bytes())
     assert inspect_file("onnx", str(path), field="artifact")["opsets"] == {"ai.onnx": 17}
+
+
+def test_concurrent_uploads_get_their_own_answers_from_single_threaded_fork_servers(tmp_path):
+    """gthread workers inspect several files at once: each gets its own file's facts, from fork servers that
+    run one thread (forking a threaded process is unsafe) and are replaced when they die."""
+    import threading
+    from pathlib import Path
+
+    from registry.artifacts import _inspector
+
+    def features(n: int) -> int:
+        path = tmp_path / f"m{n}.onnx"
+        path.write_bytes(onnx_bytes(n_features=n))
+        return inspect_file("onnx", str(path), field="artifact")["signature"]["inputs"][0]["shape"][1]
+
+    results, errors = {}, []
+
+    def work(first: int):
+        try:
+            for n in range(first, first + 20, 4):
+                results[n] = features(n)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(1, 5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and results == {n: n for n in range(1, 21)}
+    assert _inspector._idle
+    for server in _inspector._idle:
+        status = Path(f"/proc/{server.pid}/status").read_text()
+        assert "\nThreads:\t1\n" in status
+        server.kill()  # a server that died between uploads is replaced, not reused
+    assert features(7) == 7
