@@ -288,3 +288,21 @@ def test_unknown_team_says_so(api, scientist):
     response = api.post("/api/v1/models/", {"name": "x", "team": "nope", "task_type": "regression",
                                             "risk_tier": "low"}, format="json")
     assert response.json()["team"] == ["There is no team 'nope'. Use a team's slug, e.g. risk-models."]
+
+
+def test_token_authentication_reads_the_permissions_with_the_token(api, scientist, manager, team):
+    from django.test import Client
+
+    model = RegisteredModelFactory(name="tok", team=team)
+    version_create(model, scientist)
+    key = Token.objects.create(user=manager).key
+    client = Client(HTTP_AUTHORIZATION=f"Token {key}")
+    assert client.get("/api/v1/models/tok/versions/1/").status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/api/v1/models/tok/versions/1/").status_code == 200
+    # The token, the user and their permissions in one query on PostgreSQL; then the version.
+    assert len(queries.captured_queries) == (2 if connection.vendor == "postgresql" else 3)
+    assert Client(HTTP_AUTHORIZATION="Token nope").get("/api/v1/models/").status_code == 401
+    manager.is_active = False
+    manager.save()
+    assert client.get("/api/v1/models/").status_code == 401
