@@ -135,3 +135,49 @@ def peak_rss_mb(master: int) -> float:
             if match:
                 peak = max(peak, int(match.group(1)))
     return peak / 1024
+
+
+_HZ = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def process_tree(root: int) -> set[int]:
+    """``root`` and its descendants now."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (fields := _stat(int(entry.name))):
+            parents[int(entry.name)] = int(fields[1])
+    tree, grew = {root}, True
+    while grew:
+        found = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= found
+        grew = bool(found)
+    return tree
+
+
+def postgres_pids() -> set[int]:
+    return {int(e.name) for e in Path("/proc").iterdir()
+            if e.name.isdigit() and (e / "comm").exists() and _comm(e) == "postgres"}
+
+
+def _comm(entry: Path) -> str:
+    try:
+        return (entry / "comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def cpu_seconds(pids: set[int]) -> float:
+    """CPU time (user + system) of these processes, including their children that have exited and been
+    waited for (a forked inspection, a finished PostgreSQL backend)."""
+    total = 0
+    for pid in pids:
+        if fields := _stat(pid):
+            total += sum(int(v) for v in fields[11:15])
+    return total / _HZ

@@ -37,7 +37,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.common import Client, free_port, gunicorn_start, hammer, peak_rss_mb, stop, wait_until_up  # noqa: E402
+from bench.common import (  # noqa: E402
+    Client,
+    cpu_seconds,
+    free_port,
+    gunicorn_start,
+    hammer,
+    peak_rss_mb,
+    postgres_pids,
+    process_tree,
+    stop,
+    wait_until_up,
+)
 
 MLFLOW = "mlflow==3.17.2"  # the release measured in bench/README.md
 PAGE = 50
@@ -272,21 +283,32 @@ def main() -> None:
         results: dict[tuple[str, str], dict] = {}
         print(f"{args.clients} clients, {args.workers} server workers each, {args.seconds:.0f} s per operation "
               f"per side; {MLFLOW} vs Gatehouse ({gatehouse_db.rsplit('/', 1)[-1]})", flush=True)
+        roots = {"MLflow": mlflow_server.pid, "Gatehouse": gatehouse_server.pid}
         for operation in OPERATIONS:
             for side_name, side in sides.items():
                 method = getattr(side, operation.replace(" by prefix", "").replace(" ", "_"))
-                results[(operation, side_name)] = r = hammer(method, args.clients, args.seconds)
+                # CPU per operation: the server's processes (with the children they forked and reaped) and
+                # PostgreSQL's, measured around the run; the two sides run one after the other.
+                server, database = process_tree(roots[side_name]), postgres_pids()
+                before = cpu_seconds(server), cpu_seconds(database)
+                r = hammer(method, args.clients, args.seconds)
+                r["server_cpu"] = (cpu_seconds(server) - before[0]) * 1000 / max(r["n"], 1)
+                r["db_cpu"] = (cpu_seconds(database | postgres_pids()) - before[1]) * 1000 / max(r["n"], 1)
+                results[(operation, side_name)] = r
                 print(f"  {operation:17} {side_name:9} {r['rps']:8.1f} ops/s  p50 {r['p50']:6.1f}  "
-                      f"p95 {r['p95']:6.1f}  p99 {r['p99']:6.1f} ms  errors {r['errors']}", flush=True)
+                      f"p95 {r['p95']:6.1f}  p99 {r['p99']:6.1f} ms  errors {r['errors']}  CPU per op: server "
+                      f"{r['server_cpu']:.1f} ms, PostgreSQL {r['db_cpu']:.1f} ms", flush=True)
         print()
-        print(f"{'operation':18} {'MLflow ops/s':>12} {'p50':>6} {'p95':>6} {'p99':>6}   "
-              f"{'Gatehouse ops/s':>15} {'p50':>6} {'p95':>6} {'p99':>6}   {'ratio':>6}")
+        print(f"{'operation':18} {'MLflow ops/s':>12} {'p50':>6} {'p95':>6} {'p99':>6} {'cpu':>5}   "
+              f"{'Gatehouse ops/s':>15} {'p50':>6} {'p95':>6} {'p99':>6} {'cpu':>5}   {'ratio':>6}")
         for operation in OPERATIONS:
             m, g = results[(operation, "MLflow")], results[(operation, "Gatehouse")]
-            print(f"{operation:18} {m['rps']:12.1f} {m['p50']:6.1f} {m['p95']:6.1f} {m['p99']:6.1f}   "
-                  f"{g['rps']:15.1f} {g['p50']:6.1f} {g['p95']:6.1f} {g['p99']:6.1f}   "
+            print(f"{operation:18} {m['rps']:12.1f} {m['p50']:6.1f} {m['p95']:6.1f} {m['p99']:6.1f} "
+                  f"{m['server_cpu'] + m['db_cpu']:5.1f}   {g['rps']:15.1f} {g['p50']:6.1f} {g['p95']:6.1f} "
+                  f"{g['p99']:6.1f} {g['server_cpu'] + g['db_cpu']:5.1f}   "
                   f"{g['rps'] / m['rps'] if m['rps'] else float('inf'):5.2f}x")
-        print(f"latencies in ms; errors: MLflow {sum(results[(o, 'MLflow')]['errors'] for o in OPERATIONS)}, "
+        print("latencies in ms; cpu: CPU ms per operation, server processes and PostgreSQL together")
+        print(f"errors: MLflow {sum(results[(o, 'MLflow')]['errors'] for o in OPERATIONS)}, "
               f"Gatehouse {sum(results[(o, 'Gatehouse')]['errors'] for o in OPERATIONS)}; created "
               + ", ".join(f"{n}: {len(s.models)} models, {len(s.versions)} versions" for n, s in sides.items()))
         print(f"peak Gatehouse worker memory (VmHWM): {peak_rss_mb(gatehouse_server.pid):.0f} MB")
