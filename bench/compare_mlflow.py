@@ -252,8 +252,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10, help="how long each operation runs on each side")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2, help="server worker processes on each side")
-    parser.add_argument("--threads", type=int, default=4,
-                        help="threads per Gatehouse worker process (4, as portal/gunicorn_conf.py runs it)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads per Gatehouse worker process (1: sync workers, as portal/gunicorn_conf.py)")
     parser.add_argument("--mlflow", help="an mlflow executable (default: var/mlflow-venv, installed on first use)")
     parser.add_argument("--gatehouse-database-url", help="run Gatehouse on this database instead of a fresh one")
     args = parser.parse_args()

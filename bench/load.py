@@ -87,7 +87,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4, help="per worker, as portal/gunicorn_conf.py runs it")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="per worker (1: sync workers, as portal/gunicorn_conf.py runs them)")
     args = parser.parse_args()
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         sys.exit("Set DATABASE_URL to the PostgreSQL database bench/generate.py filled.")
