@@ -116,6 +116,11 @@ def generate(models: int, versions_per_model: int, teams: int, days: int, seed: 
         batch_size=BATCH)
     dataset_of = {d.model_id: d for d in datasets}
 
+    # Requests carry the policy they were opened under, as the services snapshot it: the queue reads it.
+    from approvals.models import Policy
+
+    policies = {p.risk_tier: p.snapshot() for p in Policy.objects.filter(transition="test->production")}
+
     # Versions and their stage histories. Each version may go to test, then production; a later version in
     # production retires the earlier one; some models ship a rollback.
     versions, changes, requests, jobs, observations = [], [], [], [], []
@@ -165,7 +170,8 @@ def generate(models: int, versions_per_model: int, teams: int, days: int, seed: 
             request = None
             if how == "promote":
                 request = PromotionRequest(version=v, action="promote", from_stage=from_stage, to_stage=to_stage,
-                                           justification="Benchmark data.", requester=m.owner, policy={},
+                                           justification="Benchmark data.", requester=m.owner,
+                                           policy=policies[m.risk_tier],
                                            artifact_sha256=v.sha256, status="applied", closed_at=at(t))
                 request._opened = at(t - rng.random() * 0.01)
                 requests.append(request)
@@ -187,7 +193,8 @@ def generate(models: int, versions_per_model: int, teams: int, days: int, seed: 
     for v in rng.sample([v for v in versions if v.stage == "test"], k=min(2000, models // 5)):
         opened = now - dt.timedelta(days=rng.random() * 30)
         request = PromotionRequest(version=v, action="promote", from_stage="test", to_stage="production",
-                                   justification="Benchmark data.", requester=v.model.owner, policy={},
+                                   justification="Benchmark data.", requester=v.model.owner,
+                                   policy=policies[v.model.risk_tier],
                                    artifact_sha256=v.sha256, status="open" if rng.random() < 0.5 else "rejected",
                                    closed_at=None)
         if request.status == "rejected":

@@ -28,12 +28,13 @@ from bench.common import Client, free_port, gunicorn_start, hammer, peak_rss_mb,
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 PASSWORD = "bench-password"  # noqa: S105 - the generator's accounts, on a benchmark database
+QUEUE_USER = "it0"  # an IT approver: the manager's queue is always empty
 
 PAGES = [
     ("model list", "/models/"),
     ("model detail", "/models/{model}/"),
     ("version detail", "/models/{model}/versions/{number}/"),
-    ("approval queue", "/approvals/"),
+    ("approval queue", "/approvals/"),  # as QUEUE_USER
     ("dashboard", "/dashboard/"),
     ("jobs list", "/jobs/"),
     ("API: model list", "/api/v1/models/"),
@@ -70,14 +71,16 @@ def _queries(paths: list[str], token: str) -> dict[str, int]:
     from django.test.utils import CaptureQueriesContext
 
     settings.ALLOWED_HOSTS = ["*"]
-    client = Client()
+    client, approver = Client(), Client()
     client.force_login(get_user_model().objects.get(username="manager"))
+    approver.force_login(get_user_model().objects.get(username=QUEUE_USER))
     out = {}
     for path in paths:
         extra = {"HTTP_AUTHORIZATION": f"Token {token}"} if path.startswith("/api/") else {}
-        client.get(path, **extra)
+        who = approver if path == "/approvals/" else client
+        who.get(path, **extra)
         with CaptureQueriesContext(connection) as captured:
-            client.get(path, **extra)
+            who.get(path, **extra)
         out[path] = len(captured.captured_queries)
     return out
 
@@ -87,6 +90,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--only", help="only the pages whose label contains this")
     parser.add_argument("--threads", type=int, default=1,
                         help="per worker (1: sync workers, as portal/gunicorn_conf.py runs them)")
     args = parser.parse_args()
@@ -110,13 +114,16 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     try:
         pages = Client(port, {"Cookie": _session_cookie(base, "manager")})
+        approver = Client(port, {"Cookie": _session_cookie(base, QUEUE_USER)})
         api = Client(port, {"Authorization": f"Token {token}"})
         counts = _queries([p for _, p in paths], token)
         print(f"gunicorn {args.workers} workers x {args.threads} threads, {args.clients} clients, "
               f"{args.seconds:.0f} s per page; model {version.model.name} v{version.number}")
         print(f"{'page':24} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7} {'queries':>8}")
         for label, path in paths:
-            client = api if path.startswith("/api/") else pages
+            if args.only and args.only not in label:
+                continue
+            client = api if path.startswith("/api/") else approver if path == "/approvals/" else pages
             r = hammer(lambda _i, c=client, p=path: c.request("GET", p)[0] == 200, args.clients, args.seconds)
             print(f"{label:24} {r['rps']:7.1f} {r['p50']:8.0f} {r['p95']:8.0f} {r['p99']:8.0f} {r['errors']:7d} "
                   f"{counts[path]:8d}")
