@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import Permission
 from django.db import connection
-from django.db.models import OuterRef, Q, Value
-from django.db.models.functions import Concat
+from django.db.models import OuterRef
 from rest_framework import authentication, exceptions
+
+from portal.backends import permission_codes
 
 
 class TokenAuthentication(authentication.TokenAuthentication):
@@ -18,8 +18,7 @@ class TokenAuthentication(authentication.TokenAuthentication):
             return super().authenticate_credentials(key)
         from django.contrib.postgres.expressions import ArraySubquery
 
-        perms = (Permission.objects.filter(Q(user=OuterRef("user")) | Q(group__user=OuterRef("user")))
-                 .values(code=Concat("content_type__app_label", Value("."), "codename")))
+        perms = permission_codes(OuterRef("user"))
         token = (self.get_model().objects.select_related("user").annotate(perms=ArraySubquery(perms))
                  .filter(key=key).first())
         if token is None:

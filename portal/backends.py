@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Permission
-from django.db.models import Q
+from django.db.models import Q, QuerySet, Value
+from django.db.models.functions import Concat
+
+
+def permission_codes(user) -> QuerySet:
+    """``app_label.codename`` of each permission ``user`` (a user, or an OuterRef to one) has, its own and
+    its groups', as one column ``code``."""
+    return (Permission.objects.filter(Q(user=user) | Q(group__user=user))
+            .annotate(code=Concat("content_type__app_label", Value("."), "codename")).values("code"))
 
 
 class GatehouseModelBackend(ModelBackend):
@@ -15,9 +23,9 @@ class GatehouseModelBackend(ModelBackend):
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
             return set()
         if not hasattr(user_obj, "_perm_cache"):
-            perms = Permission.objects.all()
-            if not user_obj.is_superuser:
-                perms = perms.filter(Q(user=user_obj) | Q(group__user=user_obj))
-            user_obj._perm_cache = {f"{app}.{codename}" for app, codename in
-                                    perms.values_list("content_type__app_label", "codename").distinct()}
+            if user_obj.is_superuser:
+                perms = Permission.objects.values_list("content_type__app_label", "codename")
+                user_obj._perm_cache = {f"{app}.{codename}" for app, codename in perms}
+            else:
+                user_obj._perm_cache = set(permission_codes(user_obj).values_list("code", flat=True))
         return user_obj._perm_cache
