@@ -1,7 +1,7 @@
 # Gatehouse: one image for web, workers, beat and the migration job (the command differs).
 # Build: docker build -t gatehouse .            GPU workers: docker build --build-arg EXTRAS=gpu -t gatehouse-gpu .
 # The GPU image gets onnxruntime-gpu with the CUDA and cuDNN libraries as wheels ([cuda,cudnn]), loaded by
-# registry.runtimes.onnx (onnxruntime.preload_dlls); the host needs only the NVIDIA driver and container toolkit.
+# registry.evidence.onnx (onnxruntime.preload_dlls); the host needs only the NVIDIA driver and container toolkit.
 
 # --- build: wheels for the app and its dependencies, compilers stay here ------------------------------------
 FROM python:3.12-slim-bookworm AS build

@@ -18,3 +18,23 @@ class RequestStatus(models.TextChoices):
 class DecisionKind(models.TextChoices):
     APPROVE = "approve", "Approve"
     REJECT = "reject", "Reject"
+
+
+# A request is open until it is applied, rejected or withdrawn (APPROVED: every approval is in, evidence is not).
+OPEN_STATUSES = (RequestStatus.OPEN, RequestStatus.APPROVED)
+# The outcomes a decision reached (the approval wait is measured to them; a withdrawal decided nothing).
+CLOSED_WITH_OUTCOME = (RequestStatus.APPLIED, RequestStatus.REJECTED)
+
+
+class AuditAction(models.TextChoices):
+    """What the workflow records in the audit log (portal.core.audit)."""
+
+    REQUEST_OPENED = "approvals.request.opened", "Promotion requested"
+    REQUEST_APPROVED = "approvals.request.approved", "Request approved"
+    REQUEST_REJECTED = "approvals.request.rejected", "Request rejected"
+    REQUEST_WITHDRAWN = "approvals.request.withdrawn", "Request withdrawn"
+    REQUEST_APPLIED = "approvals.request.applied", "Request applied"
+    # Named in the registry's vocabulary: the version is the object that changed (kept for the log's history).
+    VERSION_STAGE_CHANGED = "registry.version.stage_changed", "Version changed stage"
+    POLICY_UPDATED = "approvals.policy.updated", "Policy changed"
+    POLICY_CREATED = "approvals.policy.created", "Policy created"

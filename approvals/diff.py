@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from registry.choices import JobKind, JobStatus, Stage
+from registry.choices import JobKind
 from registry.models import Job, ModelVersion
-from registry.runtimes.validation import LOWER_IS_BETTER, _signature_changes
+from registry.evidence.scoring import LOWER_IS_BETTER
+from registry.evidence.signatures import signature_changes
 
 
 def _latest(version: ModelVersion, kind: str, **filters) -> Job | None:
-    return (Job.objects.filter(version=version, artifact_sha256=version.sha256, kind=kind,
-                               status=JobStatus.SUCCEEDED, **filters).order_by("-finished_at").first())
+    return (Job.objects.filter(version=version, artifact_sha256=version.sha256, **filters).evidence(kind)
+            .order_by("-finished_at").first())
 
 
 def against_production(version: ModelVersion) -> dict | None:
-    production = ModelVersion.objects.filter(model_id=version.model_id, stage=Stage.PRODUCTION).exclude(
-        pk=version.pk).first()
+    production = ModelVersion.objects.production_other_than(version)
     if production is None:
         return None
     out: dict = {"production": production, "size_delta": version.size_bytes - production.size_bytes,
-                 "signature_changes": _signature_changes(production.signature, version.signature)}
+                 "signature_changes": signature_changes(production.signature, version.signature)}
     candidate_validation = _latest(version, JobKind.VALIDATION)
     metrics = []
     if candidate_validation:

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 
-from approvals.choices import Action, DecisionKind, RequestStatus
+from approvals.choices import OPEN_STATUSES, Action, DecisionKind, RequestStatus
+from portal.core.roles import Role
 from registry.choices import RiskTier, Stage
 
 
@@ -37,10 +39,6 @@ class Policy(models.Model):
 
     def clean(self) -> None:
         # The queue compares approvals given with these counts in SQL: a count must be a whole number.
-        from django.core.exceptions import ValidationError
-
-        from portal.roles import Role
-
         if not isinstance(self.approvals, dict):
             raise ValidationError({"approvals": 'Give approvals as {"role": count}, e.g. {"it-operations": 1}.'})
         for role, count in self.approvals.items():
@@ -53,6 +51,11 @@ class Policy(models.Model):
         return {"id": self.pk, "risk_tier": self.risk_tier, "transition": self.transition,
                 "evidence": self.evidence, "approvals": self.approvals, "owner_may_approve": self.owner_may_approve,
                 "updated_at": self.updated_at.isoformat() if self.updated_at else None}
+
+
+class PromotionRequestQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(status__in=OPEN_STATUSES)
 
 
 class PromotionRequest(models.Model):
@@ -70,12 +73,14 @@ class PromotionRequest(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     closed_at = models.DateTimeField(null=True, blank=True)
 
+    objects = PromotionRequestQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
                 fields=["version"],
-                condition=models.Q(status__in=[RequestStatus.OPEN, RequestStatus.APPROVED]),
+                condition=models.Q(status__in=list(OPEN_STATUSES)),
                 name="approvals_request_one_open_per_version",
                 violation_error_message="This version already has an open request.",
             ),
@@ -90,7 +95,7 @@ class PromotionRequest(models.Model):
 
     @property
     def is_open(self) -> bool:
-        return self.status in (RequestStatus.OPEN, RequestStatus.APPROVED)
+        return self.status in OPEN_STATUSES
 
 
 class Decision(models.Model):

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Cast, Coalesce
 
-from approvals.choices import DecisionKind, RequestStatus
+from approvals.choices import Action, DecisionKind
 from approvals.models import Decision, PromotionRequest, StageChange
-from portal.roles import user_roles
+from portal.core.roles import user_roles
 from registry.choices import JobKind, JobStatus, Verdict
+from registry.evidence.benchmark import slo_verdict
+from registry.evidence.scoring import LOWER_IS_BETTER
 from registry.models import Job, ModelVersion
-from registry.runtimes.benchmark import slo_verdict
-from registry.runtimes.validation import LOWER_IS_BETTER
 
 
 @dataclass
@@ -49,53 +48,58 @@ def _validation_refusal(job: Job, version: ModelVersion, production: ModelVersio
     return None
 
 
+def _validation_item(version: ModelVersion, jobs, production: ModelVersion | None) -> EvidenceItem:
+    refusals = []
+    job = None
+    for candidate in jobs.passed_validations().order_by("-finished_at")[:20]:
+        refusal = _validation_refusal(candidate, version, production)
+        if refusal is None:
+            job = candidate
+            break
+        refusals.append(f"#{candidate.pk}: {refusal}")
+    if job:
+        message = f"Validation #{job.pk} passed on {job.dataset.name}."
+    else:
+        message = "No passed validation on this artifact" + (f" that counts ({refusals[0]})" if refusals else "") + "."
+    return EvidenceItem("validation", "Validation passed", job is not None,
+                        _with_latest(message, jobs, JobKind.VALIDATION, job), job, _in_flight(jobs, JobKind.VALIDATION))
+
+
+def _benchmark_item(version: ModelVersion, jobs, device: str) -> EvidenceItem:
+    model = version.model
+    candidates = jobs.evidence(JobKind.BENCHMARK).filter(verdict=Verdict.PASSED).order_by("-finished_at")
+    # Judged again by the model's SLO now: a run that passed a looser (or no) SLO does not count.
+    job = next((j for j in candidates if j.ran_on(device) and _meets_slo_now(j, model)), None)
+    where = f" on a {device.upper()}" if device else ""
+    message = (f"Benchmark #{job.pk} met the SLO on {job.result['runtime']['provider']}." if job else
+               f"No benchmark{where} that meets the model's SLO on this artifact"
+               + ("" if model.slo_p99_latency_ms or model.slo_min_throughput
+                  else " (set the model's SLO first: a benchmark without an SLO has no verdict)") + ".")
+    return EvidenceItem("benchmark", f"Benchmark meets the SLO{where}", job is not None,
+                        _with_latest(message, jobs, JobKind.BENCHMARK, job), job, _in_flight(jobs, JobKind.BENCHMARK))
+
+
+def _card_item(version: ModelVersion) -> EvidenceItem:
+    missing = version.model.card_missing
+    return EvidenceItem("card_complete", "Model card complete", not missing,
+                        "All eight sections are written." if not missing else f"Missing: {', '.join(missing)}.")
+
+
 def evidence_for(version: ModelVersion, policy: dict, artifact_sha256: str | None = None) -> list[EvidenceItem]:
     """Each piece of evidence the policy asks for, found on the exact artifact digest."""
-    digest = artifact_sha256 or version.sha256
     wanted = policy.get("evidence", {})
+    jobs = Job.objects.filter(version=version, artifact_sha256=artifact_sha256 or version.sha256
+                              ).select_related("dataset")
     items = []
-    jobs = Job.objects.filter(version=version, artifact_sha256=digest).select_related("dataset")
-    production = None
-    if policy.get("transition") == "test->production":
-        production = ModelVersion.objects.filter(model_id=version.model_id, stage="production").exclude(
-            pk=version.pk).first()
     if wanted.get("validation"):
-        passed = jobs.filter(kind=JobKind.VALIDATION, status=JobStatus.SUCCEEDED, verdict=Verdict.PASSED)
-        refusals = []
-        job = None
-        for candidate in passed.order_by("-finished_at")[:20]:
-            refusal = _validation_refusal(candidate, version, production)
-            if refusal is None:
-                job = candidate
-                break
-            refusals.append(f"#{candidate.pk}: {refusal}")
-        if job:
-            message = f"Validation #{job.pk} passed on {job.dataset.name}."
-        else:
-            message = "No passed validation on this artifact" + (
-                f" that counts ({refusals[0]})" if refusals else "") + "."
-        items.append(EvidenceItem("validation", "Validation passed", job is not None, _with_latest(
-            message, jobs, JobKind.VALIDATION, job), job, _in_flight(jobs, JobKind.VALIDATION)))
+        # Promoting to production replaces the version there: the validation must have been compared with it.
+        production = ModelVersion.objects.production_other_than(version) \
+            if policy.get("transition") == "test->production" else None
+        items.append(_validation_item(version, jobs, production))
     if wanted.get("benchmark"):
-        device = wanted.get("benchmark_device") or ""
-        candidates = jobs.filter(kind=JobKind.BENCHMARK, status=JobStatus.SUCCEEDED,
-                                 verdict=Verdict.PASSED).order_by("-finished_at")
-        model = version.model
-        # Judged again by the model's SLO now: a run that passed a looser (or no) SLO does not count.
-        job = next((j for j in candidates if ran_on(j, device) and _meets_slo_now(j, model)), None)
-        where = f" on a {device.upper()}" if device else ""
-        message = (f"Benchmark #{job.pk} met the SLO on {job.result['runtime']['provider']}." if job else
-                   f"No benchmark{where} that meets the model's SLO on this artifact"
-                   + ("" if version.model.slo_p99_latency_ms or version.model.slo_min_throughput
-                      else " (set the model's SLO first: a benchmark without an SLO has no verdict)") + ".")
-        items.append(EvidenceItem("benchmark", f"Benchmark meets the SLO{where}", job is not None,
-                                  _with_latest(message, jobs, JobKind.BENCHMARK, job), job,
-                                  _in_flight(jobs, JobKind.BENCHMARK)))
+        items.append(_benchmark_item(version, jobs, wanted.get("benchmark_device") or ""))
     if wanted.get("card_complete"):
-        missing = version.model.card_missing
-        items.append(EvidenceItem(
-            "card_complete", "Model card complete", not missing,
-            "All eight sections are written." if not missing else f"Missing: {', '.join(missing)}."))
+        items.append(_card_item(version))
     return items
 
 
@@ -106,30 +110,8 @@ def _meets_slo_now(job: Job, model) -> bool:
                        min_throughput=model.slo_min_throughput)["passed"] is True
 
 
-def ran_on(job: Job, device: str) -> bool:
-    """Whether a benchmark ran on ``device``: "" any, "cpu", "gpu", or a GPU class such as "h100" or "a100",
-    matched against the GPU names NVML reported on the worker."""
-    runtime = (job.result or {}).get("runtime", {})
-    if not device:
-        return True
-    if device in ("cpu", "gpu"):
-        return runtime.get("device") == device
-    names = [g.get("name", "") for g in ((job.environment or {}).get("nvml") or {}).get("gpus", [])]
-    return runtime.get("device") == "gpu" and any(gpu_class(name) == device.lower() for name in names)
-
-
-_GPU_CLASS = re.compile(r"\b(GB200|B200|B100|H200|H100|H20|A100|A10G|A10|A30|A40|L40S|L40|L4|T4|V100|P100|RTX\s?\w+)\b",
-                        re.IGNORECASE)
-
-
-def gpu_class(name: str) -> str:
-    """The device class of an NVML GPU name: "NVIDIA H100 80GB HBM3" → "h100", "NVIDIA L40S" → "l40s"."""
-    match = _GPU_CLASS.search(name or "")
-    return match.group(1).lower().replace(" ", "") if match else ""
-
-
 def _in_flight(jobs, kind: str) -> Job | None:
-    return jobs.filter(kind=kind, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).order_by("-created_at").first()
+    return jobs.filter(kind=kind).in_flight().order_by("-created_at").first()
 
 
 def _with_latest(message: str, jobs, kind: str, counted: Job | None) -> str:
@@ -161,7 +143,7 @@ def approvals_status(request: PromotionRequest) -> dict:
 def roles_user_can_decide_in(user, request: PromotionRequest) -> list[str]:
     """The roles in which ``user`` may still approve ``request`` (empty: no decision is theirs to make)."""
     # Separation of duties: the requester never decides, nor does the artifact's author on a promotion.
-    authors = (request.requester_id, request.version.created_by_id if request.action == "promote" else None)
+    authors = (request.requester_id, request.version.created_by_id if request.action == Action.PROMOTE else None)
     if not user.is_authenticated or user.pk in authors or not request.is_open:
         return []
     if any(d.person_id == user.pk for d in request.decisions.all()):
@@ -195,30 +177,16 @@ def queue_for(user) -> QuerySet[PromotionRequest]:
         given[f"given_{role}"] = Coalesce(Subquery(approvals), 0)
         needed = Cast(KeyTextTransform(role, KeyTransform("approvals", "policy")), IntegerField())
         need |= Q(policy__approvals__has_key=role) & Q(**{f"given_{role}__lt": needed})
-    return (request_list().filter(status__in=[RequestStatus.OPEN, RequestStatus.APPROVED]).exclude(requester=user)
-            .exclude(action="promote", version__created_by=user)
+    return (request_list().open().exclude(requester=user)
+            .exclude(action=Action.PROMOTE, version__created_by=user)
             .exclude(Exists(Decision.objects.filter(request=OuterRef("pk"), person=user)))
             .alias(**given).filter(need).order_by("created_at", "pk"))
 
 
+def open_request_of(version) -> PromotionRequest | None:
+    """The version's request that is still open (at most one: the database says so)."""
+    return PromotionRequest.objects.open().filter(version=version).first()
+
+
 def timeline(model) -> QuerySet[StageChange]:
     return StageChange.objects.filter(version__model=model).select_related("version", "actor", "request")
-
-
-SLA_WORKING_DAYS = 5
-
-
-def working_days_since(moment) -> int:
-    """Whole working days (Monday to Friday) from ``moment`` to now."""
-    import datetime as dt
-
-    from django.utils import timezone
-
-    start, end = moment.date(), timezone.now().date()
-    days = 0
-    day = start
-    while day < end:
-        day += dt.timedelta(days=1)
-        if day.weekday() < 5:
-            days += 1
-    return days

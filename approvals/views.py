@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -12,10 +11,13 @@ from django.views.decorators.http import require_POST
 from approvals import selectors, services
 from approvals.choices import RequestStatus
 from approvals.diff import against_production
+from approvals.filters import PromotionRequestFilterSet
 from approvals.forms import DecisionForm, RequestForm, WithdrawForm
 from approvals.models import PromotionRequest
-from portal.errors import ApplicationError
-from portal.views_helpers import form_error, paginate
+from approvals.workflow import SLA_WORKING_DAYS
+from portal.core.calendar import working_days
+from portal.core.errors import ApplicationError
+from portal.core.views import filtered, form_error, paginate
 from registry import permissions as registry_permissions
 from registry import selectors as registry_selectors
 
@@ -53,30 +55,25 @@ def request_open(request: HttpRequest, name: str, number: int, action: str) -> H
 @login_required
 def queue(request: HttpRequest) -> HttpResponse:
     """The open requests that need the current user, oldest first, with their age against the SLA."""
-    if not registry_permissions.can_view_registry(request.user):
-        raise PermissionDenied("Your role cannot see the release queue.")
+    registry_permissions.require_view_registry(request.user)
     page, query = paginate(request, selectors.queue_for(request.user))
-    return render(request, "approvals/queue.html", {"page": page, "query": query,
-                                                    "sla_days": selectors.SLA_WORKING_DAYS})
+    return render(request, "approvals/queue.html", {"page": page, "query": query, "sla_days": SLA_WORKING_DAYS})
 
 
 @login_required
 def request_list(request: HttpRequest) -> HttpResponse:
-    if not registry_permissions.can_view_registry(request.user):
-        raise PermissionDenied("Your role cannot see release requests.")
-    queryset = selectors.request_list().order_by("-created_at")
-    status = request.GET.get("status")
-    if status in RequestStatus.values:
-        queryset = queryset.filter(status=status)
+    registry_permissions.require_view_registry(request.user)
+    filterset, queryset, status = filtered(request, PromotionRequestFilterSet, selectors.request_list(),
+                                           default_order=("-created_at", "-pk"))
     page, query = paginate(request, queryset)
-    return render(request, "approvals/request_list.html", {"page": page, "query": query, "status": status,
-                                                           "statuses": RequestStatus.choices})
+    return render(request, "approvals/request_list.html", {
+        "page": page, "query": query, "filter": filterset, "status": request.GET.get("status"),
+        "statuses": RequestStatus.choices}, status=status)
 
 
 @login_required
 def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    if not registry_permissions.can_view_registry(request.user):
-        raise PermissionDenied("Your role cannot see release requests.")
+    registry_permissions.require_view_registry(request.user)
     promotion = _request_get(pk)
     version = promotion.version
     evidence = selectors.evidence_for(version, promotion.policy, promotion.artifact_sha256)
@@ -91,8 +88,8 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_withdraw": promotion.is_open and promotion.requester_id == request.user.pk,
         # Only an open request is compared with production now; a closed one was decided against what was then.
         "diff": against_production(version) if promotion.is_open else None,
-        "age_days": selectors.working_days_since(promotion.created_at),
-        "sla_days": selectors.SLA_WORKING_DAYS,
+        "age_days": working_days(promotion.created_at),
+        "sla_days": SLA_WORKING_DAYS,
         "can_validate": registry_permissions.can_run_validation(request.user, version.model),
         "can_benchmark": registry_permissions.can_run_benchmark(request.user, version.model),
         "datasets": version.model.datasets.order_by("name"),

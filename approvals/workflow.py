@@ -1,14 +1,19 @@
 """The state table: (stage, action) → transition. Plain data, read by the services, the pages' buttons,
-the API and the tests (DESIGN §5). Who may *approve* comes from the Policy rows; this table says who may
-*ask* and what must hold before anyone can."""
+the API and the tests (docs/architecture.md, "The release workflow"). Who may *approve* comes from the
+Policy rows; this table says who may *ask* and what must hold before anyone can."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from approvals.choices import Action
-from portal.roles import Role
+from portal.core.roles import Role
 from registry.choices import Stage
+
+
+# A request should be decided within this many working days (portal.core.calendar): the queue flags older
+# ones, and the debt index counts them as stuck.
+SLA_WORKING_DAYS = 5
 
 
 @dataclass(frozen=True)

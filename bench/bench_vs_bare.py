@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_vs_bare.py [--seconds 5] [--rounds 3]
 
 Runs, alternately and in one process, (a) the benchmark code path the jobs use
-(registry.runtimes.benchmark.run_benchmark) and (b) a bare timed loop of onnxruntime's
+(registry.evidence.benchmark.run_benchmark) and (b) a bare timed loop of onnxruntime's
 InferenceSession.run on the same model file and the same generated inputs, and prints both throughputs
 and their difference. The target is agreement within 5%.
 """
@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import onnxruntime as ort  # noqa: E402
 
 from bench.models import mlp_onnx  # noqa: E402
-from registry.runtimes import load_runtime  # noqa: E402
-from registry.runtimes.benchmark import BenchmarkParams, make_inputs, run_benchmark  # noqa: E402
+from registry.evidence import load_runtime  # noqa: E402
+from registry.evidence.benchmark import BenchmarkParams, make_inputs, run_benchmark  # noqa: E402
 
 
 def bare_loop(path: str, feeds: dict, seconds: float) -> float:

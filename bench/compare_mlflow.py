@@ -232,8 +232,8 @@ def _gatehouse_setup(database_url: str) -> tuple[str, str]:
     from django.core.management import call_command
     from rest_framework.authtoken.models import Token
 
-    from portal.models import Team
-    from portal.roles import Role
+    from portal.core.models import Team
+    from portal.core.roles import Role
 
     call_command("migrate", verbosity=0)
     user, _ = get_user_model().objects.get_or_create(username="bench-ci")

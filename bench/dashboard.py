@@ -67,7 +67,7 @@ def main() -> None:
         assert response.status_code == 200, (url, response.status_code)
         timings = []
         for _ in range(args.requests):
-            if not cached:  # the figures computed from the snapshot, as after a change (portal.debt)
+            if not cached:  # the figures computed from the snapshot, as after a change (portal.dashboard.board)
                 cache.clear()
             reset_queries()
             with CaptureQueriesContext(connection) as queries:

@@ -8,7 +8,7 @@ it is deleted first, hence --yes-destroy-data): 50 teams, 10,000 models, 100,000
 changes (design → test → production → retired, one production version per model at most), promotion
 requests with the decisions' outcomes, validation and benchmark jobs, weekly observations of production
 versions (some drifting), and an audit log whose hash chain verifies. Then it takes the debt snapshots of
-the last --snapshot-days days through the same backfill as production (portal.services.debt_backfill),
+the last --snapshot-days days through the same backfill as production (portal.core.services.debt_backfill),
 so the trend and the 30-day comparison read real snapshots.
 
 The rows are made directly rather than through the services (which would take hours at this size); the
@@ -57,9 +57,9 @@ def generate(models: int, versions_per_model: int, teams: int, days: int, seed: 
     from django.utils import timezone
 
     from approvals.models import PromotionRequest, StageChange
-    from portal.audit import GENESIS_HASH, event_hash, event_payload
-    from portal.models import AuditEvent, Team
-    from portal.roles import Role, ensure_role_groups
+    from portal.core.audit import GENESIS_HASH, event_hash, event_payload
+    from portal.core.models import AuditEvent, Team
+    from portal.core.roles import Role, ensure_role_groups
     from registry.models import Dataset, Job, ModelVersion, Observation, RegisteredModel
 
     rng = random.Random(seed)
@@ -256,7 +256,7 @@ def generate(models: int, versions_per_model: int, teams: int, days: int, seed: 
             events.append(event)
         AuditEvent.objects.bulk_create(events, batch_size=BATCH)
     counts["audit_events"] = len(pending)
-    from registry.milestones import rebuild
+    from approvals.milestones import rebuild
 
     rebuild()  # first upload / test / production per model, dwell entries: what the services keep as they go
     return counts
@@ -266,8 +266,8 @@ def check() -> list[str]:
     """The invariants the services keep, checked on what was written."""
     from django.db.models import Count
 
-    from portal.audit import verify_chain
-    from portal.models import AuditEvent
+    from portal.core.audit import verify_chain
+    from portal.core.models import AuditEvent
     from registry.models import ModelVersion
 
     problems = []
@@ -331,7 +331,7 @@ def main() -> None:
     counts = generate(args.models, args.versions_per_model, args.teams, args.days, args.seed,
                       args.audit_events)
     generated = time.perf_counter() - began
-    from portal.services import debt_backfill, debt_snapshot_take
+    from portal.dashboard.snapshots import debt_backfill, debt_snapshot_take
 
     t = time.perf_counter()
     backfill = debt_backfill(since=timezone.localdate() - dt.timedelta(days=args.snapshot_days))

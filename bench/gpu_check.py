@@ -20,14 +20,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.models import mlp_onnx  # noqa: E402
-from registry.runtimes import TensorSpec, environment, load_runtime  # noqa: E402
-from registry.runtimes.benchmark import BenchmarkParams, run_benchmark  # noqa: E402
+from registry.evidence import TensorSpec, environment, load_runtime  # noqa: E402
+from registry.evidence.benchmark import BenchmarkParams, run_benchmark  # noqa: E402
 
 
 def torch_runtime(path: Path):
     import torch
 
-    from registry.runtimes.torch import TorchScriptRuntime
+    from registry.evidence.torch import TorchScriptRuntime
 
     if not torch.cuda.is_available():
         return None

@@ -60,7 +60,7 @@ def main() -> int:
     python = sys.executable
     subprocess.run([python, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     setup = (
-        "from django.contrib.auth.models import User, Group; from portal.models import Team; "
+        "from django.contrib.auth.models import User, Group; from portal.core.models import Team; "
         "from rest_framework.authtoken.models import Token; from registry.models import RegisteredModel; "
         "u = User.objects.create_user('bench'); u.groups.add(Group.objects.get(name='data-scientists')); "
         "t = Team.objects.create(name='Bench', slug='bench'); t.members.add(u); "

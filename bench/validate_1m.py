@@ -25,8 +25,9 @@ import numpy as np, pandas as pd
 from django.contrib.auth.models import User, Group
 from django.core.files import File
 from django.core.files.base import ContentFile
-from portal.models import Team
-from registry import services, job_services
+from portal.core.models import Team
+from registry import services
+from registry.services import jobs as job_services
 from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline

@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from django.conf import settings
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
@@ -13,12 +14,11 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 # deployment tooling hears of a release at once, not after the evidence jobs queued before it.
 app.conf.task_queues = (Queue("cpu"), Queue("gpu"), Queue("events"))
 app.autodiscover_tasks()
+app.autodiscover_tasks(["portal.dashboard"])  # a package of the portal app, not an app itself
 
 
 def ensure_broker_folders() -> None:
     """The filesystem transport needs its folders before the first message."""
-    from django.conf import settings
-
     if settings.CELERY_BROKER_URL.startswith("filesystem://"):
         for key in ("data_folder_in", "processed_folder"):
             os.makedirs(settings.CELERY_BROKER_TRANSPORT_OPTIONS[key], exist_ok=True)

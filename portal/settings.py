@@ -11,8 +11,8 @@ import dj_database_url
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.env import env_bool, env_int, env_list, env_str
-from portal.rolemap import parse_role_map
+from portal.core.env import env_bool, env_int, env_list, env_str
+from portal.core.rolemap import parse_role_map
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("GATEHOUSE_VAR_DIR", str(BASE_DIR / "var")))
@@ -49,12 +49,12 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # First: health checks answer before host validation, HTTPS redirects and sessions.
-    "portal.health.HealthMiddleware",
-    "portal.metrics.MetricsMiddleware",
+    "portal.ops.health.HealthMiddleware",
+    "portal.ops.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
-    "portal.middleware.RequestContextMiddleware",
+    "portal.core.request_context.RequestContextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -77,7 +77,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "portal.context_processors.navigation",
+                "portal.web.context_processors.navigation",
             ],
         },
     },
@@ -108,8 +108,8 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Each process keeps its own cache (the dashboard's figures until their inputs change, portal.debt): nothing
-# shared needs invalidating across processes, and a worker recomputes at most once per change.
+# Each process keeps its own cache (the dashboard's figures until their inputs change, portal.dashboard.board):
+# nothing shared needs invalidating across processes, and a worker recomputes at most once per change.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 500}}}
 
 # --- Celery: Redis when REDIS_URL is set, else the filesystem transport in var/broker ----------------------
@@ -138,7 +138,7 @@ CELERY_TASK_DEFAULT_QUEUE = "cpu"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
-    # Re-send jobs the broker never got; fail jobs whose worker vanished (registry.runner.jobs_reap).
+    # Re-send jobs the broker never got; fail jobs whose worker vanished (registry.services.jobs.reap_stale_jobs).
     "jobs-reap": {"task": "registry.jobs_reap", "schedule": 30.0},
     # Today's debt snapshot (and any day missed) every five minutes: the dashboard reads it; the last one of
     # a day stands as that day's history.
@@ -219,10 +219,10 @@ AUTH_PASSWORD_VALIDATORS = [
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=False)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", default=False)
 
-# Single sign-on by OpenID Connect: off unless OIDC_RP_CLIENT_ID is set (portal.oidc).
+# Single sign-on by OpenID Connect: off unless OIDC_RP_CLIENT_ID is set (portal.core.oidc).
 OIDC_RP_CLIENT_ID = env_str("OIDC_RP_CLIENT_ID")
 OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
-AUTHENTICATION_BACKENDS = ["portal.backends.GatehouseModelBackend"]
+AUTHENTICATION_BACKENDS = ["portal.core.backends.GatehouseModelBackend"]
 OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM", "groups")
 OIDC_REQUIRE_VERIFIED_EMAIL = env_bool("OIDC_REQUIRE_VERIFIED_EMAIL", default=True)
 try:
@@ -231,7 +231,7 @@ except ValueError as exc:
     raise ImproperlyConfigured(str(exc)) from None
 if OIDC_ENABLED:
     INSTALLED_APPS.append("mozilla_django_oidc")
-    AUTHENTICATION_BACKENDS = [*AUTHENTICATION_BACKENDS, "portal.oidc.GatehouseOIDCBackend"]
+    AUTHENTICATION_BACKENDS = [*AUTHENTICATION_BACKENDS, "portal.core.oidc.GatehouseOIDCBackend"]
     for _name in ("OIDC_RP_CLIENT_SECRET", "OIDC_OP_AUTHORIZATION_ENDPOINT", "OIDC_OP_TOKEN_ENDPOINT",
                   "OIDC_OP_USER_ENDPOINT", "OIDC_OP_JWKS_ENDPOINT"):
         if not env_str(_name):
@@ -283,14 +283,14 @@ USE_TZ = True
 # --- API -----------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "portal.authentication.TokenAuthentication",
+        "portal.core.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "portal.api.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "portal.core.api.Pagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "portal.api.exception_handler",
+    "EXCEPTION_HANDLER": "portal.core.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Gatehouse API",
@@ -319,14 +319,14 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "gatehouse@localhost")
 GATEHOUSE_BASE_URL = env_str("GATEHOUSE_BASE_URL", "http://127.0.0.1:8000")
 
 # LOG_FORMAT=json: one JSON object per line (python-json-logger), for log collectors. Both formats carry the
-# request id (portal.logs), which the response also returns as X-Request-ID.
+# request id (portal.core.logs), which the response also returns as X-Request-ID.
 LOG_FORMAT = env_str("LOG_FORMAT", "text")
 if LOG_FORMAT not in ("text", "json"):
     raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r} must be text or json.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "portal.logs.RequestIdFilter"}},
+    "filters": {"request_id": {"()": "portal.core.logs.RequestIdFilter"}},
     "formatters": {
         "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
         "json": {"()": "pythonjsonlogger.json.JsonFormatter",

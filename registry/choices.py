@@ -60,3 +60,24 @@ class Verdict(models.TextChoices):
 class DatasetFormat(models.TextChoices):
     CSV = "csv", "CSV"
     PARQUET = "parquet", "Parquet"
+
+
+class AuditAction(models.TextChoices):
+    """What the registry records in the audit log (portal.core.audit)."""
+
+    MODEL_CREATED = "registry.model.created", "Model registered"
+    MODEL_UPDATED = "registry.model.updated", "Model changed"
+    VERSION_CREATED = "registry.version.created", "Version uploaded"
+    DATASET_CREATED = "registry.dataset.created", "Dataset added"
+    OBSERVATION_RECORDED = "registry.observation.recorded", "Observation from production recorded"
+    VALIDATION_CREATED = "registry.job.validation.created", "Validation started"
+    BENCHMARK_CREATED = "registry.job.benchmark.created", "Benchmark started"
+    JOB_SUCCEEDED = "registry.job.succeeded", "Job completed"
+    JOB_FAILED = "registry.job.failed", "Job failed"
+    JOB_ERROR = "registry.job.error", "Job ended in error"
+    JOB_CANCELLED = "registry.job.cancelled", "Job cancelled"
+
+
+JOB_CREATED_ACTION = {JobKind.VALIDATION: AuditAction.VALIDATION_CREATED, JobKind.BENCHMARK: AuditAction.BENCHMARK_CREATED}
+JOB_ENDED_ACTION = {JobStatus.SUCCEEDED: AuditAction.JOB_SUCCEEDED, JobStatus.FAILED: AuditAction.JOB_FAILED,
+                    JobStatus.ERROR: AuditAction.JOB_ERROR, JobStatus.CANCELLED: AuditAction.JOB_CANCELLED}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q
 
-from portal.models import Team
+from portal.core.models import Team
 from registry.choices import JobKind, JobStatus, RiskTier, Stage, TaskType, Verdict
 from registry.models import Job, ModelVersion, RegisteredModel
 

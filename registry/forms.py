@@ -202,8 +202,8 @@ class BenchmarkJobForm(forms.Form):
     warmup_ms = forms.IntegerField(label="Warm-up (ms)", initial=200, min_value=0, max_value=60_000)
 
     def clean_batch_sizes(self) -> list[int]:
-        from portal.errors import ApplicationError
-        from registry.job_services import parse_batch_sizes
+        from portal.core.errors import ApplicationError
+        from registry.services.jobs import parse_batch_sizes
 
         try:
             sizes = parse_batch_sizes(self.cleaned_data["batch_sizes"])

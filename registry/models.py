@@ -6,6 +6,7 @@ from django.db import models
 from django.urls import reverse
 
 from registry.choices import (
+    FINISHED_STATUSES,
     ArtifactFormat,
     DatasetFormat,
     Device,
@@ -16,6 +17,8 @@ from registry.choices import (
     TaskType,
     Verdict,
 )
+from registry.evidence.devices import ran_on
+from registry.querysets import JobQuerySet, ModelVersionQuerySet
 
 MODEL_CARD_FIELDS = (
     "intended_use",
@@ -98,8 +101,8 @@ class RegisteredModel(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    # Milestones, kept by the services as they happen (and rebuilt from the history by
-    # registry.services.model_milestones_rebuild), so the flow metrics read one row per model.
+    # Milestones, kept by the services as they happen (registry.services.models.model_milestone_record) and
+    # rebuilt from the history by approvals.milestones.rebuild, so the flow metrics read one row per model.
     first_version_at = models.DateTimeField(null=True, blank=True, editable=False)
     first_test_at = models.DateTimeField(null=True, blank=True, editable=False)
     first_production_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -159,6 +162,8 @@ class ModelVersion(models.Model):
 
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="created_versions")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = ModelVersionQuerySet.as_manager()
 
     class Meta:
         ordering = ["model", "-number"]
@@ -246,6 +251,8 @@ class Job(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
+    objects = JobQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
         indexes = [
@@ -273,7 +280,11 @@ class Job(models.Model):
 
     @property
     def finished(self) -> bool:
-        return self.status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.ERROR, JobStatus.CANCELLED)
+        return self.status in FINISHED_STATUSES
+
+    def ran_on(self, device: str) -> bool:
+        """Whether this benchmark ran on ``device``: "" any, "cpu", "gpu", or a GPU class such as "h100"."""
+        return ran_on(self.result, self.environment, device)
 
     @property
     def duration_s(self) -> float | None:
@@ -283,7 +294,7 @@ class Job(models.Model):
 
 
 class Observation(models.Model):
-    """What a serving system reported about a version in production over a window (DESIGN §7).
+    """What a serving system reported about a version in production over a window (docs/architecture.md, "Monitoring and model debt").
 
     ``metrics`` are the values the serving side measured (e.g. accuracy on labelled traffic); ``histograms``
     the feature counts on the edges of the version's reference histograms, from which ``psi`` is computed

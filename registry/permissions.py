@@ -3,12 +3,17 @@
 Rule for editing (README, "Roles"): every signed-in person may read every model; a data scientist may
 register models for, edit, and add versions and datasets to the models of teams they are a member of.
 Another team's model is read-only to them. Superusers may do anything.
+
+Each ``can_*`` answers a question (for the pages' buttons); each ``require_*`` raises PermissionDenied with
+the one sentence that refusal is worded in, wherever it is refused (a page, the API, a service).
 """
 
 from __future__ import annotations
 
-from portal.models import Team
-from portal.roles import Role, user_roles
+from django.core.exceptions import PermissionDenied
+
+from portal.core.models import Team
+from portal.core.roles import Role, user_roles
 from registry.models import RegisteredModel
 
 
@@ -84,3 +89,63 @@ def can_report_observation(user, model: RegisteredModel) -> bool:
     if not user.is_authenticated or not user.has_perm("registry.add_observation"):
         return False
     return user.is_superuser or Role.IT_OPERATIONS in user_roles(user) or _is_member(user, model.team_id)
+
+
+# --- Refusals, each worded once ------------------------------------------------------------------------------
+
+
+def _require(allowed: bool, message: str) -> None:
+    if not allowed:
+        raise PermissionDenied(message)
+
+
+def require_view_registry(user) -> None:
+    _require(can_view_registry(user), "Your role does not include the registry.")
+
+
+def require_register_model(user, team: Team | None = None) -> None:
+    if team is None:
+        _require(can_register_model(user), "Only data scientists can register models.")
+        _require(user.is_superuser or registrable_teams(user).exists(),
+                 "You are not a member of any team yet; ask an administrator to add you to one.")
+    else:
+        _require(can_register_model(user, team),
+                 f"You may register models only for your own teams; you are not in {team}.")
+
+
+def require_change_model(user, model: RegisteredModel) -> None:
+    _require(can_change_model(user, model), f"Only data scientists of {model.team} may change {model.name}.")
+
+
+def require_add_version(user, model: RegisteredModel) -> None:
+    _require(can_add_version(user, model), f"Only data scientists of {model.team} may add versions to {model.name}.")
+
+
+def require_add_dataset(user, model: RegisteredModel) -> None:
+    _require(can_add_dataset(user, model), f"Only data scientists of {model.team} may add datasets to {model.name}.")
+
+
+def require_download(user) -> None:
+    _require(can_download(user), "Your role cannot download artifacts or datasets.")
+
+
+def require_run_validation(user, model: RegisteredModel) -> None:
+    _require(can_run_validation(user, model), f"Only data scientists of {model.team} may validate {model.name}.")
+
+
+def require_run_benchmark(user, model: RegisteredModel) -> None:
+    _require(can_run_benchmark(user, model),
+             f"Only data scientists of {model.team} and IT operations may benchmark {model.name}.")
+
+
+def require_cancel_job(user, job) -> None:
+    _require(can_cancel_job(user, job), "Only the person who started the job, or IT operations, may cancel it.")
+
+
+def require_view_jobs(user) -> None:
+    _require(can_view_jobs(user), "Your role cannot see evidence jobs.")
+
+
+def require_report_observation(user, model: RegisteredModel) -> None:
+    _require(can_report_observation(user, model),
+             f"Only IT operations and data scientists of {model.team} may report observations for {model.name}.")

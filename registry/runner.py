@@ -13,13 +13,16 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from portal.services import audit_event_record
+from celery.exceptions import SoftTimeLimitExceeded
+
+from portal.core.services import audit_event_record
+from registry import signals
 from registry.artifacts import local_path
-from registry.choices import JobKind, JobStatus, Verdict
+from registry.choices import JOB_ENDED_ACTION, AuditAction, JobKind, JobStatus, Verdict
 from registry.models import Job, ModelVersion
-from registry.runtimes import environment, load_runtime
-from registry.runtimes.benchmark import BenchmarkParams, run_benchmark, slo_verdict
-from registry.runtimes.validation import ValidationInput, ValidationStopped, validate
+from registry.evidence import environment, load_runtime
+from registry.evidence.benchmark import BenchmarkParams, run_benchmark, slo_verdict
+from registry.evidence.validation import ValidationInput, ValidationStopped, validate
 
 logger = logging.getLogger(__name__)
 LOG_LIMIT = 100_000  # characters of log kept on the row (the tail)
@@ -105,7 +108,7 @@ def _claim(job_id: int, task_id: str | None, hostname: str) -> Job | None:
             job.error = (f"The job's worker was lost {job.attempts} times (last on {job.worker}); it was not "
                          "tried again. Check the worker's memory and logs, then start the job again.")
             job.save()
-            audit_event_record(actor=None, action="registry.job.error", obj=job, after={"status": job.status})
+            audit_event_record(actor=None, action=AuditAction.JOB_ERROR, obj=job, after={"status": job.status})
             return None
         job.status = JobStatus.RUNNING
         job.attempts += 1
@@ -145,8 +148,6 @@ def run_job(job_id: int, *, task_id: str | None = None, hostname: str | None = N
         except InterruptedError:
             status, error = JobStatus.CANCELLED, "Cancelled while running."
         except Exception as exc:
-            from celery.exceptions import SoftTimeLimitExceeded
-
             if isinstance(exc, SoftTimeLimitExceeded):
                 error = "The job ran past its time limit and was stopped."
             elif isinstance(exc, ValueError | FileNotFoundError):
@@ -175,24 +176,21 @@ def _finish(job_id: int, attempt: int, *, status: str, verdict: str, result, err
             status, (error or status)[:300])
         job.finished_at = timezone.now()
         job.save()
-        audit_event_record(actor=None, action=f"registry.job.{status}", obj=job,
+        audit_event_record(actor=None, action=JOB_ENDED_ACTION[status], obj=job,
                            before={"status": JobStatus.RUNNING}, after={"status": status, "verdict": job.verdict})
         if status == JobStatus.SUCCEEDED:
-            # New evidence: a request waiting for it may now be applied.
-            from approvals.services import promotion_requests_recheck
-
-            version_id = job.version_id
-            transaction.on_commit(lambda: promotion_requests_recheck(version_id=version_id))
+            # New evidence: a request waiting for it may now be applied (approvals listens).
+            transaction.on_commit(lambda: signals.version_evidence_recorded.send(
+                sender=Job, version_id=job.version_id, job_id=job.pk, kind=job.kind))
 
 
 def _champion(version: ModelVersion, dataset_id: int) -> dict | None:
     """Metrics of the production version's latest passed validation on the same dataset."""
-    production = ModelVersion.objects.filter(model_id=version.model_id, stage="production").exclude(
-        pk=version.pk).first()
+    production = ModelVersion.objects.production_other_than(version)
     if production is None:
         return None
-    job = (Job.objects.filter(version=production, kind=JobKind.VALIDATION, dataset_id=dataset_id,
-                              status=JobStatus.SUCCEEDED).order_by("-finished_at").first())
+    job = (Job.objects.filter(version=production, dataset_id=dataset_id).evidence(JobKind.VALIDATION)
+           .order_by("-finished_at").first())
     if job is None or not job.result:
         return {"version": production.number, "metrics": {}, "signature": production.signature,
                 "missing": True}

@@ -7,7 +7,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from registry.choices import RiskTier, Stage
-from registry.models import Dataset, ModelVersion, RegisteredModel, Tag
+from registry.models import Dataset, Job, ModelVersion, Observation, RegisteredModel, Tag
 
 
 def model_list() -> QuerySet[RegisteredModel]:
@@ -83,17 +83,13 @@ def stage_counts() -> dict[str, int]:
     return counts
 
 
-def job_list() -> QuerySet:
-    from registry.models import Job
-
+def job_list() -> QuerySet[Job]:
     return Job.objects.select_related("version", "version__model", "dataset", "requested_by").defer(
         "log", "result", "environment"
     )
 
 
-def job_get(*, pk: int):
-    from registry.models import Job
-
+def job_get(*, pk: int) -> Job:
     job = Job.objects.select_related("version", "version__model", "version__model__team", "dataset",
                                      "requested_by").filter(pk=pk).first()
     if job is None:
@@ -108,16 +104,9 @@ def version_jobs(*, version: ModelVersion, limit: int = 10):
 def reference_job(*, version: ModelVersion):
     """The validation whose feature histograms production drift is measured against: the latest passed
     validation of the version's current artifact that recorded them."""
-    from registry.choices import JobKind, JobStatus, Verdict
-    from registry.models import Job
-
-    return (Job.objects.filter(version=version, artifact_sha256=version.sha256, kind=JobKind.VALIDATION,
-                               status=JobStatus.SUCCEEDED, verdict=Verdict.PASSED,
-                               result__has_key="reference_histograms")
-            .order_by("-finished_at", "-pk").first())
+    return (Job.objects.passed_validations_of(version.sha256)
+            .filter(version=version, result__has_key="reference_histograms").order_by("-finished_at", "-pk").first())
 
 
-def observation_list(*, version: ModelVersion):
-    from registry.models import Observation
-
+def observation_list(*, version: ModelVersion) -> QuerySet[Observation]:
     return Observation.objects.filter(version=version).select_related("reported_by").order_by("-observed_at", "-pk")

@@ -36,13 +36,13 @@ def _run(task, job_id: int) -> str | None:
 
 @shared_task(name="registry.jobs_reap")
 def jobs_reap() -> dict:
-    from registry.job_services import reap_stale_jobs
+    from registry.services.jobs import reap_stale_jobs
 
     return reap_stale_jobs()
 
 
 @shared_task(name="registry.revalidations_start")
 def revalidations_start() -> list[int]:
-    from registry.monitoring import revalidations_start as start
+    from registry.services.monitoring import revalidations_start as start
 
     return [job.pk for job in start()]

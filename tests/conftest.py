@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from portal.roles import Role
+from portal.core.roles import Role
 from tests.factories import TeamFactory, UserFactory
 
 

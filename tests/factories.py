@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 
-from portal.models import Team
+from portal.core.models import Team
 from registry import services
 from registry.models import RegisteredModel
 from tests.onnx_files import onnx_bytes

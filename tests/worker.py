@@ -80,7 +80,7 @@ class Worker:
 @pytest.fixture
 def worker(transactional_db, shared_artifacts, tmp_path, settings):
     """A worker process for this test; artifacts go where it reads them."""
-    from portal.roles import ensure_role_groups
+    from portal.core.roles import ensure_role_groups
 
     settings.STORAGES = {
         **settings.STORAGES,

@@ -4,6 +4,8 @@ from rest_framework import serializers
 
 from approvals.choices import Action, DecisionKind
 from approvals.models import Decision, PromotionRequest
+from approvals.selectors import evidence_for
+from registry.api.serializers import download_url
 from registry.models import ModelVersion
 
 
@@ -29,8 +31,6 @@ class RequestOutputSerializer(serializers.ModelSerializer):
                   "closed_at"]
 
     def get_missing_evidence(self, obj) -> list[str]:
-        from approvals.selectors import evidence_for
-
         if not obj.is_open:
             return []
         return [item.message for item in evidence_for(obj.version, obj.policy, obj.artifact_sha256)
@@ -74,7 +74,5 @@ class ProductionOutputSerializer(serializers.ModelSerializer):
                   "artifact_url"]
 
     def get_artifact_url(self, obj) -> str | None:
-        from registry.api.serializers import _download_url
-
-        return _download_url(self.context["request"], "api-version-artifact", name=obj.model.name,
+        return download_url(self.context["request"], "api-version-artifact", name=obj.model.name,
                              number=obj.number)

@@ -6,7 +6,6 @@ from django.db.models import Max, Q
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,7 +13,7 @@ from rest_framework.views import APIView
 
 from approvals import selectors, services
 from approvals.api import serializers as s
-from approvals.choices import RequestStatus
+from approvals.filters import PromotionRequestFilterSet
 from registry import selectors as registry_selectors
 from registry.choices import Stage
 from registry.models import ModelVersion
@@ -38,17 +37,10 @@ def _request(pk: int):
 class RequestListCreateApi(generics.ListAPIView):
     permission_classes = [RegistryReader]
     serializer_class = s.RequestListOutputSerializer
+    filterset_class = PromotionRequestFilterSet  # the requests page's filters
 
     def get_queryset(self):
-        queryset = selectors.request_list().prefetch_related("decisions__person").order_by("-created_at")
-        status_ = self.request.query_params.get("status")
-        if status_:
-            if status_ not in RequestStatus.values:
-                raise ValidationError({"status": [f"Choose one of {', '.join(RequestStatus.values)}."]})
-            queryset = queryset.filter(status=status_)
-        if model := self.request.query_params.get("model"):
-            queryset = queryset.filter(version__model__name=model)
-        return queryset
+        return selectors.request_list().prefetch_related("decisions__person").order_by("-created_at", "-pk")
 
     @extend_schema(request=s.RequestCreateInputSerializer, responses={201: s.RequestOutputSerializer})
     def post(self, request: Request) -> Response:
@@ -102,7 +94,7 @@ class ProductionApi(generics.ListAPIView):
     pagination_class = None
 
     def get_queryset(self):
-        queryset = (ModelVersion.objects.filter(stage=Stage.PRODUCTION).select_related("model", "model__team")
+        queryset = (ModelVersion.objects.in_production().select_related("model", "model__team")
                     .annotate(since=Max("stage_changes__created_at",
                                         filter=Q(stage_changes__to_stage=Stage.PRODUCTION)))
                     .order_by("model__name"))

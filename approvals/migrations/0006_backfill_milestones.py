@@ -1,10 +1,10 @@
-"""Fill the new milestone columns from the history already recorded (registry.milestones.rebuild)."""
+"""Fill the new milestone columns from the history already recorded (approvals.milestones.rebuild)."""
 
 from django.db import migrations
 
 
 def rebuild(apps, schema_editor):
-    from registry.milestones import rebuild as rebuild_milestones
+    from approvals.milestones import rebuild as rebuild_milestones
 
     rebuild_milestones(apps)
 

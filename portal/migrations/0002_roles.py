@@ -1,4 +1,4 @@
-"""Create the four role groups with their permissions (portal.roles.ROLE_PERMISSIONS)."""
+"""Create the four role groups with their permissions (portal.core.roles.ROLE_PERMISSIONS)."""
 
 from django.apps import apps as global_apps
 from django.contrib.auth.management import create_permissions

@@ -1,8 +1,11 @@
+"""Filters every page may use."""
+
 from __future__ import annotations
 
 from django import template
-from django.utils.html import format_html
-from django.utils.safestring import mark_safe
+
+from portal.core.audit import action_label
+from portal.core.calendar import working_days as _working_days
 
 register = template.Library()
 
@@ -22,54 +25,13 @@ def changes(event) -> list[tuple[str, object, object]]:
 
 
 @register.filter
+def audit_label(action: str) -> str:
+    return action_label(action)
+
+
+@register.filter
 def working_days(moment) -> int:
-    from approvals.selectors import working_days_since
-
-    return working_days_since(moment)
-
-
-def _number(value: float, unit: str) -> str:
-    if unit == "models":
-        return f"{int(value):,}"
-    return f"{value:,.2f}" if 0 < abs(value) < 1 else f"{value:,.1f}"
-
-
-@register.filter
-def figure_value(figure) -> str:
-    """A dashboard figure as text: '12.3 days', '4 models', '—' when there is nothing to measure."""
-    if figure.value is None:
-        return "—"
-    unit = figure.unit
-    text = _number(figure.value, unit)
-    return f"{text}{unit}" if unit in ("%", "/week") else text
-
-
-@register.filter
-def figure_change(figure):
-    """The change against 30 days before, coloured by whether it is good news."""
-    change = figure.change
-    if change is None:
-        return mark_safe('<span class="change muted">no figure 30 days before</span>')  # noqa: S308 - constant
-    if abs(change) < 0.05:
-        return mark_safe('<span class="change muted">± 0 vs 30 days before</span>')  # noqa: S308 - constant
-    good = (change > 0) == figure.higher_is_better
-    arrow = "▲" if change > 0 else "▼"
-    return format_html('<span class="change {}">{} {} vs 30 days before</span>', "good" if good else "bad", arrow,
-                       _number(abs(change), figure.unit if figure.unit == "models" else ""))
-
-
-@register.filter
-def debt_band(index: float) -> str:
-    from portal.debt import band
-
-    return band(index)
-
-
-@register.filter
-def component_label(key: str) -> str:
-    from portal.debt import LABELS
-
-    return LABELS.get(key, key)
+    return _working_days(moment)
 
 
 @register.filter

@@ -3,13 +3,14 @@ from __future__ import annotations
 from django.urls import reverse
 from rest_framework import serializers
 
-from portal.models import Team
+from portal.core.models import Team
 from registry import permissions
 from registry.choices import RiskTier, TaskType
-from registry.models import MODEL_CARD_FIELDS, Dataset, ModelVersion, RegisteredModel
+from registry.models import MODEL_CARD_FIELDS, Dataset, ModelVersion, Observation, RegisteredModel
 
 
-def _download_url(request, url_name: str, **kwargs) -> str | None:
+def download_url(request, url_name: str, **kwargs) -> str | None:
+    """Where a token-authenticated client fetches the bytes; None for roles that may not download."""
     if request is None or not permissions.can_download(request.user):
         return None
     return request.build_absolute_uri(reverse(url_name, kwargs=kwargs))
@@ -125,7 +126,7 @@ class VersionOutputSerializer(serializers.ModelSerializer):
 
     def get_download_url(self, obj) -> str | None:
         """Where a token-authenticated client fetches the bytes; null for roles that may not download."""
-        return _download_url(
+        return download_url(
             self.context.get("request"), "api-version-artifact", name=obj.model.name, number=obj.number
         )
 
@@ -173,7 +174,7 @@ class DatasetOutputSerializer(serializers.ModelSerializer):
         ]
 
     def get_download_url(self, obj) -> str | None:
-        return _download_url(self.context.get("request"), "api-dataset-file", name=obj.model.name, pk=obj.pk)
+        return download_url(self.context.get("request"), "api-dataset-file", name=obj.model.name, pk=obj.pk)
 
 
 class DatasetCreateInputSerializer(serializers.Serializer):
@@ -190,8 +191,6 @@ class ObservationOutputSerializer(serializers.ModelSerializer):
     reference_job = serializers.PrimaryKeyRelatedField(read_only=True)
 
     class Meta:
-        from registry.models import Observation
-
         model = Observation
         fields = ["id", "model", "version", "observed_at", "window_start", "sample_count", "metrics", "histograms",
                   "psi", "max_psi", "below_floor", "degradation", "reference_job", "source", "reported_by",
@@ -199,7 +198,7 @@ class ObservationOutputSerializer(serializers.ModelSerializer):
 
 
 class ObservationInputSerializer(serializers.Serializer):
-    """Checked strictly by the service (registry.monitoring), which names the field at fault."""
+    """Checked strictly by the service (registry.services.monitoring), which names the field at fault."""
 
     observed_at = serializers.JSONField(required=False, help_text="End of the window (ISO 8601 with a zone); "
                                                                   "default now.")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -14,14 +13,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal.api import RecentFirstCursorPagination
-from registry import job_services, permissions, selectors, services
+from portal.core.api import RecentFirstCursorPagination
+from registry import permissions, selectors, services
+from registry.services import jobs as job_services
 from registry.api import job_serializers as js
 from registry.api import serializers as s
 from registry.artifacts import dataset_download_response, version_download_response
 from registry.choices import JobKind
 from registry.filters import JobFilterSet, RegisteredModelFilterSet
-from registry.models import Dataset, ModelVersion, RegisteredModel
+from registry.models import Dataset, ModelVersion, Observation, RegisteredModel
+from registry.services import monitoring
 
 
 class ViewPermission(DjangoModelPermissionsOrAnonReadOnly):
@@ -96,8 +97,7 @@ class VersionListCreateApi(generics.ListAPIView):
     @extend_schema(request=s.VersionCreateInputSerializer, responses={201: s.VersionOutputSerializer})
     def post(self, request: Request, name: str) -> Response:
         model = selectors.model_get(name=name, queryset=RegisteredModel.objects.select_related("team"))
-        if not permissions.can_add_version(request.user, model):
-            raise PermissionDenied(f"Only data scientists of {model.team} may add versions to {model.name}.")
+        permissions.require_add_version(request.user, model)
         data = s.VersionCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         version = services.model_version_create(actor=request.user, model=model, **data.validated_data)
@@ -134,8 +134,7 @@ class DatasetListCreateApi(generics.ListAPIView):
     @extend_schema(request=s.DatasetCreateInputSerializer, responses={201: s.DatasetOutputSerializer})
     def post(self, request: Request, name: str) -> Response:
         model = selectors.model_get(name=name, queryset=RegisteredModel.objects.select_related("team"))
-        if not permissions.can_add_dataset(request.user, model):
-            raise PermissionDenied(f"Only data scientists of {model.team} may add datasets to {model.name}.")
+        permissions.require_add_dataset(request.user, model)
         data = s.DatasetCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         dataset = services.dataset_create(actor=request.user, model=model, **data.validated_data)
@@ -163,8 +162,7 @@ class _DownloadApi(APIView):
     permission_classes = [IsAuthenticated]
 
     def check_download(self, request: Request) -> None:
-        if not permissions.can_download(request.user):
-            raise PermissionDenied("Your role cannot download artifacts or datasets.")
+        permissions.require_download(request.user)
 
 
 class VersionArtifactApi(_DownloadApi):
@@ -241,8 +239,6 @@ class ObservationListCreateApi(generics.ListAPIView):
     parser_classes = [JSONParser]
 
     def get_queryset(self):
-        from registry.models import Observation
-
         if getattr(self, "swagger_fake_view", False):
             return Observation.objects.none()
         version = selectors.version_get(name=self.kwargs["name"], number=self.kwargs["number"])
@@ -250,8 +246,6 @@ class ObservationListCreateApi(generics.ListAPIView):
 
     @extend_schema(request=s.ObservationInputSerializer, responses={201: s.ObservationOutputSerializer})
     def post(self, request: Request, name: str, number: int) -> Response:
-        from registry import monitoring
-
         if not isinstance(request.data, dict):
             raise ValidationError({"detail": ["Send a JSON object."]})
         data = s.ObservationInputSerializer(data=request.data)
@@ -270,8 +264,7 @@ class VersionReferenceApi(APIView):
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request, name: str, number: int) -> Response:
-        if not permissions.can_view_registry(request.user):
-            raise PermissionDenied("Your role does not include the registry.")
+        permissions.require_view_registry(request.user)
         version = selectors.version_get(name=name, number=number)
         job = selectors.reference_job(version=version)
         if job is None:

@@ -1,4 +1,4 @@
-"""Give the roles their job permissions (see portal.roles.ROLE_PERMISSIONS)."""
+"""Give the roles their job permissions (see portal.core.roles.ROLE_PERMISSIONS)."""
 
 from django.apps import apps as global_apps
 from django.contrib.auth.management import create_permissions

@@ -71,7 +71,7 @@ def _decide(user, request, barrier, outcomes: list[str]) -> None:
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are exercised on PostgreSQL")
 def test_two_approvers_at_the_same_moment_apply_once(team):
-    from portal.roles import ensure_role_groups
+    from portal.core.roles import ensure_role_groups
 
     ensure_role_groups()
     scientist = UserFactory(username="dana", role="data-scientists", teams=[team])

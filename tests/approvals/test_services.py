@@ -8,8 +8,8 @@ from django.core.exceptions import PermissionDenied
 from approvals import services
 from approvals.choices import RequestStatus
 from approvals.models import Policy, StageChange
-from portal.errors import ApplicationError
-from portal.models import AuditEvent
+from portal.core.errors import ApplicationError
+from portal.core.models import AuditEvent
 from registry.choices import JobKind, JobStatus, Stage
 from registry.models import Job, ModelVersion
 from tests.factories import RegisteredModelFactory, UserFactory, version_create
@@ -307,18 +307,16 @@ def test_a_validation_with_loosened_floors_is_not_evidence(users, world):
 
 
 def test_benchmark_evidence_from_a_named_device_class(users, world):
-    from approvals.selectors import ran_on
-
     model, version = world
     job = Job(result={"runtime": {"device": "gpu"}},
               environment={"nvml": {"gpus": [{"name": "NVIDIA H100 80GB HBM3"}]}})
-    assert ran_on(job, "") and ran_on(job, "gpu") and ran_on(job, "h100")
-    assert not ran_on(job, "a100") and not ran_on(job, "cpu")
+    assert job.ran_on("") and job.ran_on("gpu") and job.ran_on("h100")
+    assert not job.ran_on("a100") and not job.ran_on("cpu")
     a100 = Job(result={"runtime": {"device": "gpu"}},
                environment={"nvml": {"gpus": [{"name": "NVIDIA A100-SXM4-40GB"}]}})
-    assert ran_on(a100, "a100") and not ran_on(a100, "a10")  # a class is a name, not a substring
+    assert a100.ran_on("a100") and not a100.ran_on("a10")  # a class is a name, not a substring
     cpu_job = Job(result={"runtime": {"device": "cpu"}}, environment={"nvml": {"gpus": []}})
-    assert ran_on(cpu_job, "cpu") and not ran_on(cpu_job, "gpu") and not ran_on(cpu_job, "h100")
+    assert cpu_job.ran_on("cpu") and not cpu_job.ran_on("gpu") and not cpu_job.ran_on("h100")
 
 
 def test_benchmark_evidence_is_judged_by_the_model_slo_now(users, world):

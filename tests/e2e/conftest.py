@@ -33,7 +33,7 @@ def browser():
 @pytest.fixture(autouse=True)
 def _roles(transactional_db):
     """Transactional tests start from a flushed database, without the groups the migration made."""
-    from portal.roles import ensure_role_groups
+    from portal.core.roles import ensure_role_groups
 
     ensure_role_groups()
 

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 import time_machine
 
-from portal.services import debt_backfill, debt_snapshot_take
+from portal.dashboard.snapshots import debt_backfill, debt_snapshot_take
 from tests.debt_history import NOW, build
 from tests.e2e.conftest import login
 from tests.e2e.test_register_and_upload import _shot

@@ -9,8 +9,9 @@ import pytest
 from django.core.files.base import ContentFile
 from sklearn import metrics as m
 
-from portal.errors import ApplicationError
-from registry import job_services, services
+from portal.core.errors import ApplicationError
+from registry import services
+from registry.services import jobs as job_services
 from registry.choices import JobStatus
 from registry.models import Job
 from registry.runner import run_job

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from registry import job_services
+from registry.services import jobs as job_services
 from registry.models import Job
 from registry.runner import run_job
 from tests.factories import RegisteredModelFactory, version_create

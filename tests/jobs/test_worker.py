@@ -10,7 +10,8 @@ import pytest
 from django.core.files.base import ContentFile
 
 from portal.celery import app
-from registry import job_services, services
+from registry import services
+from registry.services import jobs as job_services
 from registry.choices import JobStatus
 from registry.models import Job
 from tests.factories import RegisteredModelFactory, version_create

@@ -4,9 +4,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
-from portal.audit import verify_chain
-from portal.models import AuditEvent
-from portal.services import team_create
+from portal.core.audit import verify_chain
+from portal.core.models import AuditEvent
+from portal.core.services import team_create
 
 pytestmark = pytest.mark.django_db
 
@@ -75,7 +75,7 @@ def test_audit_page_filters_and_exports(client, scientist, manager):
     import io
     import json
 
-    from portal.services import team_create
+    from portal.core.services import team_create
 
     for name in ("Alpha", "Beta", "Gamma"):
         team_create(name=name, actor=scientist)
@@ -97,7 +97,7 @@ def test_a_long_log_counts_up_to_the_cap_and_pages_on(client, scientist, manager
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from portal.views_helpers import CappedPaginator
+    from portal.core.views import CappedPaginator
 
     monkeypatch.setattr(CappedPaginator, "CAP", 4)
     for n in range(6):

@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 
-from portal.services import debt_backfill, debt_snapshot_take
+from portal.dashboard.snapshots import debt_backfill, debt_snapshot_take
 from tests.debt_history import NOW, build, change, version
 from tests.factories import RegisteredModelFactory, UserFactory
 

@@ -10,9 +10,16 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from portal import debt
-from portal.models import DebtRollup, DebtSnapshot
-from portal.services import debt_backfill, debt_snapshot_take
+from portal.dashboard.board import dashboard
+from portal.dashboard.drill import drill, flow_rows
+from portal.dashboard.export import as_dict
+from portal.dashboard.facts import facts_at, facts_now
+from portal.dashboard.figures import Scope, range_bounds
+from portal.dashboard.flow import flow_metrics
+from portal.dashboard.formula import WEIGHTS, contributions, debts, portfolio_index
+from portal.dashboard.history import snapshot_summary, trend
+from portal.dashboard.models import DebtRollup, DebtSnapshot
+from portal.dashboard.snapshots import debt_backfill, debt_snapshot_take
 from tests.debt_history import NOW, ago, build
 
 pytestmark = pytest.mark.django_db
@@ -39,8 +46,8 @@ def _by_name(items):
 @pytest.mark.parametrize("source", ["now", "history"])
 def test_components_and_index_of_each_model(history, source):
     with time_machine.travel(NOW, tick=False):
-        facts = debt.facts_now(debt.Scope()) if source == "now" else debt.facts_at(NOW)
-    items = _by_name(debt.debts(facts, NOW))
+        facts = facts_now(Scope()) if source == "now" else facts_at(NOW)
+    items = _by_name(debts(facts, NOW))
     assert items["alpha-critical"].components == pytest.approx(A)
     assert items["beta-low"].components == pytest.approx(B)
     assert items["gamma-medium"].components == pytest.approx(C)
@@ -50,9 +57,9 @@ def test_components_and_index_of_each_model(history, source):
     assert items["beta-low"].worst == "ungoverned"
     assert not items["delta-retired"].facts.live and not items["epsilon-empty"].facts.live
     assert items["delta-retired"].index == 0
-    assert debt.portfolio_index(items.values()) == pytest.approx(
+    assert portfolio_index(items.values()) == pytest.approx(
         (4 * INDEX["alpha-critical"] + 1 * INDEX["beta-low"] + 2 * INDEX["gamma-medium"]) / 7)
-    assert sum(debt.contributions(items.values()).values()) == pytest.approx(debt.portfolio_index(items.values()))
+    assert sum(contributions(items.values()).values()) == pytest.approx(portfolio_index(items.values()))
     assert "request #" in items["alpha-critical"].details["stuck"] and "6 working day" in items["alpha-critical"]\
         .details["stuck"]
     assert items["gamma-medium"].details["ungoverned"] == "missing an active owner, an approval record for v1"
@@ -60,7 +67,7 @@ def test_components_and_index_of_each_model(history, source):
 
 def test_history_rebuilds_an_earlier_day(history):
     at = ago(60)
-    items = _by_name(debt.debts(debt.facts_at(at), at))
+    items = _by_name(debts(facts_at(at), at))
     # Only A existed; its latest observation then was the red one of D-90, none since its return at D-77.
     assert set(items) == {"alpha-critical", "delta-retired"}
     assert items["alpha-critical"].components == pytest.approx(
@@ -68,7 +75,7 @@ def test_history_rebuilds_an_earlier_day(history):
          "stuck": 0})
     assert items["alpha-critical"].index == pytest.approx(100 * 6 / 14)
     # At D-90 A was in test since D-95: five days on the shelf is within the 30-day target.
-    early = _by_name(debt.debts(debt.facts_at(ago(90)), ago(90)))
+    early = _by_name(debts(facts_at(ago(90)), ago(90)))
     assert early["alpha-critical"].facts.stage == "test"
     assert early["alpha-critical"].components["shelf"] == 0
 
@@ -83,17 +90,17 @@ def test_the_card_is_replayed_from_the_audit_log(team, scientist):
         services.registered_model_update(actor=scientist, model=model, **{
             f: "Written." for f in ("out_of_scope_use", "training_data", "evaluation_data", "metrics_description",
                                     "limitations", "ethical_considerations", "caveats")})
-    assert not debt.facts_at(ago(20))[0].card_complete
-    assert debt.facts_at(ago(5))[0].card_complete
+    assert not facts_at(ago(20))[0].card_complete
+    assert facts_at(ago(5))[0].card_complete
 
 
 def test_flow_metrics(history):
     with time_machine.travel(NOW, tick=False):
-        scope = debt.Scope()
+        scope = Scope()
         start, end = NOW.date() - dt.timedelta(days=100), NOW.date()
-        flow = debt.flow_metrics(scope, start, end)
-        bounds = debt._range_bounds(start, end)
-        rows = {key: debt._flow_rows(key, scope, *bounds) for key in ("production_yield", "change_failure_rate",
+        flow = flow_metrics(scope, start, end)
+        bounds = range_bounds(start, end)
+        rows = {key: flow_rows(key, scope, *bounds) for key in ("production_yield", "change_failure_rate",
                                                                       "dwell_test", "approval_wait_median")}
     names = {history[k].pk: history[k].name for k in "abcde"}
     assert flow["production_yield"].value == pytest.approx(200 / 3)
@@ -123,7 +130,7 @@ def test_milestones_kept_by_the_services_match_the_rebuild(team, scientist, itop
 
     from approvals import services as approvals
     from approvals.models import StageChange
-    from registry.milestones import rebuild
+    from approvals.milestones import rebuild
     from registry.models import ModelVersion, RegisteredModel
     from tests.approvals.test_services import WHY, _evidence
     from tests.factories import RegisteredModelFactory, UserFactory, version_create
@@ -156,9 +163,9 @@ def test_milestones_kept_by_the_services_match_the_rebuild(team, scientist, itop
 def test_dashboard_figures_funnel_shelf_heatmap_and_filters(history):
     with time_machine.travel(NOW, tick=False):
         debt_snapshot_take()
-        board = debt.dashboard(debt.Scope())
-        beta = debt.dashboard(debt.Scope(teams=["beta"]))
-        critical = debt.dashboard(debt.Scope(tiers=["critical"]))
+        board = dashboard(Scope())
+        beta = dashboard(Scope(teams=["beta"]))
+        critical = dashboard(Scope(tiers=["critical"]))
         assert board.live and board.day == NOW.date()
         assert board.headline["in_production"].value == 2
         assert board.headline["stuck"].value == 1
@@ -174,16 +181,16 @@ def test_dashboard_figures_funnel_shelf_heatmap_and_filters(history):
         assert board.top[0].worst == "unmonitored" and "working day" in board.top[0].details["stuck"]
         assert beta.headline["debt_index"].value == pytest.approx(INDEX["beta-low"], abs=1e-3)
         assert critical.headline["debt_index"].value == pytest.approx(INDEX["alpha-critical"], abs=1e-3)
-        title, _, rows = debt.drill(board, "stuck")
+        title, _, rows = drill(board, "stuck")
         assert title == "Stuck request" and [r.name for r in rows] == ["alpha-critical"]
-        _, _, rows = debt.drill(board, f"heat:{history['team_b'].pk}:shelf")
+        _, _, rows = drill(board, f"heat:{history['team_b'].pk}:shelf")
         assert [r.name for r in rows] == ["beta-low"]
-        _, _, rows = debt.drill(board, "funnel_production")
+        _, _, rows = drill(board, "funnel_production")
         assert sorted(r.name for r in rows) == ["alpha-critical", "gamma-medium"]
-        _, _, rows = debt.drill(board, "shelf_30")
+        _, _, rows = drill(board, "shelf_30")
         assert [r.name for r in rows] == ["beta-low"] and "45 days ago" in rows[0].note
         with pytest.raises(KeyError):
-            debt.drill(board, "nonsense")
+            drill(board, "nonsense")
 
 
 def test_snapshots_backfill_and_trend(history):
@@ -195,20 +202,20 @@ def test_snapshots_backfill_and_trend(history):
         assert again == {"days": 0, "rows": 0}  # days that have one are kept
         day = NOW.date() - dt.timedelta(days=1)
         end = dt.datetime.combine(NOW.date(), dt.time.min, tzinfo=dt.UTC)
-        expected = _by_name(debt.debts(debt.facts_at(end), end))
+        expected = _by_name(debts(facts_at(end), end))
         row = DebtSnapshot.objects.get(date=day, model__name="alpha-critical")
         assert row.index == pytest.approx(expected["alpha-critical"].index, abs=1e-3)
         assert row.unmonitored == 1 and row.stage == "production"
         rollup = DebtRollup.objects.get(date=day, team__slug="alpha", risk_tier="critical")
         assert rollup.models_count == 1 and rollup.index_sum == pytest.approx(row.index, abs=1e-3)
-        trend = debt.trend(debt.Scope(), NOW.date() - dt.timedelta(days=5), NOW.date())
-    assert [r["date"] for r in trend] == [NOW.date() - dt.timedelta(days=d) for d in (3, 2, 1, 0)]
-    today = trend[-1]
+        days = trend(Scope(), NOW.date() - dt.timedelta(days=5), NOW.date())
+    assert [r["date"] for r in days] == [NOW.date() - dt.timedelta(days=d) for d in (3, 2, 1, 0)]
+    today = days[-1]
     assert today["models"] == 3
     assert today["index"] == pytest.approx((4 * INDEX["alpha-critical"] + INDEX["beta-low"]
                                             + 2 * INDEX["gamma-medium"]) / 7, abs=1e-3)
-    assert sum(today[c] for c in debt.WEIGHTS) == pytest.approx(today["index"], abs=1e-3)
-    summary = debt.snapshot_summary(NOW.date(), debt.Scope())
+    assert sum(today[c] for c in WEIGHTS) == pytest.approx(today["index"], abs=1e-3)
+    summary = snapshot_summary(NOW.date(), Scope())
     assert summary["production"] == 2 and summary["stuck"] == 1
 
 
@@ -220,8 +227,8 @@ def test_dashboard_query_count_does_not_grow_with_models(history):
         with time_machine.travel(NOW, tick=False):
             debt_snapshot_take()
             with CaptureQueriesContext(connection) as queries:
-                board = debt.dashboard(debt.Scope())
-                debt.as_dict(board)
+                board = dashboard(Scope())
+                as_dict(board)
         return len(queries.captured_queries)
 
     before = count()
@@ -234,7 +241,8 @@ def test_dashboard_query_count_does_not_grow_with_models(history):
 
 
 def test_days_without_live_models_are_done_once_and_gaps_are_not_audited(team, scientist):
-    from portal.models import AuditEvent, DebtDay
+    from portal.core.models import AuditEvent
+    from portal.dashboard.models import DebtDay
     from tests.factories import RegisteredModelFactory
 
     model = RegisteredModelFactory(name="nothing-yet", team=team, owner=scientist)
@@ -251,7 +259,7 @@ def test_days_without_live_models_are_done_once_and_gaps_are_not_audited(team, s
 def test_a_rollback_after_a_retirement_undoes_nothing(history):
     """v1 retired for good, then rolled back into production: no deployment was undone by it."""
     from approvals.models import StageChange
-    from registry.milestones import rebuild
+    from approvals.milestones import rebuild
     from tests.debt_history import change, request
 
     c1 = history["c1"]
@@ -267,16 +275,16 @@ def test_a_card_of_white_space_is_not_complete(history):
 
     RegisteredModel.objects.filter(pk=history["a"].pk).update(caveats="   ")
     with time_machine.travel(NOW, tick=False):
-        live = _by_name(debt.debts(debt.facts_now(debt.Scope()), NOW))
-        replayed = _by_name(debt.debts(debt.facts_at(NOW), NOW))
+        live = _by_name(debts(facts_now(Scope()), NOW))
+        replayed = _by_name(debts(facts_at(NOW), NOW))
     assert not live["alpha-critical"].facts.card_complete and not replayed["alpha-critical"].facts.card_complete
 
 
 def test_the_funnel_and_yield_stand_as_of_the_end_of_the_range(history):
     with time_machine.travel(NOW, tick=False):
         debt_snapshot_take()
-        board = debt.dashboard(debt.Scope(date_to=ago(60).date()))
-        whole_day = debt.drill(debt.dashboard(debt.Scope()), f"day:{NOW.date().isoformat()}")
+        board = dashboard(Scope(date_to=ago(60).date()))
+        whole_day = drill(dashboard(Scope()), f"day:{NOW.date().isoformat()}")
     # By D-60 only alpha (registered D-101) and delta (D-201) existed; alpha was in production since D-80.
     assert [f.value for f in board.funnel] == [2, 2, 1, 1, 0]
     assert board.day is None  # no snapshot that early: the page says so rather than show today's
@@ -284,4 +292,4 @@ def test_the_funnel_and_yield_stand_as_of_the_end_of_the_range(history):
     assert title == f"Model debt on {NOW.date():%Y-%m-%d}" and {r.name for r in rows} == {
         "alpha-critical", "beta-low", "gamma-medium"}
     with pytest.raises(KeyError):
-        debt.drill(board, "heat:999999:stale")
+        drill(board, "heat:999999:stale")

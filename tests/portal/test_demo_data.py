@@ -2,9 +2,13 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from portal import debt
-from portal.audit import verify_chain
-from portal.models import AuditEvent, DebtSnapshot
+from portal.dashboard.board import dashboard
+from portal.dashboard.facts import facts_now
+from portal.dashboard.figures import Scope
+from portal.dashboard.formula import debts
+from portal.core.audit import verify_chain
+from portal.core.models import AuditEvent
+from portal.dashboard.models import DebtSnapshot
 from registry.models import Dataset, Job, ModelVersion, Observation, RegisteredModel
 
 pytestmark = pytest.mark.django_db
@@ -44,7 +48,7 @@ def test_the_demo_history_feeds_the_dashboard(settings):
     decided by the demo people, and a backfilled history: the dashboard has something true to say."""
     settings.DEBUG = True
     call_command("demo_data")
-    board = {m.facts.name: m for m in debt.debts(debt.facts_now(debt.Scope()), timezone.now())}
+    board = {m.facts.name: m for m in debts(facts_now(Scope()), timezone.now())}
     assert board["wine-cultivar"].components["degrading"] == 1  # drifting since the supplier change
     assert board["wine-cultivar"].components["stuck"] == 1  # v2 waits for approval
     assert board["iris-species"].components["unmonitored"] == 1  # its serving side went quiet
@@ -56,5 +60,5 @@ def test_the_demo_history_feeds_the_dashboard(settings):
     assert all(o.reference_job_id for o in wine)
     assert Job.objects.filter(status="succeeded").count() == 14  # every validation and benchmark of the story
     assert DebtSnapshot.objects.values("date").distinct().count() >= 200
-    flow = debt.dashboard(debt.Scope()).flow
+    flow = dashboard(Scope()).flow
     assert flow["change_failure_rate"].value > 0  # tumor-malignancy v2 was rolled back within days

@@ -179,7 +179,7 @@ def test_prometheus_metrics(client, settings, scientist):
 
 
 def test_json_logs_carry_the_request_id(tmp_path):
-    code = ("import logging; from portal.middleware import RequestContextMiddleware; "
+    code = ("import logging; from portal.core.request_context import RequestContextMiddleware; "
             "from django.test import RequestFactory; "
             "mw = RequestContextMiddleware(lambda r: logging.getLogger('gatehouse.test').warning('inside') or "
             "__import__('django.http').http.HttpResponse()); "
@@ -191,7 +191,7 @@ def test_json_logs_carry_the_request_id(tmp_path):
 
 
 def test_single_sign_on_is_off_unless_configured_and_maps_groups(tmp_path):
-    from portal.oidc import parse_role_map, roles_from_claims
+    from portal.core.oidc import parse_role_map, roles_from_claims
 
     mapping = parse_role_map("ml=data-scientists, ops=it-operations")
     assert mapping == {"ml": "data-scientists", "ops": "it-operations"}
@@ -220,8 +220,8 @@ def test_sso_sign_in_sets_the_roles_the_provider_grants(settings):
     from django.contrib.auth import get_user_model
     from django.core.exceptions import PermissionDenied
 
-    from portal.models import AuditEvent
-    from portal.oidc import GatehouseOIDCBackend
+    from portal.core.models import AuditEvent
+    from portal.core.oidc import GatehouseOIDCBackend
 
     settings.OIDC_ROLE_MAP = {"ml": "data-scientists", "leads": "managers"}
     settings.OIDC_GROUPS_CLAIM = "groups"
@@ -249,7 +249,7 @@ def test_sso_sign_in_sets_the_roles_the_provider_grants(settings):
 
 @pytest.mark.django_db
 def test_the_audit_log_records_the_client_behind_trusted_proxies(client, settings, scientist):
-    from portal.models import AuditEvent
+    from portal.core.models import AuditEvent
 
     client.force_login(scientist)
     settings.GATEHOUSE_TRUSTED_PROXIES = 1

@@ -1,7 +1,7 @@
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.env import env_bool, env_int, env_list
+from portal.core.env import env_bool, env_int, env_list
 
 
 @pytest.mark.parametrize(
@@ -30,7 +30,7 @@ def test_env_int_and_list(monkeypatch):
 
 
 def test_secret_from_file(monkeypatch, tmp_path):
-    from portal.env import env_str
+    from portal.core.env import env_str
 
     (tmp_path / "secret").write_text("s3cret\n")
     monkeypatch.setenv("SECRET_KEY_FILE", str(tmp_path / "secret"))

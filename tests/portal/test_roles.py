@@ -1,7 +1,7 @@
 import pytest
 from django.contrib.auth.models import Group
 
-from portal.roles import ROLE_PERMISSIONS, Role
+from portal.core.roles import ROLE_PERMISSIONS, Role
 
 pytestmark = pytest.mark.django_db
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from django.core.files.base import ContentFile
 
-from portal.errors import ApplicationError
-from portal.models import AuditEvent
+from portal.core.errors import ApplicationError
+from portal.core.models import AuditEvent
 from registry import services
-from registry.artifacts import inspect_file
+from registry.inspector import inspect_file
 from registry.models import ModelVersion
 from tests.conftest import stored_files
 from tests.factories import RegisteredModelFactory
@@ -72,7 +72,7 @@ def test_concurrent_uploads_get_their_own_answers_from_single_threaded_fork_serv
     import threading
     from pathlib import Path
 
-    from registry.artifacts import _inspector
+    from registry.inspector import _inspector
 
     def features(n: int) -> int:
         path = tmp_path / f"m{n}.onnx"

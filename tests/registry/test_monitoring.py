@@ -12,11 +12,11 @@ from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from portal.errors import ApplicationError
-from portal.models import AuditEvent
-from registry import monitoring
+from portal.core.errors import ApplicationError
+from portal.core.models import AuditEvent
+from registry.services import monitoring
 from registry.models import Job, ModelVersion, Observation
-from registry.runtimes.drift import ReferenceBuilder, bin_edges, histogram_of, psi, psi_band
+from registry.evidence.drift import ReferenceBuilder, bin_edges, histogram_of, psi, psi_band
 from tests.factories import RegisteredModelFactory, version_create
 
 pytestmark = pytest.mark.django_db

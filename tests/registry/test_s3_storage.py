@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 
-from registry.job_services import job_create
+from registry.services.jobs import job_create
 from registry.models import Dataset, ModelVersion
 from registry.runner import run_job
 from tests.factories import RegisteredModelFactory

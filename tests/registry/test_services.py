@@ -8,8 +8,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 
-from portal.errors import ApplicationError
-from portal.models import AuditEvent
+from portal.core.errors import ApplicationError
+from portal.core.models import AuditEvent
 from registry import services
 from registry.models import Dataset, ModelVersion, RegisteredModel
 from tests.conftest import stored_files

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from portal.audit import verify_chain
-from portal.models import AuditEvent
+from portal.core.audit import verify_chain
+from portal.core.models import AuditEvent
 
 
 class Command(BaseCommand):

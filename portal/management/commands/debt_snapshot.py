@@ -2,7 +2,7 @@ import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError
 
-from portal.services import debt_backfill, debt_snapshot_take
+from portal.dashboard.snapshots import debt_backfill, debt_snapshot_take
 
 
 class Command(BaseCommand):

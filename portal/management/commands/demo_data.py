@@ -1,7 +1,8 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from portal.demo import DEMO_PASSWORD, DEMO_USERS, load_demo_data
+from portal.demo.accounts import DEMO_PASSWORD, DEMO_USERS
+from portal.demo.story import load_demo_data
 
 
 class Command(BaseCommand):

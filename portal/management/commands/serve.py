@@ -12,6 +12,8 @@ import urllib.request
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from portal.demo.accounts import DEMO_PASSWORD, DEMO_USERS
+
 
 class Command(BaseCommand):
     help = "Run the portal (web server + one Celery worker on queues cpu and gpu, with beat) until Ctrl-C."
@@ -60,8 +62,6 @@ class Command(BaseCommand):
                     time.sleep(0.5)
             self.stdout.write(self.style.SUCCESS(f"\nGatehouse is up: {url}"))
             if settings.DEBUG:
-                from portal.demo import DEMO_PASSWORD, DEMO_USERS
-
                 self.stdout.write(f"Demo logins, password '{DEMO_PASSWORD}':")
                 for username, full_name, role, _teams in DEMO_USERS:
                     self.stdout.write(f"  {username:<11} {full_name} ({role})")

@@ -1,0 +1,20 @@
+"""One FilterSet per list, shared by the pages and the API: the same filter means the same thing in both."""
+
+from __future__ import annotations
+
+import django_filters
+
+from approvals.choices import RequestStatus
+from approvals.models import PromotionRequest
+
+
+class PromotionRequestFilterSet(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=RequestStatus.choices, empty_label="Any status")
+    model = django_filters.CharFilter(field_name="version__model__name", label="Model")
+
+    class Meta:
+        model = PromotionRequest
+        fields = ["status", "model"]
+
+    def filter_queryset(self, queryset):
+        return super().filter_queryset(queryset).order_by("-created_at", "-pk")

@@ -1,0 +1,21 @@
+"""Writes of the release workflow: requests (open, decide, withdraw, apply) and policies."""
+
+from approvals.services.policies import policy_save
+from approvals.services.requests import (
+    may_request,
+    offered_transitions,
+    promotion_request_decide,
+    promotion_request_open,
+    promotion_request_withdraw,
+    promotion_requests_recheck,
+)
+
+__all__ = [
+    "may_request",
+    "offered_transitions",
+    "policy_save",
+    "promotion_request_decide",
+    "promotion_request_open",
+    "promotion_request_withdraw",
+    "promotion_requests_recheck",
+]

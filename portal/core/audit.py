@@ -1,0 +1,88 @@
+"""The audit chain: how an event is hashed, how the chain is verified, and the actions it may record.
+
+Each event's hash is SHA-256 over the previous event's hash and the canonical JSON (sorted keys, no
+whitespace) of the event's own fields, so changing, removing or reordering any row breaks every later link.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+GENESIS_HASH = "0" * 64
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def event_payload(event) -> dict[str, Any]:
+    return {
+        "created_at": event.created_at.isoformat(),
+        "actor_id": event.actor_id,
+        "actor_username": event.actor_username,
+        "action": event.action,
+        "object_type": event.object_type,
+        "object_id": str(event.object_id),
+        "object_repr": event.object_repr,
+        "before": event.before,
+        "after": event.after,
+        "request_id": event.request_id,
+        "ip": event.ip,
+    }
+
+
+def event_hash(prev_hash: str, payload: dict[str, Any]) -> str:
+    return hashlib.sha256((prev_hash + canonical_json(payload)).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    event_id: int
+    reason: str
+
+
+def verify_chain(events: Iterable) -> tuple[int, ChainBreak | None]:
+    """Walk events in id order; return how many were checked and the first broken link, if any."""
+    expected_prev = GENESIS_HASH
+    checked = 0
+    for event in events:
+        if event.prev_hash != expected_prev:
+            return checked, ChainBreak(
+                event.id, "prev_hash does not match the previous event's hash (a row was removed or reordered)"
+            )
+        if event_hash(event.prev_hash, event_payload(event)) != event.hash:
+            return checked, ChainBreak(event.id, "its content does not match its hash (the row was altered)")
+        expected_prev = event.hash
+        checked += 1
+    return checked, None
+
+
+# --- The actions -------------------------------------------------------------------------------------------
+# Each app declares the actions it records as ``AuditAction`` choices (dotted names, e.g.
+# ``registry.version.created``, with a label in words) and registers them in its AppConfig.ready(), so the
+# log's vocabulary is written once per app and a misspelt action fails where it is written.
+
+_ACTIONS: dict[str, str] = {}
+
+
+def register_actions(choices) -> None:
+    """Declare an app's ``AuditAction`` choices (a TextChoices class)."""
+    _ACTIONS.update({str(value): str(label) for value, label in choices.choices})
+
+
+def check_action(action: str) -> None:
+    if action not in _ACTIONS:
+        raise ValueError(f"{action!r} is not a declared audit action; add it to the app's AuditAction choices")
+
+
+def action_label(action: str) -> str:
+    """The action in words, for the audit log's pages ("Version uploaded"); the dotted name if unknown."""
+    return _ACTIONS.get(action, action)
+
+
+def known_actions() -> dict[str, str]:
+    return dict(_ACTIONS)

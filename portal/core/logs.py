@@ -1,0 +1,14 @@
+"""Logging: every record carries the request id (portal.core.request_context), as text or as JSON lines."""
+
+from __future__ import annotations
+
+import logging
+
+
+class RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        from portal.core.request_context import current_request_context
+
+        context = current_request_context()
+        record.request_id = context.request_id if context else "-"
+        return True

@@ -1,0 +1,223 @@
+"""The benchmark method (DESIGN §6; MLPerf LoadGen and trtexec conventions).
+
+For each batch size: inputs generated from the signature with a fixed seed (symbolic dimensions set to the
+batch size); a warm-up of at least ``warmup_ms`` and ``warmup_iterations``; then a measured phase of at least
+``min_iterations`` and ``min_seconds``, timing each inference from submission to results on the host (the
+runtime synchronises the device before returning). Reports p50/p90/p95/p99/max and mean latency, throughput
+in samples/s over the measured wall time, host and GPU memory, NVML utilisation, power and clocks, and
+whether the last three windows agree within 10% (perf_analyzer's stability rule). Nothing is estimated.
+"""
+
+from __future__ import annotations
+
+import time
+from array import array
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from registry.evidence import Runtime, TensorSpec
+from registry.evidence.environment import Sampler, rss_mib
+
+STABILITY_BAND = 0.10
+WINDOWS = 3
+
+
+@dataclass
+class BenchmarkParams:
+    batch_sizes: list[int] = field(default_factory=lambda: [1, 8, 32])
+    warmup_ms: int = 200
+    warmup_iterations: int = 10
+    min_iterations: int = 100
+    min_seconds: float = 3.0
+    # A safety stop per batch size when min_iterations takes far longer than min_seconds; the record says
+    # when it was reached. None means twice the measured phase plus a minute.
+    max_seconds: float | None = None
+    seed: int = 0
+
+    LIMITS = {"batch_size": (1, 4096), "warmup_ms": (0, 60_000), "warmup_iterations": (0, 100_000),
+              "min_iterations": (10, 10_000_000), "min_seconds": (0.1, 600.0)}
+
+    def __post_init__(self) -> None:
+        if self.max_seconds is None:
+            self.max_seconds = self.min_seconds * 2 + 60
+
+    def validate(self) -> None:
+        def within(name: str, value) -> None:
+            low, high = self.LIMITS[name]
+            if not low <= value <= high:
+                raise ValueError(f"{name.replace('_', ' ')} must be between {low} and {high}, not {value}.")
+
+        if not self.batch_sizes:
+            raise ValueError("Give at least one batch size.")
+        for size in self.batch_sizes:
+            within("batch_size", size)
+        for name in ("warmup_ms", "warmup_iterations", "min_iterations", "min_seconds"):
+            within(name, getattr(self, name))
+        if not self.min_seconds <= self.max_seconds <= 3600:
+            raise ValueError("max seconds must be at least the measured phase and at most 3600.")
+
+
+def make_inputs(specs: list[TensorSpec], batch: int, seed: int) -> dict[str, np.ndarray]:
+    """Random inputs shaped by the signature: the first dimension, and any symbolic one, is the batch."""
+    rng = np.random.default_rng(seed)
+    feeds = {}
+    for spec in specs:
+        shape = []
+        for index, dim in enumerate(spec.shape):
+            fixed = isinstance(dim, int) and dim > 0
+            if index == 0 and fixed and dim != batch:
+                raise ValueError(
+                    f"Input '{spec.name}' has a fixed batch dimension of {dim}; it cannot run at batch {batch}."
+                )
+            if fixed:
+                shape.append(dim)
+            elif index == 0 or isinstance(dim, str):
+                shape.append(batch)  # the batch dimension, or a symbolic one
+            else:
+                shape.append(1)  # unknown and unnamed
+        if spec.dtype.startswith("float"):
+            feeds[spec.name] = rng.standard_normal(shape).astype(spec.dtype)
+        elif spec.dtype.startswith(("int", "uint")):
+            feeds[spec.name] = rng.integers(0, 10, size=shape).astype(spec.dtype)
+        elif spec.dtype == "bool":
+            feeds[spec.name] = rng.integers(0, 2, size=shape).astype(bool)
+        else:
+            raise ValueError(f"Input '{spec.name}' has type {spec.dtype}, which the benchmark cannot generate.")
+    return feeds
+
+
+def _percentiles(latencies_ms: np.ndarray) -> dict[str, float]:
+    return {
+        "mean": float(latencies_ms.mean()),
+        "p50": float(np.percentile(latencies_ms, 50)),
+        "p90": float(np.percentile(latencies_ms, 90)),
+        "p95": float(np.percentile(latencies_ms, 95)),
+        "p99": float(np.percentile(latencies_ms, 99)),
+        "max": float(latencies_ms.max()),
+        "min": float(latencies_ms.min()),
+    }
+
+
+def _stability(latencies_ms: np.ndarray, batch: int) -> dict[str, Any]:
+    """Split the measured phase into windows; the last three must agree within 10% on throughput."""
+    windows = np.array_split(latencies_ms, WINDOWS)
+    throughputs = [float(len(w) * batch / (w.sum() / 1000)) for w in windows if len(w)]
+    p50s = [float(np.percentile(w, 50)) for w in windows if len(w)]
+    spread = (max(throughputs) - min(throughputs)) / max(throughputs) if throughputs else 1.0
+    return {
+        "window_throughputs": [round(t, 2) for t in throughputs],
+        "window_p50_ms": [round(p, 5) for p in p50s],
+        "spread": round(float(spread), 4),
+        "stable": bool(spread <= STABILITY_BAND),
+    }
+
+
+def run_benchmark(
+    runtime: Runtime,
+    params: BenchmarkParams,
+    *,
+    progress: Callable[[float, str], None] = lambda fraction, message: None,
+    should_stop: Callable[[], bool] = lambda: False,
+    gpu_index: int | None = None,
+) -> dict[str, Any]:
+    params.validate()
+    info = runtime.info
+    results = []
+    sampler_gpu = gpu_index if info.device == "gpu" else None
+    total = len(params.batch_sizes)
+    for position, batch in enumerate(params.batch_sizes):
+        feeds = make_inputs(info.inputs, batch, params.seed)
+        progress(position / total, f"batch {batch}: warm-up")
+        warm_start = time.perf_counter()
+        warm_iters = 0
+        while warm_iters < params.warmup_iterations or (time.perf_counter() - warm_start) * 1000 < params.warmup_ms:
+            runtime.run(feeds)
+            warm_iters += 1
+            if warm_iters % 50 == 0 and should_stop():
+                raise InterruptedError("cancelled")
+        runtime.synchronize()
+        warm_ms = (time.perf_counter() - warm_start) * 1000
+        progress((position + 0.1) / total, f"batch {batch}: measuring")
+        latencies = array("d")  # 8 bytes an iteration, however long the run
+        rss_before = rss_mib()
+        with Sampler(interval=0.1, gpu_index=sampler_gpu) as sampler:
+            start = time.perf_counter()
+            deadline_hit = False
+            while True:
+                t0 = time.perf_counter()
+                runtime.run(feeds)
+                runtime.synchronize()
+                latencies.append(time.perf_counter() - t0)
+                elapsed = time.perf_counter() - start
+                if len(latencies) >= params.min_iterations and elapsed >= params.min_seconds:
+                    break
+                if elapsed >= params.max_seconds:
+                    deadline_hit = True
+                    break
+                if len(latencies) % 50 == 0:
+                    if should_stop():
+                        raise InterruptedError("cancelled")
+                    # Both minimums must be met, so the phase is as far along as the slower of the two.
+                    done = min(1.0, len(latencies) / params.min_iterations, elapsed / params.min_seconds)
+                    progress((position + 0.1 + 0.9 * done) / total, f"batch {batch}: {len(latencies)} iterations")
+            wall = time.perf_counter() - start
+        latencies_ms = np.frombuffer(latencies, dtype=np.float64) * 1000
+        rss_after = rss_mib()
+        sampled = sampler.summary()
+        results.append({
+            "batch_size": batch,
+            "input_shapes": {name: list(array.shape) for name, array in feeds.items()},
+            "warmup": {"iterations": warm_iters, "ms": round(warm_ms, 1)},
+            "iterations": len(latencies),
+            "measured_seconds": round(wall, 4),
+            "throughput_samples_s": len(latencies) * batch / wall,
+            "latency_ms": _percentiles(latencies_ms),
+            # A compact histogram for the charts (the raw latencies would be large).
+            "latency_histogram_ms": _histogram(latencies_ms),
+            "stability": _stability(latencies_ms, batch),
+            "max_seconds_reached": deadline_hit,
+            "host_rss_mib": {"before": round(rss_before, 1), "after": round(rss_after, 1),
+                             "peak": round(max(rss_after, sampled.get("host_rss_peak_mib", 0)), 1)},
+            "sampled": sampled,
+        })
+    progress(1.0, "done")
+    return {
+        "method": {**asdict(params), "timing": "host wall clock per inference, results on the host",
+                   "stability_rule": f"last {WINDOWS} windows within {int(STABILITY_BAND * 100)}% on throughput"},
+        "runtime": {"name": info.runtime, "version": info.runtime_version, "provider": info.provider,
+                    "device": info.device, "requested_device": info.requested_device,
+                    "fell_back_to_cpu": info.fell_back_to_cpu, **info.extra},
+        "results": results,
+        "stable": all(r["stability"]["stable"] for r in results),
+    }
+
+
+def _histogram(latencies_ms: np.ndarray, bins: int = 40) -> dict[str, list[float]]:
+    low, high = float(np.percentile(latencies_ms, 0.5)), float(np.percentile(latencies_ms, 99.5))
+    if high <= low:
+        high = low + 1e-6
+    counts, edges = np.histogram(np.clip(latencies_ms, low, high), bins=bins, range=(low, high))
+    return {"edges": [round(e, 5) for e in edges.tolist()], "counts": counts.tolist()}
+
+
+def slo_verdict(result: dict[str, Any], *, p99_ms: float | None, min_throughput: float | None) -> dict[str, Any]:
+    """Judge a benchmark against the model's SLO: p99 latency at batch 1, throughput at the largest batch."""
+    by_batch = {r["batch_size"]: r for r in result["results"]}
+    checks = []
+    if p99_ms is not None:
+        if 1 in by_batch:
+            actual = by_batch[1]["latency_ms"]["p99"]
+            checks.append({"name": "p99 latency at batch 1", "target": f"≤ {p99_ms} ms", "actual": round(actual, 4),
+                           "unit": "ms", "passed": actual <= p99_ms})
+        else:
+            checks.append({"name": "p99 latency at batch 1", "target": f"≤ {p99_ms} ms", "actual": None,
+                           "passed": False, "message": "Batch size 1 was not measured; include it."})
+    if min_throughput is not None:
+        largest = max(by_batch)
+        actual = by_batch[largest]["throughput_samples_s"]
+        checks.append({"name": f"throughput at batch {largest}", "target": f"≥ {min_throughput:,.0f} samples/s",
+                       "actual": round(actual, 2), "unit": "samples/s", "passed": actual >= min_throughput})
+    return {"checks": checks, "passed": all(c["passed"] for c in checks) if checks else None}

@@ -1,0 +1,136 @@
+"""Writes to the registry's models: register, update (card, thresholds, tags), and the flow milestones."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils.text import slugify
+
+from portal.core.errors import ApplicationError
+from portal.core.models import Team
+from portal.core.services import audit_event_record
+from registry import permissions, signals
+from registry.choices import AuditAction, Stage
+from registry.models import MODEL_CARD_FIELDS, RegisteredModel, Tag
+from registry.services.jobs import floors_check
+
+EDITABLE_MODEL_FIELDS = (
+    "description",
+    "risk_tier",
+    "task_type",
+    "refresh_interval_days",
+    "owner",
+    "metric_floors",
+    "noninferiority_margin",
+    "slo_p99_latency_ms",
+    "slo_min_throughput",
+    *MODEL_CARD_FIELDS,
+)
+
+# Names that would collide with the portal's own paths under /models/.
+RESERVED_MODEL_NAMES = frozenset({"new"})
+
+
+def _snapshot(model: RegisteredModel) -> dict[str, Any]:
+    data = {field: getattr(model, field) for field in EDITABLE_MODEL_FIELDS if field != "owner"}
+    data["owner"] = model.owner.get_username()
+    data["team"] = model.team.slug
+    return data
+
+
+def _tags_set(model: RegisteredModel, tags: list[str], *, new: bool = False) -> list[str]:
+    names = sorted({slugify(t)[:50] for t in tags if slugify(t)})
+    if new and not names:  # a new model has no tags to clear
+        return names
+    objs = [Tag.objects.get_or_create(name=name)[0] for name in names]
+    model.tags.set(objs)
+    return names
+
+
+# Related rows the service has just read: full_clean need not query for them again. The database's own
+# constraints (unique name, one production version, positive numbers) stand behind every save.
+FETCHED_RELATIONS = ["team", "owner", "created_by", "model", "parent"]
+
+
+@transaction.atomic
+def registered_model_create(
+    *,
+    actor: AbstractBaseUser,
+    name: str,
+    team: Team,
+    task_type: str,
+    risk_tier: str,
+    owner: AbstractBaseUser | None = None,
+    tags: list[str] | None = None,
+    **card: Any,
+) -> RegisteredModel:
+    permissions.require_register_model(actor, team)
+    unknown = set(card) - set(EDITABLE_MODEL_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown fields: {sorted(unknown)}")
+    if name in RESERVED_MODEL_NAMES:
+        raise ApplicationError(f"'{name}' is reserved by the portal's URLs; choose another name.", field="name")
+    if "metric_floors" in card:
+        card["metric_floors"] = floors_check(card["metric_floors"], task_type)
+    model = RegisteredModel(
+        name=name,
+        team=team,
+        owner=owner or actor,
+        task_type=task_type,
+        risk_tier=risk_tier,
+        created_by=actor,
+        **card,
+    )
+    model.full_clean(exclude=FETCHED_RELATIONS)  # the unique name is checked here, for its friendly message
+    model.save()
+    after = _snapshot(model)
+    after["tags"] = _tags_set(model, tags or [], new=True)
+    audit_event_record(actor=actor, action=AuditAction.MODEL_CREATED, obj=model, after=after)
+    return model
+
+
+@transaction.atomic
+def registered_model_update(
+    *, actor: AbstractBaseUser, model: RegisteredModel, tags: list[str] | None = None, **changes: Any
+) -> RegisteredModel:
+    model = RegisteredModel.objects.select_for_update().select_related("team", "owner").get(pk=model.pk)
+    permissions.require_change_model(actor, model)
+    unknown = set(changes) - set(EDITABLE_MODEL_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown fields: {sorted(unknown)}")
+    before = _snapshot(model)
+    before["tags"] = sorted(model.tags.values_list("name", flat=True))
+    if "metric_floors" in changes or "task_type" in changes:
+        changes["metric_floors"] = floors_check(
+            changes.get("metric_floors", model.metric_floors), changes.get("task_type", model.task_type)
+        )
+    for field, value in changes.items():
+        setattr(model, field, value)
+    model.full_clean()
+    model.save()
+    after = _snapshot(model)
+    after["tags"] = _tags_set(model, tags) if tags is not None else before["tags"]
+    changed = {k for k in after if after[k] != before[k]}
+    if changed:
+        audit_event_record(
+            actor=actor,
+            action=AuditAction.MODEL_UPDATED,
+            obj=model,
+            before={k: before[k] for k in changed},
+            after={k: after[k] for k in changed},
+        )
+        # A completed card or a new SLO may be the evidence a waiting request needs (approvals listens).
+        transaction.on_commit(lambda: signals.model_changed.send(sender=RegisteredModel, model_id=model.pk,
+                                                                 changed=frozenset(changed)))
+    return model
+
+
+def model_milestone_record(*, model_id: int, stage: str, at: dt.datetime) -> None:
+    """A model's first version in ``stage`` (test or production): a flow milestone the dashboard reads, kept
+    on the model's row as it happens (and rebuilt from the history by approvals.milestones)."""
+    if stage in (Stage.TEST, Stage.PRODUCTION):
+        RegisteredModel.objects.filter(pk=model_id, **{f"first_{stage}_at__isnull": True}).update(
+            **{f"first_{stage}_at": at})

@@ -1,0 +1,122 @@
+"""Writes of versions: an ONNX file becomes an immutable, numbered, inspected and audited version."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Max
+
+from portal.core.errors import ApplicationError
+from portal.core.services import audit_event_record
+from registry import permissions
+from registry.artifacts import spool, storage_delete_quietly, storage_save
+from registry.choices import AuditAction
+from registry.inspector import inspect_file
+from registry.models import ModelVersion, RegisteredModel
+from registry.services.models import FETCHED_RELATIONS
+
+def model_version_create(
+    *,
+    actor: AbstractBaseUser,
+    model: RegisteredModel,
+    artifact: Any,
+    source_code_url: str = "",
+    source_commit: str = "",
+    training_run_url: str = "",
+    training_data_ref: str = "",
+    trained_at: dt.datetime | None = None,
+    parent_number: int | None = None,
+    metrics: dict[str, float] | None = None,
+    notes: str = "",
+) -> ModelVersion:
+    """Register a new version of ``model`` from an ONNX file; the server assigns the number."""
+    permissions.require_add_version(actor, model)
+    metrics = _clean_metrics(metrics or {})
+    spooled = spool(artifact, field="artifact")
+    stored_key = None
+    try:
+        facts = inspect_file("onnx", spooled.path, field="artifact")
+        with transaction.atomic():
+            locked = RegisteredModel.objects.select_for_update().select_related("team").get(pk=model.pk)
+            permissions.require_add_version(actor, locked)  # again, on the locked row
+            twin = locked.versions.filter(sha256=spooled.sha256).values_list("number", flat=True).first()
+            if twin is not None:
+                raise ApplicationError(
+                    f"This file is identical to v{twin} of {locked.name} (same SHA-256). A version's artifact never "
+                    "changes, so there is nothing new to register.",
+                    field="artifact",
+                )
+            number = (locked.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+            parent = None
+            if parent_number is not None:
+                parent = locked.versions.filter(number=parent_number).first()
+                if parent is None:
+                    raise ApplicationError(f"{model.name} has no version {parent_number}.", field="parent_number")
+            version = ModelVersion(
+                model=locked,
+                number=number,
+                format=facts["format"],
+                sha256=spooled.sha256,
+                size_bytes=spooled.size,
+                signature=facts["signature"],
+                opsets=facts["opsets"],
+                ir_version=facts["ir_version"],
+                producer=facts["producer"][:200],
+                source_code_url=source_code_url,
+                source_commit=source_commit,
+                training_run_url=training_run_url,
+                training_data_ref=training_data_ref,
+                trained_at=trained_at,
+                parent=parent,
+                metrics=metrics,
+                notes=notes,
+                created_by=actor,
+            )
+            version.artifact.name = f"models/{locked.name}/v{number}/placeholder"
+            # The number is unique under the model's row lock and a new version is in design: the fields are
+            # validated here, the constraints by the database on insert.
+            version.full_clean(exclude=FETCHED_RELATIONS, validate_unique=False, validate_constraints=False)
+            stored_key = storage_save(f"models/{locked.name}/v{number}/{spooled.sha256[:12]}.onnx", spooled)
+            version.artifact.name = stored_key
+            version.save()
+            if locked.first_version_at is None:  # a flow milestone (approvals.milestones)
+                RegisteredModel.objects.filter(pk=locked.pk).update(first_version_at=version.created_at)
+            audit_event_record(
+                actor=actor,
+                action=AuditAction.VERSION_CREATED,
+                obj=version,
+                after={
+                    "model": locked.name,
+                    "number": number,
+                    "sha256": spooled.sha256,
+                    "size_bytes": spooled.size,
+                    "stage": version.stage,
+                    "source_commit": source_commit,
+                    "metrics": metrics,
+                },
+            )
+    except BaseException:
+        storage_delete_quietly(stored_key)
+        raise
+    finally:
+        spooled.cleanup()
+    return version
+
+
+def _clean_metrics(metrics: dict[str, Any]) -> dict[str, float]:
+    cleaned: dict[str, float] = {}
+    for name, value in metrics.items():
+        key = str(name).strip()
+        if not key or len(key) > 64:
+            raise ApplicationError("Metric names are 1 to 64 characters.", field="metrics")
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ApplicationError(f"Metric '{key}' must be a number, not {value!r}.", field="metrics") from None
+        if number != number or number in (float("inf"), float("-inf")):
+            raise ApplicationError(f"Metric '{key}' must be a finite number.", field="metrics")
+        cleaned[key] = number
+    return cleaned
