@@ -1,6 +1,7 @@
 """Project-wide pytest fixtures: every test gets its own artifact storage folder and an empty cache."""
 
 import pytest
+from django.core.cache import cache
 
 pytest_plugins = ["tests.worker"]
 
@@ -20,6 +21,4 @@ def artifact_storage(settings, tmp_path):
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    from django.core.cache import cache
-
     cache.clear()

@@ -7,14 +7,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from django.apps import apps as global_apps
+from django.db.models import Min
+
 BATCH = 5000
 
 
 def rebuild(apps=None) -> None:
     """``apps``: a migration's historical app registry, or None for the current models."""
-    if apps is None:
-        from django.apps import apps
-    from django.db.models import Min
+    apps = apps or global_apps
 
     RegisteredModel = apps.get_model("registry", "RegisteredModel")
     ModelVersion = apps.get_model("registry", "ModelVersion")
@@ -23,8 +24,12 @@ def rebuild(apps=None) -> None:
     firsts: dict[int, dict] = defaultdict(dict)
     for row in ModelVersion.objects.values("model_id").annotate(first=Min("created_at")).order_by():
         firsts[row["model_id"]]["first_version_at"] = row["first"]
-    for row in (StageChange.objects.filter(to_stage__in=["test", "production"])
-                .values("version__model_id", "to_stage").annotate(first=Min("created_at")).order_by()):
+    for row in (
+        StageChange.objects.filter(to_stage__in=["test", "production"])
+        .values("version__model_id", "to_stage")
+        .annotate(first=Min("created_at"))
+        .order_by()
+    ):
         firsts[row["version__model_id"]][f"first_{row['to_stage']}_at"] = row["first"]
     models = list(RegisteredModel.objects.only("id"))
     for m in models:
@@ -32,15 +37,20 @@ def rebuild(apps=None) -> None:
         m.first_version_at = values.get("first_version_at")
         m.first_test_at = values.get("first_test_at")
         m.first_production_at = values.get("first_production_at")
-    RegisteredModel.objects.bulk_update(models, ["first_version_at", "first_test_at", "first_production_at"],
-                                        batch_size=BATCH)
+    RegisteredModel.objects.bulk_update(
+        models, ["first_version_at", "first_test_at", "first_production_at"], batch_size=BATCH
+    )
 
     uploaded = dict(ModelVersion.objects.values_list("id", "created_at"))
     model_of = dict(ModelVersion.objects.values_list("id", "model_id"))
-    changes = list(StageChange.objects.order_by("created_at", "pk").only("id", "version_id", "to_stage",
-                                                                        "created_at", "request_id"))
-    rollbacks = set(apps.get_model("approvals", "PromotionRequest").objects.filter(action="rollback")
-                    .values_list("id", flat=True))
+    changes = list(
+        StageChange.objects.order_by("created_at", "pk").only(
+            "id", "version_id", "to_stage", "created_at", "request_id"
+        )
+    )
+    rollbacks = set(
+        apps.get_model("approvals", "PromotionRequest").objects.filter(action="rollback").values_list("id", flat=True)
+    )
     last_change: dict[int, object] = {}
     arrival: dict[int, object] = {}  # model id → the change that brought its current production version
     departed: dict[int, dict] = {}  # model id → {request that took it out of production: its arrival}

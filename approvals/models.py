@@ -48,9 +48,15 @@ class Policy(models.Model):
                 raise ValidationError({"approvals": f"The count for {role} must be a whole number of at least 1."})
 
     def snapshot(self) -> dict:
-        return {"id": self.pk, "risk_tier": self.risk_tier, "transition": self.transition,
-                "evidence": self.evidence, "approvals": self.approvals, "owner_may_approve": self.owner_may_approve,
-                "updated_at": self.updated_at.isoformat() if self.updated_at else None}
+        return {
+            "id": self.pk,
+            "risk_tier": self.risk_tier,
+            "transition": self.transition,
+            "evidence": self.evidence,
+            "approvals": self.approvals,
+            "owner_may_approve": self.owner_may_approve,
+            "updated_at": self.updated_at.isoformat() if self.updated_at else None,
+        }
 
 
 class PromotionRequestQuerySet(models.QuerySet):
@@ -67,8 +73,7 @@ class PromotionRequest(models.Model):
     requester = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="requests")
     policy = models.JSONField(help_text="The policy this request was opened under (a snapshot).")
     artifact_sha256 = models.CharField(max_length=64, help_text="The artifact the request and its evidence are about.")
-    status = models.CharField(max_length=10, choices=RequestStatus.choices, default=RequestStatus.OPEN,
-                              db_index=True)
+    status = models.CharField(max_length=10, choices=RequestStatus.choices, default=RequestStatus.OPEN, db_index=True)
     reason = models.TextField(blank=True, help_text="Why it was rejected or withdrawn.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -122,10 +127,12 @@ class StageChange(models.Model):
     version = models.ForeignKey("registry.ModelVersion", on_delete=models.PROTECT, related_name="stage_changes")
     from_stage = models.CharField(max_length=12, choices=Stage.choices)
     to_stage = models.CharField(max_length=12, choices=Stage.choices)
-    request = models.ForeignKey(PromotionRequest, on_delete=models.PROTECT, related_name="stage_changes",
-                                null=True, blank=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="stage_changes",
-                              null=True, blank=True)
+    request = models.ForeignKey(
+        PromotionRequest, on_delete=models.PROTECT, related_name="stage_changes", null=True, blank=True
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="stage_changes", null=True, blank=True
+    )
     reason = models.CharField(max_length=300)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     # When the version entered ``from_stage`` (its previous change, or its upload): the dwell time.
@@ -145,7 +152,11 @@ class Webhook(models.Model):
     """A subscription: deployment tooling receives signed events (HMAC-SHA256 over timestamp and body)."""
 
     EVENTS = (
-        "request.opened", "request.decided", "request.rejected", "request.withdrawn", "request.applied",
+        "request.opened",
+        "request.decided",
+        "request.rejected",
+        "request.withdrawn",
+        "request.applied",
         "version.stage_changed",
     )
 

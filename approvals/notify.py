@@ -11,6 +11,7 @@ import urllib.error
 import urllib.request
 import uuid
 
+from celery import current_app
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
@@ -20,6 +21,7 @@ from django.utils import timezone
 from approvals.models import PromotionRequest, Webhook, WebhookDelivery
 
 logger = logging.getLogger(__name__)
+DELIVER_TASK = "approvals.deliver_webhook"  # approvals.tasks, sent by name: the task calls back into this module
 MAX_ATTEMPTS = 5
 BACKOFF_S = 30  # 30 s, 60 s, 120 s, 240 s between attempts
 
@@ -50,17 +52,18 @@ def emit(event: str, payload: dict) -> None:
     """Record one delivery per interested webhook and send them once the transaction commits."""
     event_id = uuid.uuid4()
     body = {"event": event, "event_id": str(event_id), "sent_at": timezone.now().isoformat(), "data": payload}
-    ids = [WebhookDelivery.objects.create(webhook=hook, event_id=event_id, event=event, payload=body).pk
-           for hook in Webhook.objects.filter(active=True) if hook.wants(event)]
+    ids = [
+        WebhookDelivery.objects.create(webhook=hook, event_id=event_id, event=event, payload=body).pk
+        for hook in Webhook.objects.filter(active=True)
+        if hook.wants(event)
+    ]
     for delivery_id in ids:
         transaction.on_commit(lambda d=delivery_id: _enqueue(d))
 
 
 def _enqueue(delivery_id: int, countdown: int = 0) -> None:
-    from approvals.tasks import deliver_webhook
-
     try:
-        deliver_webhook.apply_async(args=[delivery_id], countdown=countdown, retry=False, queue="events")
+        current_app.send_task(DELIVER_TASK, args=[delivery_id], countdown=countdown, retry=False, queue="events")
     except Exception:  # broker down: the reaper re-sends pending deliveries
         logger.warning("webhook delivery %s: broker unreachable; it stays pending", delivery_id)
 
@@ -73,11 +76,17 @@ def deliver(delivery_id: int) -> str:
     body = json.dumps(delivery.payload, sort_keys=True).encode()
     timestamp = str(int(time.time()))
     req = urllib.request.Request(  # noqa: S310 - the admin-configured subscriber URL
-        delivery.webhook.url, data=body, method="POST",
-        headers={"Content-Type": "application/json", "User-Agent": "Gatehouse-Webhooks/1",
-                 "X-Gatehouse-Event": delivery.event, "X-Gatehouse-Delivery": str(delivery.event_id),
-                 "X-Gatehouse-Timestamp": timestamp,
-                 "X-Gatehouse-Signature": signature(delivery.webhook.secret, timestamp, body)},
+        delivery.webhook.url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "Gatehouse-Webhooks/1",
+            "X-Gatehouse-Event": delivery.event,
+            "X-Gatehouse-Delivery": str(delivery.event_id),
+            "X-Gatehouse-Timestamp": timestamp,
+            "X-Gatehouse-Signature": signature(delivery.webhook.secret, timestamp, body),
+        },
     )
     started = time.monotonic()
     try:
@@ -105,9 +114,13 @@ def deliver(delivery_id: int) -> str:
         return delivery.status
     delivery.status = WebhookDelivery.Status.FAILED
     delivery.save()
-    retry = WebhookDelivery.objects.create(webhook=delivery.webhook, event_id=delivery.event_id,
-                                           event=delivery.event, payload=delivery.payload,
-                                           attempt=delivery.attempt + 1)
+    retry = WebhookDelivery.objects.create(
+        webhook=delivery.webhook,
+        event_id=delivery.event_id,
+        event=delivery.event,
+        payload=delivery.payload,
+        attempt=delivery.attempt + 1,
+    )
     _enqueue(retry.pk, countdown=BACKOFF_S * 2 ** (delivery.attempt - 1))
     return delivery.status
 
@@ -115,14 +128,19 @@ def deliver(delivery_id: int) -> str:
 def email_people(*, subject: str, message: str, users) -> None:
     addresses = sorted({u.email for u in users if u.email})
     if addresses:
-        transaction.on_commit(lambda: send_mail(subject, message, settings.DEFAULT_FROM_EMAIL, addresses,
-                                                fail_silently=True))
+        transaction.on_commit(
+            lambda: send_mail(subject, message, settings.DEFAULT_FROM_EMAIL, addresses, fail_silently=True)
+        )
 
 
 def approvers_for(request: PromotionRequest):
     roles = list(request.policy.get("approvals", {}))
-    return get_user_model().objects.filter(groups__name__in=roles, is_active=True).exclude(
-        pk=request.requester_id).distinct()
+    return (
+        get_user_model()
+        .objects.filter(groups__name__in=roles, is_active=True)
+        .exclude(pk=request.requester_id)
+        .distinct()
+    )
 
 
 def request_url(request: PromotionRequest) -> str:

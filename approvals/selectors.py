@@ -39,8 +39,9 @@ def _validation_refusal(job: Job, version: ModelVersion, production: ModelVersio
         if not stricter:
             return f"it ran with floor {name} {used if used is not None else 'unset'}, looser than the model's {floor}"
     if job.parameters.get("margin", float("inf")) > model.noninferiority_margin:
-        return (f"it ran with margin {job.parameters.get('margin')}, looser than the model's "
-                f"{model.noninferiority_margin}")
+        return (
+            f"it ran with margin {job.parameters.get('margin')}, looser than the model's {model.noninferiority_margin}"
+        )
     if production is not None:
         check = next((c for c in (job.result or {}).get("checks", []) if c["name"] == "non-inferiority"), None)
         if not check or check["verdict"] != "pass" or (check.get("details") or {}).get("version") != production.number:
@@ -61,8 +62,14 @@ def _validation_item(version: ModelVersion, jobs, production: ModelVersion | Non
         message = f"Validation #{job.pk} passed on {job.dataset.name}."
     else:
         message = "No passed validation on this artifact" + (f" that counts ({refusals[0]})" if refusals else "") + "."
-    return EvidenceItem("validation", "Validation passed", job is not None,
-                        _with_latest(message, jobs, JobKind.VALIDATION, job), job, _in_flight(jobs, JobKind.VALIDATION))
+    return EvidenceItem(
+        "validation",
+        "Validation passed",
+        job is not None,
+        _with_latest(message, jobs, JobKind.VALIDATION, job),
+        job,
+        _in_flight(jobs, JobKind.VALIDATION),
+    )
 
 
 def _benchmark_item(version: ModelVersion, jobs, device: str) -> EvidenceItem:
@@ -71,30 +78,51 @@ def _benchmark_item(version: ModelVersion, jobs, device: str) -> EvidenceItem:
     # Judged again by the model's SLO now: a run that passed a looser (or no) SLO does not count.
     job = next((j for j in candidates if j.ran_on(device) and _meets_slo_now(j, model)), None)
     where = f" on a {device.upper()}" if device else ""
-    message = (f"Benchmark #{job.pk} met the SLO on {job.result['runtime']['provider']}." if job else
-               f"No benchmark{where} that meets the model's SLO on this artifact"
-               + ("" if model.slo_p99_latency_ms or model.slo_min_throughput
-                  else " (set the model's SLO first: a benchmark without an SLO has no verdict)") + ".")
-    return EvidenceItem("benchmark", f"Benchmark meets the SLO{where}", job is not None,
-                        _with_latest(message, jobs, JobKind.BENCHMARK, job), job, _in_flight(jobs, JobKind.BENCHMARK))
+    message = (
+        f"Benchmark #{job.pk} met the SLO on {job.result['runtime']['provider']}."
+        if job
+        else f"No benchmark{where} that meets the model's SLO on this artifact"
+        + (
+            ""
+            if model.slo_p99_latency_ms or model.slo_min_throughput
+            else " (set the model's SLO first: a benchmark without an SLO has no verdict)"
+        )
+        + "."
+    )
+    return EvidenceItem(
+        "benchmark",
+        f"Benchmark meets the SLO{where}",
+        job is not None,
+        _with_latest(message, jobs, JobKind.BENCHMARK, job),
+        job,
+        _in_flight(jobs, JobKind.BENCHMARK),
+    )
 
 
 def _card_item(version: ModelVersion) -> EvidenceItem:
     missing = version.model.card_missing
-    return EvidenceItem("card_complete", "Model card complete", not missing,
-                        "All eight sections are written." if not missing else f"Missing: {', '.join(missing)}.")
+    return EvidenceItem(
+        "card_complete",
+        "Model card complete",
+        not missing,
+        "All eight sections are written." if not missing else f"Missing: {', '.join(missing)}.",
+    )
 
 
 def evidence_for(version: ModelVersion, policy: dict, artifact_sha256: str | None = None) -> list[EvidenceItem]:
     """Each piece of evidence the policy asks for, found on the exact artifact digest."""
     wanted = policy.get("evidence", {})
-    jobs = Job.objects.filter(version=version, artifact_sha256=artifact_sha256 or version.sha256
-                              ).select_related("dataset")
+    jobs = Job.objects.filter(version=version, artifact_sha256=artifact_sha256 or version.sha256).select_related(
+        "dataset"
+    )
     items = []
     if wanted.get("validation"):
         # Promoting to production replaces the version there: the validation must have been compared with it.
-        production = ModelVersion.objects.production_other_than(version) \
-            if policy.get("transition") == "test->production" else None
+        production = (
+            ModelVersion.objects.production_other_than(version)
+            if policy.get("transition") == "test->production"
+            else None
+        )
         items.append(_validation_item(version, jobs, production))
     if wanted.get("benchmark"):
         items.append(_benchmark_item(version, jobs, wanted.get("benchmark_device") or ""))
@@ -106,8 +134,10 @@ def evidence_for(version: ModelVersion, policy: dict, artifact_sha256: str | Non
 def _meets_slo_now(job: Job, model) -> bool:
     if not (job.result or {}).get("results"):
         return False
-    return slo_verdict(job.result, p99_ms=model.slo_p99_latency_ms,
-                       min_throughput=model.slo_min_throughput)["passed"] is True
+    return (
+        slo_verdict(job.result, p99_ms=model.slo_p99_latency_ms, min_throughput=model.slo_min_throughput)["passed"]
+        is True
+    )
 
 
 def _in_flight(jobs, kind: str) -> Job | None:
@@ -122,8 +152,11 @@ def _with_latest(message: str, jobs, kind: str, counted: Job | None) -> str:
     if latest.status in (JobStatus.QUEUED, JobStatus.RUNNING):
         return f"{message} Job #{latest.pk} is {latest.status} ({latest.progress}%)."
     outcome = latest.error or latest.message
-    return f"{message} The latest, #{latest.pk}, ended {latest.get_status_display().lower()}" + (
-        f" with verdict {latest.verdict}" if latest.verdict else "") + (f": {outcome[:160]}" if outcome else ".")
+    return (
+        f"{message} The latest, #{latest.pk}, ended {latest.get_status_display().lower()}"
+        + (f" with verdict {latest.verdict}" if latest.verdict else "")
+        + (f": {outcome[:160]}" if outcome else ".")
+    )
 
 
 def approvals_status(request: PromotionRequest) -> dict:
@@ -133,8 +166,10 @@ def approvals_status(request: PromotionRequest) -> dict:
     for decision in request.decisions.all():
         if decision.decision == DecisionKind.APPROVE and decision.role in given:
             given[decision.role].append(decision.person.get_username())
-    rows = [{"role": role, "needed": count, "given": given[role], "done": len(given[role]) >= count}
-            for role, count in needed.items()]
+    rows = [
+        {"role": role, "needed": count, "given": given[role], "done": len(given[role]) >= count}
+        for role, count in needed.items()
+    ]
     owner = [d for d in request.decisions.all() if d.role == "owner" and d.decision == DecisionKind.APPROVE]
     complete = all(r["done"] for r in rows) or (request.policy.get("owner_may_approve") and bool(owner))
     return {"rows": rows, "complete": complete, "owner_approved": bool(owner)}
@@ -157,8 +192,7 @@ def roles_user_can_decide_in(user, request: PromotionRequest) -> list[str]:
 
 
 def request_list() -> QuerySet[PromotionRequest]:
-    return PromotionRequest.objects.select_related("version", "version__model", "version__model__team",
-                                                   "requester")
+    return PromotionRequest.objects.select_related("version", "version__model", "version__model__team", "requester")
 
 
 def queue_for(user) -> QuerySet[PromotionRequest]:
@@ -172,15 +206,26 @@ def queue_for(user) -> QuerySet[PromotionRequest]:
     for role in user_roles(user):
         # A subquery per row rather than a GROUP BY over every open request: the database can walk the
         # requests oldest first and stop when the page is full.
-        approvals = (Decision.objects.filter(request=OuterRef("pk"), role=role, decision=DecisionKind.APPROVE)
-                     .order_by().values("request").annotate(n=Count("pk")).values("n"))
+        approvals = (
+            Decision.objects.filter(request=OuterRef("pk"), role=role, decision=DecisionKind.APPROVE)
+            .order_by()
+            .values("request")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
         given[f"given_{role}"] = Coalesce(Subquery(approvals), 0)
         needed = Cast(KeyTextTransform(role, KeyTransform("approvals", "policy")), IntegerField())
         need |= Q(policy__approvals__has_key=role) & Q(**{f"given_{role}__lt": needed})
-    return (request_list().open().exclude(requester=user)
-            .exclude(action=Action.PROMOTE, version__created_by=user)
-            .exclude(Exists(Decision.objects.filter(request=OuterRef("pk"), person=user)))
-            .alias(**given).filter(need).order_by("created_at", "pk"))
+    return (
+        request_list()
+        .open()
+        .exclude(requester=user)
+        .exclude(action=Action.PROMOTE, version__created_by=user)
+        .exclude(Exists(Decision.objects.filter(request=OuterRef("pk"), person=user)))
+        .alias(**given)
+        .filter(need)
+        .order_by("created_at", "pk")
+    )
 
 
 def open_request_of(version) -> PromotionRequest | None:

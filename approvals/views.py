@@ -36,19 +36,23 @@ def request_open(request: HttpRequest, name: str, number: int, action: str) -> H
     form = RequestForm(request.POST)
     if form.is_valid():
         try:
-            opened = services.promotion_request_open(actor=request.user, version=version, action=action,
-                                                     justification=form.cleaned_data["justification"])
+            opened = services.promotion_request_open(
+                actor=request.user, version=version, action=action, justification=form.cleaned_data["justification"]
+            )
         except ApplicationError as exc:
             form_error(form, exc)
         else:
             if opened.status == RequestStatus.APPLIED:
-                messages.success(request, f"{version} moved to {opened.to_stage}: the policy needs no approval "
-                                          "and the evidence is in.")
+                messages.success(
+                    request,
+                    f"{version} moved to {opened.to_stage}: the policy needs no approval and the evidence is in.",
+                )
             else:
                 messages.success(request, f"Request #{opened.pk} is open.")
             return redirect(opened)
-    messages.error(request, "The request was not opened: " + " ".join(
-        str(e) for errors in form.errors.values() for e in errors))
+    messages.error(
+        request, "The request was not opened: " + " ".join(str(e) for errors in form.errors.values() for e in errors)
+    )
     return redirect(version)
 
 
@@ -63,12 +67,22 @@ def queue(request: HttpRequest) -> HttpResponse:
 @login_required
 def request_list(request: HttpRequest) -> HttpResponse:
     registry_permissions.require_view_registry(request.user)
-    filterset, queryset, status = filtered(request, PromotionRequestFilterSet, selectors.request_list(),
-                                           default_order=("-created_at", "-pk"))
+    filterset, queryset, status = filtered(
+        request, PromotionRequestFilterSet, selectors.request_list(), default_order=("-created_at", "-pk")
+    )
     page, query = paginate(request, queryset)
-    return render(request, "approvals/request_list.html", {
-        "page": page, "query": query, "filter": filterset, "status": request.GET.get("status"),
-        "statuses": RequestStatus.choices}, status=status)
+    return render(
+        request,
+        "approvals/request_list.html",
+        {
+            "page": page,
+            "query": query,
+            "filter": filterset,
+            "status": request.GET.get("status"),
+            "statuses": RequestStatus.choices,
+        },
+        status=status,
+    )
 
 
 @login_required
@@ -79,25 +93,35 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     evidence = selectors.evidence_for(version, promotion.policy, promotion.artifact_sha256)
     validation = next((e.job for e in evidence if e.key == "validation" and e.job), None)
     benchmark = next((e.job for e in evidence if e.key == "benchmark" and e.job), None)
-    return render(request, "approvals/request_detail.html", {
-        "req": promotion, "version": version, "model": version.model,
-        "evidence": evidence, "validation": validation, "benchmark": benchmark,
-        "approvals": selectors.approvals_status(promotion),
-        "decide_roles": selectors.roles_user_can_decide_in(request.user, promotion),
-        "decision_form": DecisionForm(), "withdraw_form": WithdrawForm(),
-        "can_withdraw": promotion.is_open and promotion.requester_id == request.user.pk,
-        # Only an open request is compared with production now; a closed one was decided against what was then.
-        "diff": against_production(version) if promotion.is_open else None,
-        "age_days": working_days(promotion.created_at),
-        "sla_days": SLA_WORKING_DAYS,
-        "can_validate": registry_permissions.can_run_validation(request.user, version.model),
-        "can_benchmark": registry_permissions.can_run_benchmark(request.user, version.model),
-        "datasets": version.model.datasets.order_by("name"),
-        "floors_text": "\n".join(f"{k} = {v}" for k, v in version.model.metric_floors.items()),
-        "benchmark_device": promotion.policy.get("evidence", {}).get("benchmark_device", ""),
-        "policy_evidence": [f"{k} ({v})" if v is not True else k
-                            for k, v in promotion.policy.get("evidence", {}).items() if v],
-    })
+    return render(
+        request,
+        "approvals/request_detail.html",
+        {
+            "req": promotion,
+            "version": version,
+            "model": version.model,
+            "evidence": evidence,
+            "validation": validation,
+            "benchmark": benchmark,
+            "approvals": selectors.approvals_status(promotion),
+            "decide_roles": selectors.roles_user_can_decide_in(request.user, promotion),
+            "decision_form": DecisionForm(),
+            "withdraw_form": WithdrawForm(),
+            "can_withdraw": promotion.is_open and promotion.requester_id == request.user.pk,
+            # Only an open request is compared with production now; a closed one was decided against what was then.
+            "diff": against_production(version) if promotion.is_open else None,
+            "age_days": working_days(promotion.created_at),
+            "sla_days": SLA_WORKING_DAYS,
+            "can_validate": registry_permissions.can_run_validation(request.user, version.model),
+            "can_benchmark": registry_permissions.can_run_benchmark(request.user, version.model),
+            "datasets": version.model.datasets.order_by("name"),
+            "floors_text": "\n".join(f"{k} = {v}" for k, v in version.model.metric_floors.items()),
+            "benchmark_device": promotion.policy.get("evidence", {}).get("benchmark_device", ""),
+            "policy_evidence": [
+                f"{k} ({v})" if v is not True else k for k, v in promotion.policy.get("evidence", {}).items() if v
+            ],
+        },
+    )
 
 
 @login_required
@@ -107,19 +131,26 @@ def request_decide(request: HttpRequest, pk: int) -> HttpResponse:
     form = DecisionForm(request.POST)
     if form.is_valid():
         try:
-            services.promotion_request_decide(actor=request.user, request=promotion,
-                                              decision=form.cleaned_data["decision"],
-                                              comment=form.cleaned_data["comment"])
+            services.promotion_request_decide(
+                actor=request.user,
+                request=promotion,
+                decision=form.cleaned_data["decision"],
+                comment=form.cleaned_data["comment"],
+            )
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
             promotion.refresh_from_db()
-            where = {"retired": "retired", "test": "in test", "production": "in production"}.get(promotion.to_stage,
-                                                                                              promotion.to_stage)
-            messages.success(request, {
-                RequestStatus.APPLIED: f"Approved: {promotion.version} is now {where}.",
-                RequestStatus.REJECTED: "Rejected; the requester sees your reason.",
-            }.get(promotion.status, "Your decision is recorded."))
+            where = {"retired": "retired", "test": "in test", "production": "in production"}.get(
+                promotion.to_stage, promotion.to_stage
+            )
+            messages.success(
+                request,
+                {
+                    RequestStatus.APPLIED: f"Approved: {promotion.version} is now {where}.",
+                    RequestStatus.REJECTED: "Rejected; the requester sees your reason.",
+                }.get(promotion.status, "Your decision is recorded."),
+            )
     else:
         messages.error(request, "Choose approve or reject.")
     return redirect(promotion)
@@ -132,8 +163,9 @@ def request_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     form = WithdrawForm(request.POST)
     form.is_valid()
     try:
-        services.promotion_request_withdraw(actor=request.user, request=promotion,
-                                            reason=form.cleaned_data.get("reason", ""))
+        services.promotion_request_withdraw(
+            actor=request.user, request=promotion, reason=form.cleaned_data.get("reason", "")
+        )
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:

@@ -10,7 +10,6 @@ from approvals.choices import Action
 from portal.core.roles import Role
 from registry.choices import Stage
 
-
 # A request should be decided within this many working days (portal.core.calendar): the queue flags older
 # ones, and the debt index counts them as stuck.
 SLA_WORKING_DAYS = 5
@@ -29,17 +28,38 @@ class Transition:
 
 TRANSITIONS: dict[tuple[str, str], Transition] = {
     (Stage.DESIGN, Action.PROMOTE): Transition(
-        "design->test", Stage.DESIGN, Action.PROMOTE, Stage.TEST, (Role.DATA_SCIENTIST,),
-        label="Request promotion to test"),
+        "design->test",
+        Stage.DESIGN,
+        Action.PROMOTE,
+        Stage.TEST,
+        (Role.DATA_SCIENTIST,),
+        label="Request promotion to test",
+    ),
     (Stage.TEST, Action.PROMOTE): Transition(
-        "test->production", Stage.TEST, Action.PROMOTE, Stage.PRODUCTION, (Role.DATA_SCIENTIST,),
-        label="Request promotion to production"),
+        "test->production",
+        Stage.TEST,
+        Action.PROMOTE,
+        Stage.PRODUCTION,
+        (Role.DATA_SCIENTIST,),
+        label="Request promotion to production",
+    ),
     (Stage.PRODUCTION, Action.RETIRE): Transition(
-        "production->retired", Stage.PRODUCTION, Action.RETIRE, Stage.RETIRED, (Role.IT_OPERATIONS,),
-        owner_may_request=True, label="Request retirement"),
+        "production->retired",
+        Stage.PRODUCTION,
+        Action.RETIRE,
+        Stage.RETIRED,
+        (Role.IT_OPERATIONS,),
+        owner_may_request=True,
+        label="Request retirement",
+    ),
     (Stage.RETIRED, Action.ROLLBACK): Transition(
-        "rollback", Stage.RETIRED, Action.ROLLBACK, Stage.PRODUCTION, (Role.IT_OPERATIONS,),
-        label="Request rollback to this version"),
+        "rollback",
+        Stage.RETIRED,
+        Action.ROLLBACK,
+        Stage.PRODUCTION,
+        (Role.IT_OPERATIONS,),
+        label="Request rollback to this version",
+    ),
 }
 
 

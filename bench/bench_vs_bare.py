@@ -51,15 +51,36 @@ def main() -> int:
     rows = []
     for round_ in range(args.rounds):
         bare = bare_loop(path, feeds, args.seconds)
-        record = run_benchmark(runtime, BenchmarkParams(batch_sizes=[1], min_seconds=args.seconds,
-                                                        max_seconds=args.seconds * 4, min_iterations=100))
+        record = run_benchmark(
+            runtime,
+            BenchmarkParams(
+                batch_sizes=[1], min_seconds=args.seconds, max_seconds=args.seconds * 4, min_iterations=100
+            ),
+        )
         job = record["results"][0]["throughput_samples_s"]
-        rows.append({"round": round_ + 1, "benchmark_job_samples_s": round(job, 1),
-                     "bare_loop_samples_s": round(bare, 1), "difference_pct": round((job - bare) / bare * 100, 2)})
+        rows.append(
+            {
+                "round": round_ + 1,
+                "benchmark_job_samples_s": round(job, 1),
+                "bare_loop_samples_s": round(bare, 1),
+                "difference_pct": round((job - bare) / bare * 100, 2),
+            }
+        )
     worst = max(abs(r["difference_pct"]) for r in rows)
-    print(json.dumps({"model": "MLP 256→1024→1024→10, float32, batch 1", "onnxruntime": ort.__version__,
-                      "provider": runtime.info.provider, "rounds": rows, "worst_difference_pct": worst,
-                      "within_5_pct": worst <= 5.0}, indent=2, ensure_ascii=False))
+    print(
+        json.dumps(
+            {
+                "model": "MLP 256→1024→1024→10, float32, batch 1",
+                "onnxruntime": ort.__version__,
+                "provider": runtime.info.provider,
+                "rounds": rows,
+                "worst_difference_pct": worst,
+                "within_5_pct": worst <= 5.0,
+            },
+            indent=2,
+            ensure_ascii=False,
+        )
+    )
     return 0 if worst <= 5.0 else 1
 
 

@@ -50,8 +50,9 @@ class Client:
         self.headers = headers or {}
         self._local = threading.local()
 
-    def request(self, method: str, path: str, body: bytes | None = None,
-                headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    def request(
+        self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes]:
         for attempt in (1, 2):  # a server may close an idle keep-alive connection; reconnect once
             conn = getattr(self._local, "conn", None)
             if conn is None:
@@ -98,16 +99,39 @@ def hammer(operation: Callable[[int], bool], clients: int, seconds: float) -> di
     for t in threads:
         t.join()
     wall = time.perf_counter() - began
-    return {"n": len(latencies), "errors": errors[0], "rps": (len(latencies) - errors[0]) / wall,
-            "p50": percentile(latencies, 50), "p95": percentile(latencies, 95), "p99": percentile(latencies, 99)}
+    return {
+        "n": len(latencies),
+        "errors": errors[0],
+        "rps": (len(latencies) - errors[0]) / wall,
+        "p50": percentile(latencies, 50),
+        "p95": percentile(latencies, 95),
+        "p99": percentile(latencies, 99),
+    }
 
 
 def gunicorn_start(port: int, workers: int, env: dict[str, str], threads: int = 1) -> subprocess.Popen:
     """Gatehouse under gunicorn on a loopback port: ``workers`` processes of ``threads`` threads each."""
     process = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "gunicorn", "portal.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers",
-         str(workers), "--threads", str(threads), "--timeout", "120", "--log-level", "warning"],
-        cwd=ROOT, env={**os.environ, "ALLOWED_HOSTS": "127.0.0.1", "DEBUG": "false", **env}, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "portal.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--timeout",
+            "120",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "ALLOWED_HOSTS": "127.0.0.1", "DEBUG": "false", **env},
+        start_new_session=True,
+    )
     wait_until_up(f"http://127.0.0.1:{port}/healthz")
     return process
 
@@ -162,8 +186,11 @@ def process_tree(root: int) -> set[int]:
 
 
 def postgres_pids() -> set[int]:
-    return {int(e.name) for e in Path("/proc").iterdir()
-            if e.name.isdigit() and (e / "comm").exists() and _comm(e) == "postgres"}
+    return {
+        int(e.name)
+        for e in Path("/proc").iterdir()
+        if e.name.isdigit() and (e / "comm").exists() and _comm(e) == "postgres"
+    }
 
 
 def _comm(entry: Path) -> str:

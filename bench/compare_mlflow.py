@@ -63,8 +63,10 @@ def _mlflow_executable(path: str | None) -> str:
     if not executable.exists():
         print(f"Installing {MLFLOW} into {venv} (once) ...", flush=True)
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)  # noqa: S603
-        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", MLFLOW, "psycopg2-binary"],  # noqa: S603
-                       check=True)
+        subprocess.run(
+            [str(venv / "bin" / "pip"), "install", "-q", MLFLOW, "psycopg2-binary"],  # noqa: S603
+            check=True,
+        )
     return str(executable)
 
 
@@ -85,10 +87,13 @@ def _onnx_template() -> tuple[bytes, int]:
     from onnx import TensorProto, helper, numpy_helper
 
     marker = np.array([1234.5678], dtype=np.float32)
-    graph = helper.make_graph([helper.make_node("Add", ["x", "c"], ["y"])], "bench",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 1])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 1])],
-                              initializer=[numpy_helper.from_array(marker, "c")])
+    graph = helper.make_graph(
+        [helper.make_node("Add", ["x", "c"], ["y"])],
+        "bench",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 1])],
+        initializer=[numpy_helper.from_array(marker, "c")],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="bench")
     model.ir_version = 8
     onnx.checker.check_model(model)
@@ -100,8 +105,12 @@ def _multipart(fields: dict[str, tuple[str, bytes]]) -> tuple[bytes, str]:
     boundary = uuid.uuid4().hex
     parts = []
     for name, (filename, content) in fields.items():
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
-                     "Content-Type: application/octet-stream\r\n\r\n".encode() + content + b"\r\n")
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n".encode()
+            + content
+            + b"\r\n"
+        )
     return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
@@ -137,8 +146,9 @@ class Registry:
 
 class MLflow(Registry):
     def _post(self, path: str, payload: dict) -> tuple[int, dict]:
-        status, body = self.client.request("POST", f"/api/2.0/mlflow/{path}", json.dumps(payload).encode(),
-                                           {"Content-Type": "application/json"})
+        status, body = self.client.request(
+            "POST", f"/api/2.0/mlflow/{path}", json.dumps(payload).encode(), {"Content-Type": "application/json"}
+        )
         return status, json.loads(body) if status == 200 else {}
 
     def _get(self, path: str, params: dict) -> tuple[int, dict]:
@@ -165,15 +175,16 @@ class MLflow(Registry):
 
     def list_versions(self, i):
         name = self.versions[i % len(self.versions)][0]
-        status, body = self._get("model-versions/search", {"filter": f"name='{name}'",
-                                                           "order_by": "version_number DESC", "max_results": PAGE})
+        status, body = self._get(
+            "model-versions/search",
+            {"filter": f"name='{name}'", "order_by": "version_number DESC", "max_results": PAGE},
+        )
         numbers = [int(v["version"]) for v in body.get("model_versions", [])]
         return status == 200 and bool(numbers) and numbers == sorted(numbers, reverse=True)
 
     def search(self, i):
         prefix = self.prefix(random.Random(i))
-        status, body = self._get("registered-models/search", {"filter": f"name LIKE '{prefix}%'",
-                                                              "max_results": PAGE})
+        status, body = self._get("registered-models/search", {"filter": f"name LIKE '{prefix}%'", "max_results": PAGE})
         return status == 200 and all(m["name"].startswith(prefix) for m in body.get("registered_models", []))
 
 
@@ -184,20 +195,21 @@ class Gatehouse(Registry):
         self.template, self.offset = _onnx_template()
 
     def create_model(self, i):
-        payload = {"name": self.name(i), "team": self.team, "task_type": "binary-classification",
-                   "risk_tier": "low"}
-        status, _ = self.client.request("POST", "/api/v1/models/", json.dumps(payload).encode(),
-                                        {"Content-Type": "application/json"})
+        payload = {"name": self.name(i), "team": self.team, "task_type": "binary-classification", "risk_tier": "low"}
+        status, _ = self.client.request(
+            "POST", "/api/v1/models/", json.dumps(payload).encode(), {"Content-Type": "application/json"}
+        )
         if status == 201:
             self.models.append(self.name(i))
         return status == 201
 
     def create_version(self, i):
         name = self.models[i % len(self.models)]
-        artifact = self.template[:self.offset] + struct.pack("<f", float(i)) + self.template[self.offset + 4:]
+        artifact = self.template[: self.offset] + struct.pack("<f", float(i)) + self.template[self.offset + 4 :]
         body, content_type = _multipart({"artifact": ("model.onnx", artifact)})
-        status, response = self.client.request("POST", f"/api/v1/models/{name}/versions/", body,
-                                               {"Content-Type": content_type})
+        status, response = self.client.request(
+            "POST", f"/api/v1/models/{name}/versions/", body, {"Content-Type": content_type}
+        )
         if status == 201:
             self.versions.append((name, json.loads(response)["number"]))
         return status == 201
@@ -252,8 +264,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10, help="how long each operation runs on each side")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2, help="server worker processes on each side")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="threads per Gatehouse worker process (1: sync workers, as portal/gunicorn_conf.py)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="threads per Gatehouse worker process (1: sync workers, as portal/gunicorn_conf.py)",
+    )
     parser.add_argument("--mlflow", help="an mlflow executable (default: var/mlflow-venv, installed on first use)")
     parser.add_argument("--gatehouse-database-url", help="run Gatehouse on this database instead of a fresh one")
     args = parser.parse_args()
@@ -268,21 +284,44 @@ def main() -> None:
     mlflow_port, gatehouse_port = free_port(), free_port()
     artifacts = ROOT / "var" / "bench-mlflow-artifacts"
     mlflow_server = subprocess.Popen(  # noqa: S603
-        [mlflow, "server", "--backend-store-uri", mlflow_db, "--default-artifact-root", str(artifacts),
-         "--host", "127.0.0.1", "--port", str(mlflow_port), "--workers", str(args.workers)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        [
+            mlflow,
+            "server",
+            "--backend-store-uri",
+            mlflow_db,
+            "--default-artifact-root",
+            str(artifacts),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(mlflow_port),
+            "--workers",
+            str(args.workers),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     media = ROOT / "var" / "bench-gatehouse-media"
     gatehouse_server = None
     try:
         wait_until_up(f"http://127.0.0.1:{mlflow_port}/health", seconds=180)
-        gatehouse_server = gunicorn_start(gatehouse_port, args.workers,
-                                          {"DATABASE_URL": gatehouse_db, "GATEHOUSE_ARTIFACT_ROOT": str(media)},
-                                          threads=args.threads)
-        sides = {"MLflow": MLflow(Client(mlflow_port), run),
-                 "Gatehouse": Gatehouse(Client(gatehouse_port, {"Authorization": f"Token {token}"}), run, team)}
+        gatehouse_server = gunicorn_start(
+            gatehouse_port,
+            args.workers,
+            {"DATABASE_URL": gatehouse_db, "GATEHOUSE_ARTIFACT_ROOT": str(media)},
+            threads=args.threads,
+        )
+        sides = {
+            "MLflow": MLflow(Client(mlflow_port), run),
+            "Gatehouse": Gatehouse(Client(gatehouse_port, {"Authorization": f"Token {token}"}), run, team),
+        }
         results: dict[tuple[str, str], dict] = {}
-        print(f"{args.clients} clients, {args.workers} server workers each, {args.seconds:.0f} s per operation "
-              f"per side; {MLFLOW} vs Gatehouse ({gatehouse_db.rsplit('/', 1)[-1]})", flush=True)
+        print(
+            f"{args.clients} clients, {args.workers} server workers each, {args.seconds:.0f} s per operation "
+            f"per side; {MLFLOW} vs Gatehouse ({gatehouse_db.rsplit('/', 1)[-1]})",
+            flush=True,
+        )
         roots = {"MLflow": mlflow_server.pid, "Gatehouse": gatehouse_server.pid}
         for operation in OPERATIONS:
             for side_name, side in sides.items():
@@ -295,22 +334,31 @@ def main() -> None:
                 r["server_cpu"] = (cpu_seconds(server) - before[0]) * 1000 / max(r["n"], 1)
                 r["db_cpu"] = (cpu_seconds(database | postgres_pids()) - before[1]) * 1000 / max(r["n"], 1)
                 results[(operation, side_name)] = r
-                print(f"  {operation:17} {side_name:9} {r['rps']:8.1f} ops/s  p50 {r['p50']:6.1f}  "
-                      f"p95 {r['p95']:6.1f}  p99 {r['p99']:6.1f} ms  errors {r['errors']}  CPU per op: server "
-                      f"{r['server_cpu']:.1f} ms, PostgreSQL {r['db_cpu']:.1f} ms", flush=True)
+                print(
+                    f"  {operation:17} {side_name:9} {r['rps']:8.1f} ops/s  p50 {r['p50']:6.1f}  "
+                    f"p95 {r['p95']:6.1f}  p99 {r['p99']:6.1f} ms  errors {r['errors']}  CPU per op: server "
+                    f"{r['server_cpu']:.1f} ms, PostgreSQL {r['db_cpu']:.1f} ms",
+                    flush=True,
+                )
         print()
-        print(f"{'operation':18} {'MLflow ops/s':>12} {'p50':>6} {'p95':>6} {'p99':>6} {'cpu':>5}   "
-              f"{'Gatehouse ops/s':>15} {'p50':>6} {'p95':>6} {'p99':>6} {'cpu':>5}   {'ratio':>6}")
+        print(
+            f"{'operation':18} {'MLflow ops/s':>12} {'p50':>6} {'p95':>6} {'p99':>6} {'cpu':>5}   "
+            f"{'Gatehouse ops/s':>15} {'p50':>6} {'p95':>6} {'p99':>6} {'cpu':>5}   {'ratio':>6}"
+        )
         for operation in OPERATIONS:
             m, g = results[(operation, "MLflow")], results[(operation, "Gatehouse")]
-            print(f"{operation:18} {m['rps']:12.1f} {m['p50']:6.1f} {m['p95']:6.1f} {m['p99']:6.1f} "
-                  f"{m['server_cpu'] + m['db_cpu']:5.1f}   {g['rps']:15.1f} {g['p50']:6.1f} {g['p95']:6.1f} "
-                  f"{g['p99']:6.1f} {g['server_cpu'] + g['db_cpu']:5.1f}   "
-                  f"{g['rps'] / m['rps'] if m['rps'] else float('inf'):5.2f}x")
+            print(
+                f"{operation:18} {m['rps']:12.1f} {m['p50']:6.1f} {m['p95']:6.1f} {m['p99']:6.1f} "
+                f"{m['server_cpu'] + m['db_cpu']:5.1f}   {g['rps']:15.1f} {g['p50']:6.1f} {g['p95']:6.1f} "
+                f"{g['p99']:6.1f} {g['server_cpu'] + g['db_cpu']:5.1f}   "
+                f"{g['rps'] / m['rps'] if m['rps'] else float('inf'):5.2f}x"
+            )
         print("latencies in ms; cpu: CPU ms per operation, server processes and PostgreSQL together")
-        print(f"errors: MLflow {sum(results[(o, 'MLflow')]['errors'] for o in OPERATIONS)}, "
-              f"Gatehouse {sum(results[(o, 'Gatehouse')]['errors'] for o in OPERATIONS)}; created "
-              + ", ".join(f"{n}: {len(s.models)} models, {len(s.versions)} versions" for n, s in sides.items()))
+        print(
+            f"errors: MLflow {sum(results[(o, 'MLflow')]['errors'] for o in OPERATIONS)}, "
+            f"Gatehouse {sum(results[(o, 'Gatehouse')]['errors'] for o in OPERATIONS)}; created "
+            + ", ".join(f"{n}: {len(s.models)} models, {len(s.versions)} versions" for n, s in sides.items())
+        )
         print(f"peak Gatehouse worker memory (VmHWM): {peak_rss_mb(gatehouse_server.pid):.0f} MB")
     finally:
         for process in (mlflow_server, gatehouse_server):

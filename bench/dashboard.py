@@ -55,8 +55,10 @@ def main() -> None:
     client = Client()
     client.force_login(get_user_model().objects.get(username="manager"))
     d90 = (timezone.localdate() - dt.timedelta(days=90)).isoformat()
-    print(f"database: {connection.vendor} {settings.DATABASES['default']['NAME']}; "
-          f"{RegisteredModel.objects.count():,} models, {ModelVersion.objects.count():,} versions")
+    print(
+        f"database: {connection.vendor} {settings.DATABASES['default']['NAME']}; "
+        f"{RegisteredModel.objects.count():,} models, {ModelVersion.objects.count():,} versions"
+    )
     from django.core.cache import cache
 
     print(f"{'page':32} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'queries':>8}")
@@ -80,8 +82,10 @@ def main() -> None:
                 timings.append((time.perf_counter() - began) * 1000)
         timings.sort()
         p95 = timings[max(0, round(0.95 * len(timings)) - 1)]
-        print(f"{label:32} {statistics.median(timings):8.0f} {p95:8.0f} {timings[-1]:8.0f} "
-              f"{len(queries.captured_queries):8d}")
+        print(
+            f"{label:32} {statistics.median(timings):8.0f} {p95:8.0f} {timings[-1]:8.0f} "
+            f"{len(queries.captured_queries):8d}"
+        )
 
 
 if __name__ == "__main__":

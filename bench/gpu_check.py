@@ -32,8 +32,13 @@ def torch_runtime(path: Path):
     if not torch.cuda.is_available():
         return None
     torch.manual_seed(0)
-    module = torch.nn.Sequential(torch.nn.Linear(256, 1024), torch.nn.ReLU(), torch.nn.Linear(1024, 1024),
-                                 torch.nn.ReLU(), torch.nn.Linear(1024, 10))
+    module = torch.nn.Sequential(
+        torch.nn.Linear(256, 1024),
+        torch.nn.ReLU(),
+        torch.nn.Linear(1024, 1024),
+        torch.nn.ReLU(),
+        torch.nn.Linear(1024, 10),
+    )
     torch.jit.script(module.eval()).save(str(path))
     return TorchScriptRuntime(str(path), device="gpu", input_specs=[TensorSpec("input", "float32", ["N", 256])])
 
@@ -62,8 +67,9 @@ def main() -> int:
     if runtime is None:
         print(json.dumps({"gpu_runtime_found": False, "environment": env}, indent=2))
         return 2
-    params = BenchmarkParams(batch_sizes=[int(b) for b in args.batch_sizes.split(",")], min_seconds=args.seconds,
-                             min_iterations=200)
+    params = BenchmarkParams(
+        batch_sizes=[int(b) for b in args.batch_sizes.split(",")], min_seconds=args.seconds, min_iterations=200
+    )
     record = run_benchmark(runtime, params, gpu_index=0)
     for r in record["results"]:
         r.pop("latency_histogram_ms", None)

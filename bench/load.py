@@ -52,10 +52,10 @@ def _session_cookie(base: str, username: str) -> str:
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     page = opener.open(f"{base}/accounts/login/", timeout=30).read().decode()
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-    body = urllib.parse.urlencode({"username": username, "password": PASSWORD,
-                                   "csrfmiddlewaretoken": token}).encode()
-    request = urllib.request.Request(f"{base}/accounts/login/", data=body,  # noqa: S310 - loopback
-                                     headers={"Referer": f"{base}/"})
+    body = urllib.parse.urlencode({"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token}).encode()
+    request = urllib.request.Request(  # noqa: S310 - loopback
+        f"{base}/accounts/login/", data=body, headers={"Referer": f"{base}/"}
+    )
     opener.open(request, timeout=30).read()
     return "; ".join(f"{c.name}={c.value}" for c in jar)
 
@@ -91,8 +91,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--only", help="only the pages whose label contains this")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="per worker (1: sync workers, as portal/gunicorn_conf.py runs them)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="per worker (1: sync workers, as portal/gunicorn_conf.py runs them)"
+    )
     args = parser.parse_args()
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         sys.exit("Set DATABASE_URL to the PostgreSQL database bench/generate.py filled.")
@@ -117,16 +118,20 @@ def main() -> None:
         approver = Client(port, {"Cookie": _session_cookie(base, QUEUE_USER)})
         api = Client(port, {"Authorization": f"Token {token}"})
         counts = _queries([p for _, p in paths], token)
-        print(f"gunicorn {args.workers} workers x {args.threads} threads, {args.clients} clients, "
-              f"{args.seconds:.0f} s per page; model {version.model.name} v{version.number}")
+        print(
+            f"gunicorn {args.workers} workers x {args.threads} threads, {args.clients} clients, "
+            f"{args.seconds:.0f} s per page; model {version.model.name} v{version.number}"
+        )
         print(f"{'page':24} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7} {'queries':>8}")
         for label, path in paths:
             if args.only and args.only not in label:
                 continue
             client = api if path.startswith("/api/") else approver if path == "/approvals/" else pages
             r = hammer(lambda _i, c=client, p=path: c.request("GET", p)[0] == 200, args.clients, args.seconds)
-            print(f"{label:24} {r['rps']:7.1f} {r['p50']:8.0f} {r['p95']:8.0f} {r['p99']:8.0f} {r['errors']:7d} "
-                  f"{counts[path]:8d}")
+            print(
+                f"{label:24} {r['rps']:7.1f} {r['p50']:8.0f} {r['p95']:8.0f} {r['p99']:8.0f} {r['errors']:7d} "
+                f"{counts[path]:8d}"
+            )
         print(f"peak gunicorn worker memory (VmHWM): {peak_rss_mb(gunicorn.pid):.0f} MB")
     finally:
         stop(gunicorn)

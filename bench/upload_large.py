@@ -34,8 +34,9 @@ def make_model(path: Path, mb: int) -> None:
     weights = numpy_helper.from_array(np.random.default_rng(0).random((rows, cols), dtype=np.float32), "W")
     x = helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", rows])
     y = helper.make_tensor_value_info("output", TensorProto.FLOAT, ["N", cols])
-    graph = helper.make_graph([helper.make_node("MatMul", ["input", "W"], ["output"])], "big", [x], [y],
-                              initializer=[weights])
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["input", "W"], ["output"])], "big", [x], [y], initializer=[weights]
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     onnx.save_model(model, str(path))
@@ -54,8 +55,14 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=8765)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="gatehouse-bench-"))
-    env = {**os.environ, "DEBUG": "false", "SECRET_KEY": "bench-only", "GATEHOUSE_VAR_DIR": str(work),
-           "GATEHOUSE_MAX_UPLOAD_MB": str(args.mb * 2), "ALLOWED_HOSTS": "127.0.0.1"}
+    env = {
+        **os.environ,
+        "DEBUG": "false",
+        "SECRET_KEY": "bench-only",
+        "GATEHOUSE_VAR_DIR": str(work),
+        "GATEHOUSE_MAX_UPLOAD_MB": str(args.mb * 2),
+        "ALLOWED_HOSTS": "127.0.0.1",
+    }
     env.pop("DATABASE_URL", None)
     python = sys.executable
     subprocess.run([python, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
@@ -67,15 +74,23 @@ def main() -> int:
         "RegisteredModel.objects.create(name='big', team=t, owner=u, created_by=u, task_type='regression'); "
         "print(Token.objects.create(user=u).key)"
     )
-    token = subprocess.run([python, "manage.py", "shell", "-c", setup], cwd=ROOT, env=env, check=True,
-                           capture_output=True, text=True).stdout.strip().splitlines()[-1]
+    token = (
+        subprocess.run(
+            [python, "manage.py", "shell", "-c", setup], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     model_path = work / "big.onnx"
     make_model(model_path, args.mb)
     size = model_path.stat().st_size
     digest = hashlib.sha256(model_path.read_bytes()).hexdigest()
 
-    server = subprocess.Popen([python, "-m", "gunicorn", "portal.wsgi", "-w", "1", "-b", f"127.0.0.1:{args.port}",
-                               "--timeout", "600"], cwd=ROOT, env=env)
+    server = subprocess.Popen(
+        [python, "-m", "gunicorn", "portal.wsgi", "-w", "1", "-b", f"127.0.0.1:{args.port}", "--timeout", "600"],
+        cwd=ROOT,
+        env=env,
+    )
     try:
         for _ in range(100):
             try:
@@ -88,9 +103,18 @@ def main() -> int:
         before = vm_hwm_kb(worker)
         start = time.perf_counter()
         out = subprocess.run(
-            ["curl", "-sS", "-H", f"Authorization: Token {token}", "-F", f"artifact=@{model_path}",
-             f"http://127.0.0.1:{args.port}/api/v1/models/big/versions/"],
-            capture_output=True, text=True, check=True,
+            [
+                "curl",
+                "-sS",
+                "-H",
+                f"Authorization: Token {token}",
+                "-F",
+                f"artifact=@{model_path}",
+                f"http://127.0.0.1:{args.port}/api/v1/models/big/versions/",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
         elapsed = time.perf_counter() - start
         peak = vm_hwm_kb(worker)
@@ -99,14 +123,19 @@ def main() -> int:
         except json.JSONDecodeError:
             raise SystemExit(f"upload failed: {out[:2000]}") from None
         assert body.get("sha256") == digest, body
-        print(json.dumps({  # noqa: T201
-            "file_mb": round(size / 1024 / 1024, 1),
-            "seconds": round(elapsed, 2),
-            "mb_per_s": round(size / 1024 / 1024 / elapsed, 1),
-            "web_worker_peak_rss_mb_before": round(before / 1024, 1),
-            "web_worker_peak_rss_mb_after": round(peak / 1024, 1),
-            "sha256_matches": body["sha256"] == digest,
-        }, indent=2))
+        print(
+            json.dumps(
+                {  # noqa: T201
+                    "file_mb": round(size / 1024 / 1024, 1),
+                    "seconds": round(elapsed, 2),
+                    "mb_per_s": round(size / 1024 / 1024 / elapsed, 1),
+                    "web_worker_peak_rss_mb_before": round(before / 1024, 1),
+                    "web_worker_peak_rss_mb_after": round(peak / 1024, 1),
+                    "sha256_matches": body["sha256"] == digest,
+                },
+                indent=2,
+            )
+        )
     finally:
         server.terminate()
         server.wait()

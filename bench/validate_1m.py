@@ -83,19 +83,36 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="gatehouse-validate-"))
-    env = {**os.environ, "DEBUG": "false", "SECRET_KEY": "bench-only", "GATEHOUSE_VAR_DIR": str(work),
-           "GATEHOUSE_MAX_UPLOAD_MB": "4096"}
+    env = {
+        **os.environ,
+        "DEBUG": "false",
+        "SECRET_KEY": "bench-only",
+        "GATEHOUSE_VAR_DIR": str(work),
+        "GATEHOUSE_MAX_UPLOAD_MB": "4096",
+    }
     env.pop("DATABASE_URL", None)
     env.pop("REDIS_URL", None)
     python = sys.executable
     subprocess.run([python, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     csv = work / "million.csv"
-    out = subprocess.run([python, "manage.py", "shell", "-c", SETUP.format(rows=args.rows, csv=csv)], cwd=ROOT,
-                         env=env, check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [python, "manage.py", "shell", "-c", SETUP.format(rows=args.rows, csv=csv)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     job = int(out.strip().splitlines()[-1])
     size_mb = csv.stat().st_size / 2**20
-    out = subprocess.run([python, "manage.py", "shell", "-c", RUN.format(job=job)], cwd=ROOT, env=env, check=True,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [python, "manage.py", "shell", "-c", RUN.format(job=job)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     result = json.loads(out.strip().splitlines()[-1])
     result["dataset_mb"] = round(size_mb, 1)
     result["under_1_gib"] = result["peak_rss_mib"] < 1024

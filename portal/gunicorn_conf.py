@@ -6,6 +6,8 @@ up; the folder is emptied at start and a dead worker's gauges are dropped."""
 import os
 import shutil
 
+from prometheus_client import multiprocess
+
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_WORKERS", "3"))
 # Sync workers unless WEB_THREADS > 1 (gthread): on 2 cores bench/ measured sync workers ahead on every page
@@ -27,6 +29,4 @@ def on_starting(server):
 
 def child_exit(server, worker):
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
-
         multiprocess.mark_process_dead(worker.pid)

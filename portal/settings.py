@@ -144,8 +144,7 @@ CELERY_BEAT_SCHEDULE = {
     # a day stands as that day's history.
     "debt-snapshot": {"task": "portal.debt_snapshot", "schedule": 300.0, "options": {"expires": 240}},
     # Production versions whose validation is older than their tier's interval are validated again.
-    "revalidations": {"task": "registry.revalidations_start", "schedule": 6 * 3600.0,
-                      "options": {"expires": 3600}},
+    "revalidations": {"task": "registry.revalidations_start", "schedule": 6 * 3600.0, "options": {"expires": 3600}},
 }
 
 # --- Jobs ------------------------------------------------------------------------------------------------
@@ -168,19 +167,25 @@ if S3_BUCKET:
     from botocore.config import Config as _BotoConfig
 
     _S3_ENDPOINT = env_str("GATEHOUSE_S3_ENDPOINT_URL") or None
-    _DEFAULT_STORAGE = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
-        "bucket_name": S3_BUCKET,
-        "endpoint_url": _S3_ENDPOINT,
-        "region_name": env_str("GATEHOUSE_S3_REGION") or None,
-        "addressing_style": "path" if _S3_ENDPOINT else None,  # MinIO and other self-hosted stores
-        "file_overwrite": False,
-        "default_acl": None,
-        "client_config": _BotoConfig(connect_timeout=5, read_timeout=60, retries={"max_attempts": 3,
-                                                                                  "mode": "standard"}),
-    }}
+    _DEFAULT_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": _S3_ENDPOINT,
+            "region_name": env_str("GATEHOUSE_S3_REGION") or None,
+            "addressing_style": "path" if _S3_ENDPOINT else None,  # MinIO and other self-hosted stores
+            "file_overwrite": False,
+            "default_acl": None,
+            "client_config": _BotoConfig(
+                connect_timeout=5, read_timeout=60, retries={"max_attempts": 3, "mode": "standard"}
+            ),
+        },
+    }
 else:
-    _DEFAULT_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage",
-                        "OPTIONS": {"location": str(ARTIFACT_ROOT)}}
+    _DEFAULT_STORAGE = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(ARTIFACT_ROOT)},
+    }
 STORAGES = {
     "default": _DEFAULT_STORAGE,
     "staticfiles": {
@@ -232,8 +237,13 @@ except ValueError as exc:
 if OIDC_ENABLED:
     INSTALLED_APPS.append("mozilla_django_oidc")
     AUTHENTICATION_BACKENDS = [*AUTHENTICATION_BACKENDS, "portal.core.oidc.GatehouseOIDCBackend"]
-    for _name in ("OIDC_RP_CLIENT_SECRET", "OIDC_OP_AUTHORIZATION_ENDPOINT", "OIDC_OP_TOKEN_ENDPOINT",
-                  "OIDC_OP_USER_ENDPOINT", "OIDC_OP_JWKS_ENDPOINT"):
+    for _name in (
+        "OIDC_RP_CLIENT_SECRET",
+        "OIDC_OP_AUTHORIZATION_ENDPOINT",
+        "OIDC_OP_TOKEN_ENDPOINT",
+        "OIDC_OP_USER_ENDPOINT",
+        "OIDC_OP_JWKS_ENDPOINT",
+    ):
         if not env_str(_name):
             raise ImproperlyConfigured(f"{_name} must be set when OIDC_RP_CLIENT_ID is set (single sign-on).")
         globals()[_name] = env_str(_name)
@@ -329,8 +339,10 @@ LOGGING = {
     "filters": {"request_id": {"()": "portal.core.logs.RequestIdFilter"}},
     "formatters": {
         "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
-        "json": {"()": "pythonjsonlogger.json.JsonFormatter",
-                 "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+        },
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["request_id"], "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},

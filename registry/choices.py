@@ -78,6 +78,13 @@ class AuditAction(models.TextChoices):
     JOB_CANCELLED = "registry.job.cancelled", "Job cancelled"
 
 
-JOB_CREATED_ACTION = {JobKind.VALIDATION: AuditAction.VALIDATION_CREATED, JobKind.BENCHMARK: AuditAction.BENCHMARK_CREATED}
-JOB_ENDED_ACTION = {JobStatus.SUCCEEDED: AuditAction.JOB_SUCCEEDED, JobStatus.FAILED: AuditAction.JOB_FAILED,
-                    JobStatus.ERROR: AuditAction.JOB_ERROR, JobStatus.CANCELLED: AuditAction.JOB_CANCELLED}
+JOB_CREATED_ACTION = {
+    JobKind.VALIDATION: AuditAction.VALIDATION_CREATED,
+    JobKind.BENCHMARK: AuditAction.BENCHMARK_CREATED,
+}
+JOB_ENDED_ACTION = {
+    JobStatus.SUCCEEDED: AuditAction.JOB_SUCCEEDED,
+    JobStatus.FAILED: AuditAction.JOB_FAILED,
+    JobStatus.ERROR: AuditAction.JOB_ERROR,
+    JobStatus.CANCELLED: AuditAction.JOB_CANCELLED,
+}

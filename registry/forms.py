@@ -3,7 +3,9 @@ from __future__ import annotations
 from django import forms
 from django.utils.text import slugify
 
+from portal.core.errors import ApplicationError
 from registry.models import MODEL_CARD_FIELDS, ModelVersion, RegisteredModel
+from registry.services.jobs import parse_batch_sizes
 
 THRESHOLD_FIELDS = ("metric_floors", "noninferiority_margin", "slo_p99_latency_ms", "slo_min_throughput")
 
@@ -33,15 +35,25 @@ class TagsField(forms.CharField):
 class RegisteredModelForm(forms.ModelForm):
     tags = TagsField(required=False, help_text="Comma-separated, e.g. churn, marketing, tabular.")
     metric_floors = forms.CharField(
-        label="Validation floors", required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        label="Validation floors",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
         help_text="One per line, e.g. accuracy = 0.9; for rmse, mae and log_loss the value is a ceiling.",
     )
 
     class Meta:
         model = RegisteredModel
         fields = [
-            "name", "team", "description", "task_type", "risk_tier", "refresh_interval_days",
-            "metric_floors", "noninferiority_margin", "slo_p99_latency_ms", "slo_min_throughput",
+            "name",
+            "team",
+            "description",
+            "task_type",
+            "risk_tier",
+            "refresh_interval_days",
+            "metric_floors",
+            "noninferiority_margin",
+            "slo_p99_latency_ms",
+            "slo_min_throughput",
             *MODEL_CARD_FIELDS,
         ]
         widgets = {field: forms.Textarea(attrs={"rows": 3}) for field in MODEL_CARD_FIELDS}
@@ -166,15 +178,17 @@ def parse_name_values(text: str, *, what: str = "value") -> dict[str, float]:
 
 
 class ValidationJobForm(forms.Form):
-    dataset = forms.ModelChoiceField(queryset=None, empty_label=None,
-                                     help_text="Every row is run through the model.")
+    dataset = forms.ModelChoiceField(queryset=None, empty_label=None, help_text="Every row is run through the model.")
     floors = forms.CharField(
-        label="Metric floors", required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        label="Metric floors",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
         help_text="One per line, e.g. accuracy = 0.9. For rmse, mae and log_loss the value is a ceiling. "
-                  "Defaults to the model's floors.",
+        "Defaults to the model's floors.",
     )
     margin = forms.FloatField(
-        label="Non-inferiority margin", min_value=0,
+        label="Non-inferiority margin",
+        min_value=0,
         help_text="How much worse than the production version a metric may be.",
     )
 
@@ -182,8 +196,8 @@ class ValidationJobForm(forms.Form):
         super().__init__(*args, **kwargs)
         model = version.model
         self.fields["dataset"].queryset = model.datasets.order_by("name")
-        self.fields["dataset"].label_from_instance = (
-            lambda d: f"{d.name} ({d.row_count:,} rows, label {d.label_column})"
+        self.fields["dataset"].label_from_instance = lambda d: (
+            f"{d.name} ({d.row_count:,} rows, label {d.label_column})"
         )
         self.fields["floors"].initial = "\n".join(f"{k} = {v}" for k, v in model.metric_floors.items())
         self.fields["margin"].initial = model.noninferiority_margin
@@ -193,18 +207,17 @@ class ValidationJobForm(forms.Form):
 
 
 class BenchmarkJobForm(forms.Form):
-    device = forms.ChoiceField(choices=[("gpu", "GPU worker (queue gpu)"), ("cpu", "CPU worker (queue cpu)")],
-                               initial="gpu")
+    device = forms.ChoiceField(
+        choices=[("gpu", "GPU worker (queue gpu)"), ("cpu", "CPU worker (queue cpu)")], initial="gpu"
+    )
     batch_sizes = forms.CharField(initial="1, 8, 32", help_text="Comma-separated, 1 to 4096.")
     min_seconds = forms.FloatField(label="Measured phase at least (s)", initial=3.0, min_value=0.1, max_value=600)
-    min_iterations = forms.IntegerField(label="…and at least (iterations)", initial=100, min_value=10,
-                                        max_value=1_000_000)
+    min_iterations = forms.IntegerField(
+        label="…and at least (iterations)", initial=100, min_value=10, max_value=1_000_000
+    )
     warmup_ms = forms.IntegerField(label="Warm-up (ms)", initial=200, min_value=0, max_value=60_000)
 
     def clean_batch_sizes(self) -> list[int]:
-        from portal.core.errors import ApplicationError
-        from registry.services.jobs import parse_batch_sizes
-
         try:
             sizes = parse_batch_sizes(self.cleaned_data["batch_sizes"])
         except ApplicationError:

@@ -36,9 +36,17 @@ class _Inspector:
     def _start(self) -> subprocess.Popen:
         return subprocess.Popen(  # noqa: S603 - our own module, no shell
             [sys.executable, "-m", "registry.inspection", "--serve"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=settings.BASE_DIR, text=True,
-            env={"PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-                 "PYTHONPATH": str(settings.BASE_DIR), "TMPDIR": tempfile.gettempdir()},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            cwd=settings.BASE_DIR,
+            text=True,
+            env={
+                "PATH": "/usr/bin:/bin",
+                "OMP_NUM_THREADS": "1",
+                "OPENBLAS_NUM_THREADS": "1",
+                "PYTHONPATH": str(settings.BASE_DIR),
+                "TMPDIR": tempfile.gettempdir(),
+            },
         )
 
     def _take(self) -> subprocess.Popen:
@@ -91,9 +99,15 @@ def inspect_file(kind: str, path: str, *, field: str, label_column: str | None =
 
     Raises ApplicationError with the child's message when the file is refused.
     """
-    reply = _inspector.ask({"kind": kind, "path": str(path), "label": label_column,
-                            "memory_mb": settings.GATEHOUSE_INSPECT_MEMORY_MB,
-                            "timeout_s": settings.GATEHOUSE_INSPECT_TIMEOUT_S})
+    reply = _inspector.ask(
+        {
+            "kind": kind,
+            "path": str(path),
+            "label": label_column,
+            "memory_mb": settings.GATEHOUSE_INSPECT_MEMORY_MB,
+            "timeout_s": settings.GATEHOUSE_INSPECT_TIMEOUT_S,
+        }
+    )
     if reply["timed_out"]:
         raise ApplicationError(
             f"The file could not be parsed within {settings.GATEHOUSE_INSPECT_TIMEOUT_S} s.", field=field
@@ -114,5 +128,3 @@ def inspect_file(kind: str, path: str, *, field: str, label_column: str | None =
         return inspection.checked(result)
     except inspection.Rejected as exc:
         raise ApplicationError(str(exc), field=field) from None
-
-

@@ -73,7 +73,7 @@ class RegisteredModel(models.Model):
     metric_floors = models.JSONField(
         default=dict,
         blank=True,
-        help_text="Validation floors, e.g. {\"accuracy\": 0.9}; for rmse, mae and log_loss the value is a ceiling.",
+        help_text='Validation floors, e.g. {"accuracy": 0.9}; for rmse, mae and log_loss the value is a ceiling.',
     )
     noninferiority_margin = models.FloatField(
         default=0.01,
@@ -294,7 +294,8 @@ class Job(models.Model):
 
 
 class Observation(models.Model):
-    """What a serving system reported about a version in production over a window (docs/architecture.md, "Monitoring and model debt").
+    """What a serving system reported about a version in production over a window (docs/architecture.md,
+    "Monitoring and model debt").
 
     ``metrics`` are the values the serving side measured (e.g. accuracy on labelled traffic); ``histograms``
     the feature counts on the edges of the version's reference histograms, from which ``psi`` is computed
@@ -312,19 +313,26 @@ class Observation(models.Model):
     max_psi = models.FloatField(null=True, blank=True)
     below_floor = models.JSONField(default=list, blank=True, help_text="Metrics that missed the model's floor.")
     degradation = models.FloatField(default=0, help_text="0 healthy, 0.5 amber drift, 1 degraded.")
-    reference_job = models.ForeignKey(Job, on_delete=models.PROTECT, related_name="observations",
-                                      null=True, blank=True, help_text="The validation the PSI compares with.")
+    reference_job = models.ForeignKey(
+        Job,
+        on_delete=models.PROTECT,
+        related_name="observations",
+        null=True,
+        blank=True,
+        help_text="The validation the PSI compares with.",
+    )
     source = models.CharField(max_length=100, blank=True, help_text="The reporting system, e.g. its hostname.")
-    reported_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                    related_name="observations")
+    reported_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="observations")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-observed_at", "-pk"]
         indexes = [models.Index(fields=["version", "-observed_at"], name="registry_obs_latest_idx")]
         constraints = [
-            models.CheckConstraint(condition=models.Q(degradation__gte=0) & models.Q(degradation__lte=1),
-                                   name="registry_obs_degradation_range"),
+            models.CheckConstraint(
+                condition=models.Q(degradation__gte=0) & models.Q(degradation__lte=1),
+                name="registry_obs_degradation_range",
+            ),
         ]
 
     def __str__(self) -> str:

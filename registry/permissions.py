@@ -106,11 +106,14 @@ def require_view_registry(user) -> None:
 def require_register_model(user, team: Team | None = None) -> None:
     if team is None:
         _require(can_register_model(user), "Only data scientists can register models.")
-        _require(user.is_superuser or registrable_teams(user).exists(),
-                 "You are not a member of any team yet; ask an administrator to add you to one.")
+        _require(
+            user.is_superuser or registrable_teams(user).exists(),
+            "You are not a member of any team yet; ask an administrator to add you to one.",
+        )
     else:
-        _require(can_register_model(user, team),
-                 f"You may register models only for your own teams; you are not in {team}.")
+        _require(
+            can_register_model(user, team), f"You may register models only for your own teams; you are not in {team}."
+        )
 
 
 def require_change_model(user, model: RegisteredModel) -> None:
@@ -134,8 +137,10 @@ def require_run_validation(user, model: RegisteredModel) -> None:
 
 
 def require_run_benchmark(user, model: RegisteredModel) -> None:
-    _require(can_run_benchmark(user, model),
-             f"Only data scientists of {model.team} and IT operations may benchmark {model.name}.")
+    _require(
+        can_run_benchmark(user, model),
+        f"Only data scientists of {model.team} and IT operations may benchmark {model.name}.",
+    )
 
 
 def require_cancel_job(user, job) -> None:
@@ -147,5 +152,7 @@ def require_view_jobs(user) -> None:
 
 
 def require_report_observation(user, model: RegisteredModel) -> None:
-    _require(can_report_observation(user, model),
-             f"Only IT operations and data scientists of {model.team} may report observations for {model.name}.")
+    _require(
+        can_report_observation(user, model),
+        f"Only IT operations and data scientists of {model.team} may report observations for {model.name}.",
+    )

@@ -9,20 +9,19 @@ import threading
 import time
 from collections.abc import Callable
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
-
-from celery.exceptions import SoftTimeLimitExceeded
 
 from portal.core.services import audit_event_record
 from registry import signals
 from registry.artifacts import local_path
 from registry.choices import JOB_ENDED_ACTION, AuditAction, JobKind, JobStatus, Verdict
-from registry.models import Job, ModelVersion
 from registry.evidence import environment, load_runtime
 from registry.evidence.benchmark import BenchmarkParams, run_benchmark, slo_verdict
 from registry.evidence.validation import ValidationInput, ValidationStopped, validate
+from registry.models import Job, ModelVersion
 
 logger = logging.getLogger(__name__)
 LOG_LIMIT = 100_000  # characters of log kept on the row (the tail)
@@ -79,7 +78,9 @@ class _Reporter:
             return
         self._last_write = now
         self._mine().update(
-            progress=max(0, min(100, int(fraction * 100))), message=message[:300], heartbeat_at=timezone.now(),
+            progress=max(0, min(100, int(fraction * 100))),
+            message=message[:300],
+            heartbeat_at=timezone.now(),
             log=self.text(),
         )
 
@@ -95,18 +96,20 @@ def _claim(job_id: int, task_id: str | None, hostname: str) -> Job | None:
             return None
         note = ""
         if job.status == JobStatus.RUNNING:
-            stale = job.heartbeat_at is None or (
-                timezone.now() - job.heartbeat_at
-            ).total_seconds() > settings.GATEHOUSE_JOB_STALE_AFTER_S
+            stale = (
+                job.heartbeat_at is None
+                or (timezone.now() - job.heartbeat_at).total_seconds() > settings.GATEHOUSE_JOB_STALE_AFTER_S
+            )
             if job.celery_task_id != task_id and not stale:
                 return None  # a duplicate message while another worker is on it
-            note = (f"Attempt {job.attempts} on {job.worker} was lost (its worker process died); "
-                    f"running again.")
+            note = f"Attempt {job.attempts} on {job.worker} was lost (its worker process died); running again."
         if job.attempts >= settings.GATEHOUSE_JOB_MAX_ATTEMPTS:
             job.status = JobStatus.ERROR
             job.finished_at = timezone.now()
-            job.error = (f"The job's worker was lost {job.attempts} times (last on {job.worker}); it was not "
-                         "tried again. Check the worker's memory and logs, then start the job again.")
+            job.error = (
+                f"The job's worker was lost {job.attempts} times (last on {job.worker}); it was not "
+                "tried again. Check the worker's memory and logs, then start the job again."
+            )
             job.save()
             audit_event_record(actor=None, action=AuditAction.JOB_ERROR, obj=job, after={"status": job.status})
             return None
@@ -156,8 +159,9 @@ def run_job(job_id: int, *, task_id: str | None = None, hostname: str | None = N
                 logger.exception("job %s failed", job.pk)
                 error = f"Unexpected error on the worker: {type(exc).__name__}: {exc}"
         reporter.log(f"Finished: {status}{f' ({verdict})' if verdict else ''}{f' — {error}' if error else ''}")
-        _finish(job.pk, reporter.attempt, status=status, verdict=verdict, result=result, error=error,
-                log=reporter.text())
+        _finish(
+            job.pk, reporter.attempt, status=status, verdict=verdict, result=result, error=error, log=reporter.text()
+        )
     return status
 
 
@@ -173,15 +177,24 @@ def _finish(job_id: int, attempt: int, *, status: str, verdict: str, result, err
         job.log = log
         job.progress = 100 if status == JobStatus.SUCCEEDED else job.progress
         job.message = {JobStatus.SUCCEEDED: f"Done: {verdict or 'no verdict'}", JobStatus.CANCELLED: "Cancelled"}.get(
-            status, (error or status)[:300])
+            status, (error or status)[:300]
+        )
         job.finished_at = timezone.now()
         job.save()
-        audit_event_record(actor=None, action=JOB_ENDED_ACTION[status], obj=job,
-                           before={"status": JobStatus.RUNNING}, after={"status": status, "verdict": job.verdict})
+        audit_event_record(
+            actor=None,
+            action=JOB_ENDED_ACTION[status],
+            obj=job,
+            before={"status": JobStatus.RUNNING},
+            after={"status": status, "verdict": job.verdict},
+        )
         if status == JobStatus.SUCCEEDED:
             # New evidence: a request waiting for it may now be applied (approvals listens).
-            transaction.on_commit(lambda: signals.version_evidence_recorded.send(
-                sender=Job, version_id=job.version_id, job_id=job.pk, kind=job.kind))
+            transaction.on_commit(
+                lambda: signals.version_evidence_recorded.send(
+                    sender=Job, version_id=job.version_id, job_id=job.pk, kind=job.kind
+                )
+            )
 
 
 def _champion(version: ModelVersion, dataset_id: int) -> dict | None:
@@ -189,11 +202,14 @@ def _champion(version: ModelVersion, dataset_id: int) -> dict | None:
     production = ModelVersion.objects.production_other_than(version)
     if production is None:
         return None
-    job = (Job.objects.filter(version=production, dataset_id=dataset_id).evidence(JobKind.VALIDATION)
-           .order_by("-finished_at").first())
+    job = (
+        Job.objects.filter(version=production, dataset_id=dataset_id)
+        .evidence(JobKind.VALIDATION)
+        .order_by("-finished_at")
+        .first()
+    )
     if job is None or not job.result:
-        return {"version": production.number, "metrics": {}, "signature": production.signature,
-                "missing": True}
+        return {"version": production.number, "metrics": {}, "signature": production.signature, "missing": True}
     return {"version": production.number, "metrics": job.result.get("metrics", {}), "signature": production.signature}
 
 
@@ -203,8 +219,9 @@ def _run_validation(job: Job, version: ModelVersion, reporter: _Reporter) -> dic
     champion = _champion(version, dataset.pk)
     production_signature = champion["signature"] if champion else None
     if champion and champion.get("missing"):
-        reporter.log(f"Production v{champion['version']} has no passed validation on this dataset; "
-                     "non-inferiority is skipped.")
+        reporter.log(
+            f"Production v{champion['version']} has no passed validation on this dataset; non-inferiority is skipped."
+        )
         champion = None
     reporter.log(f"Validating {version} on {dataset.name} ({dataset.row_count:,} rows)")
     with local_path(version.artifact.name) as artifact, local_path(dataset.file.name) as data:
@@ -222,8 +239,12 @@ def _run_validation(job: Job, version: ModelVersion, reporter: _Reporter) -> dic
             margin=params.get("margin", 0.01),
             batch_rows=params.get("batch_rows", 50_000),
         )
-        result = validate(spec, lambda path: load_runtime(path, device="cpu"), progress=reporter.progress,
-                          should_stop=reporter.should_stop)
+        result = validate(
+            spec,
+            lambda path: load_runtime(path, device="cpu"),
+            progress=reporter.progress,
+            should_stop=reporter.should_stop,
+        )
     for check in result["checks"]:
         reporter.log(f"{check['verdict'].upper():5} {check['name']}: {check['message']}")
     result["dataset"] = {"id": dataset.pk, "name": dataset.name, "sha256": dataset.sha256}
@@ -239,18 +260,29 @@ def _run_benchmark(job: Job, version: ModelVersion, reporter: _Reporter) -> dict
         reporter.log(f"Runtime {info.runtime} {info.runtime_version}, provider {info.provider}")
         if info.fell_back_to_cpu:
             reporter.log("No GPU execution provider is available on this worker: the benchmark ran on the CPU.")
-        result = run_benchmark(runtime, params, progress=reporter.progress, should_stop=reporter.should_stop,
-                               gpu_index=0)
+        result = run_benchmark(
+            runtime, params, progress=reporter.progress, should_stop=reporter.should_stop, gpu_index=0
+        )
     model = version.model
     slo = slo_verdict(result, p99_ms=model.slo_p99_latency_ms, min_throughput=model.slo_min_throughput)
     if info.fell_back_to_cpu:
         # GPU evidence cannot come from a CPU run, whatever the figures say.
-        slo["checks"].insert(0, {"name": "device", "target": "GPU", "actual": f"CPU ({info.provider})",
-                                 "passed": False, "message": "No GPU execution provider on the worker."})
+        slo["checks"].insert(
+            0,
+            {
+                "name": "device",
+                "target": "GPU",
+                "actual": f"CPU ({info.provider})",
+                "passed": False,
+                "message": "No GPU execution provider on the worker.",
+            },
+        )
         slo["passed"] = False
     result["slo"] = slo
     result["verdict"] = {True: Verdict.PASSED, False: Verdict.FAILED, None: ""}[slo["passed"]]
     for r in result["results"]:
-        reporter.log(f"batch {r['batch_size']}: {r['throughput_samples_s']:.1f} samples/s, "
-                     f"p99 {r['latency_ms']['p99']:.3f} ms, {'stable' if r['stability']['stable'] else 'UNSTABLE'}")
+        reporter.log(
+            f"batch {r['batch_size']}: {r['throughput_samples_s']:.1f} samples/s, "
+            f"p99 {r['latency_ms']['p99']:.3f} ms, {'stable' if r['stability']['stable'] else 'UNSTABLE'}"
+        )
     return result

@@ -55,13 +55,10 @@ def version_list() -> QuerySet[ModelVersion]:
     return ModelVersion.objects.select_related("model", "model__team", "created_by").order_by("-created_at")
 
 
-def version_get(*, name: str, number: int,
-                related: tuple[str, ...] = ("model", "model__team", "created_by", "parent")) -> ModelVersion:
-    version = (
-        ModelVersion.objects.select_related(*related)
-        .filter(model__name=name, number=number)
-        .first()
-    )
+def version_get(
+    *, name: str, number: int, related: tuple[str, ...] = ("model", "model__team", "created_by", "parent")
+) -> ModelVersion:
+    version = ModelVersion.objects.select_related(*related).filter(model__name=name, number=number).first()
     if version is None:
         raise Http404(f"There is no version {number} of a model named '{name}'.")
     return version
@@ -90,8 +87,11 @@ def job_list() -> QuerySet[Job]:
 
 
 def job_get(*, pk: int) -> Job:
-    job = Job.objects.select_related("version", "version__model", "version__model__team", "dataset",
-                                     "requested_by").filter(pk=pk).first()
+    job = (
+        Job.objects.select_related("version", "version__model", "version__model__team", "dataset", "requested_by")
+        .filter(pk=pk)
+        .first()
+    )
     if job is None:
         raise Http404(f"There is no job {pk}.")
     return job
@@ -104,8 +104,12 @@ def version_jobs(*, version: ModelVersion, limit: int = 10):
 def reference_job(*, version: ModelVersion):
     """The validation whose feature histograms production drift is measured against: the latest passed
     validation of the version's current artifact that recorded them."""
-    return (Job.objects.passed_validations_of(version.sha256)
-            .filter(version=version, result__has_key="reference_histograms").order_by("-finished_at", "-pk").first())
+    return (
+        Job.objects.passed_validations_of(version.sha256)
+        .filter(version=version, result__has_key="reference_histograms")
+        .order_by("-finished_at", "-pk")
+        .first()
+    )
 
 
 def observation_list(*, version: ModelVersion) -> QuerySet[Observation]:

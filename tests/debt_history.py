@@ -12,8 +12,19 @@ from registry.models import Dataset, Job, ModelVersion, Observation, RegisteredM
 from tests.factories import RegisteredModelFactory, TeamFactory, UserFactory
 
 NOW = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.UTC)  # a Monday
-CARD = {f: "Written." for f in ("intended_use", "out_of_scope_use", "training_data", "evaluation_data",
-                                  "metrics_description", "limitations", "ethical_considerations", "caveats")}
+CARD = {
+    f: "Written."
+    for f in (
+        "intended_use",
+        "out_of_scope_use",
+        "training_data",
+        "evaluation_data",
+        "metrics_description",
+        "limitations",
+        "ethical_considerations",
+        "caveats",
+    )
+}
 _n = itertools.count(1)
 
 
@@ -23,42 +34,82 @@ def ago(days: float) -> dt.datetime:
 
 def version(model, number: int, *, created: float, trained: float | None = None, stage: str = "design"):
     digest = hashlib.sha256(f"{model.name}-{number}-{next(_n)}".encode()).hexdigest()
-    v = ModelVersion.objects.create(model=model, number=number, stage=stage, artifact=f"x/{digest}.onnx",
-                                    sha256=digest, size_bytes=1, created_by=model.owner,
-                                    trained_at=ago(trained) if trained is not None else None)
+    v = ModelVersion.objects.create(
+        model=model,
+        number=number,
+        stage=stage,
+        artifact=f"x/{digest}.onnx",
+        sha256=digest,
+        size_bytes=1,
+        created_by=model.owner,
+        trained_at=ago(trained) if trained is not None else None,
+    )
     ModelVersion.objects.filter(pk=v.pk).update(created_at=ago(created))
     v.refresh_from_db()
     return v
 
 
 def change(v, from_stage: str, to_stage: str, days: float, request=None):
-    c = StageChange.objects.create(version=v, from_stage=from_stage, to_stage=to_stage, request=request,
-                                   reason="constructed")
+    c = StageChange.objects.create(
+        version=v, from_stage=from_stage, to_stage=to_stage, request=request, reason="constructed"
+    )
     StageChange.objects.filter(pk=c.pk).update(created_at=ago(days))
     ModelVersion.objects.filter(pk=v.pk).update(stage=to_stage)
     return c
 
 
-def request(v, action: str, from_stage: str, to_stage: str, *, opened: float, closed: float | None = None,
-            status: str = "applied"):
-    r = PromotionRequest.objects.create(version=v, action=action, from_stage=from_stage, to_stage=to_stage,
-                                        justification="constructed", requester=v.model.owner, policy={},
-                                        artifact_sha256=v.sha256, status=status,
-                                        closed_at=ago(closed) if closed is not None else None)
+def request(
+    v,
+    action: str,
+    from_stage: str,
+    to_stage: str,
+    *,
+    opened: float,
+    closed: float | None = None,
+    status: str = "applied",
+):
+    r = PromotionRequest.objects.create(
+        version=v,
+        action=action,
+        from_stage=from_stage,
+        to_stage=to_stage,
+        justification="constructed",
+        requester=v.model.owner,
+        policy={},
+        artifact_sha256=v.sha256,
+        status=status,
+        closed_at=ago(closed) if closed is not None else None,
+    )
     PromotionRequest.objects.filter(pk=r.pk).update(created_at=ago(opened))
     return r
 
 
 def observe(v, days: float, *, degradation: float = 0.0, max_psi: float | None = None, below=()):
-    o = Observation.objects.create(version=v, observed_at=ago(days), metrics={"accuracy": 0.9},
-                                   max_psi=max_psi, degradation=degradation, below_floor=list(below),
-                                   reported_by=v.model.owner)
+    o = Observation.objects.create(
+        version=v,
+        observed_at=ago(days),
+        metrics={"accuracy": 0.9},
+        max_psi=max_psi,
+        degradation=degradation,
+        below_floor=list(below),
+        reported_by=v.model.owner,
+    )
     return o
 
 
 def _dataset(model):
-    return Dataset.objects.create(model=model, name="holdout", file="x/holdout.csv", format="csv", sha256="0" * 64,
-                                  size_bytes=1, row_count=1, columns=[], label_column="y", created_by=model.owner)
+    return Dataset.objects.create(
+        model=model,
+        name="holdout",
+        file="x/holdout.csv",
+        format="csv",
+        sha256="0" * 64,
+        size_bytes=1,
+        row_count=1,
+        columns=[],
+        label_column="y",
+        created_by=model.owner,
+    )
 
 
 def build() -> dict:
@@ -69,8 +120,9 @@ def build() -> dict:
     gone = UserFactory(username="left-the-company", is_active=False)
 
     # A, critical: v1 in production from D-80, superseded by v2 at D-79, rolled back to v1 at D-77.
-    a = RegisteredModelFactory(name="alpha-critical", team=team_a, owner=owner, risk_tier="critical",
-                               refresh_interval_days=90, **CARD)
+    a = RegisteredModelFactory(
+        name="alpha-critical", team=team_a, owner=owner, risk_tier="critical", refresh_interval_days=90, **CARD
+    )
     a1 = version(a, 1, created=100, trained=100)
     a2 = version(a, 2, created=85, trained=86)
     change(a1, "design", "test", 95)
@@ -89,14 +141,14 @@ def build() -> dict:
     observe(a1, 90, degradation=1.0, max_psi=0.4)  # older; the latest counts
 
     # B, low: in test since D-45, nothing in production; half a card.
-    b = RegisteredModelFactory(name="beta-low", team=team_b, owner=owner, risk_tier="low",
-                               **{**CARD, "caveats": ""})
+    b = RegisteredModelFactory(name="beta-low", team=team_b, owner=owner, risk_tier="low", **{**CARD, "caveats": ""})
     b1 = version(b, 1, created=50)
     change(b1, "design", "test", 45)
 
     # C, medium: in production without an approval record; its owner left.
-    c = RegisteredModelFactory(name="gamma-medium", team=team_a, owner=gone, risk_tier="medium",
-                               refresh_interval_days=180, **CARD)
+    c = RegisteredModelFactory(
+        name="gamma-medium", team=team_a, owner=gone, risk_tier="medium", refresh_interval_days=180, **CARD
+    )
     c1 = version(c, 1, created=40, trained=10)
     change(c1, "design", "test", 30)
     change(c1, "test", "production", 20)
@@ -111,9 +163,17 @@ def build() -> dict:
     for model, days in ((a, 101), (b, 51), (c, 41), (d, 201), (e, 5)):
         RegisteredModel.objects.filter(pk=model.pk).update(created_at=ago(days))
     for v, days in ((a1, 95), (c1, 5)):
-        Job.objects.create(kind="validation", version=v, dataset=_dataset(v.model), artifact_sha256=v.sha256,
-                           queue="cpu", status="succeeded", verdict="passed", requested_by=owner,
-                           finished_at=ago(days))
+        Job.objects.create(
+            kind="validation",
+            version=v,
+            dataset=_dataset(v.model),
+            artifact_sha256=v.sha256,
+            queue="cpu",
+            status="succeeded",
+            verdict="passed",
+            requested_by=owner,
+            finished_at=ago(days),
+        )
     from approvals.milestones import rebuild
 
     rebuild()  # the milestones the services keep as they go, from the rows written above

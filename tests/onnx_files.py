@@ -49,8 +49,14 @@ def external_data_model(tmp_path) -> bytes:
     """An ONNX file whose weights live in a separate file that is not uploaded with it."""
     model = linear_model(n_features=64)
     path = tmp_path / "with_external.onnx"
-    onnx.save_model(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
-                    location="weights.bin", size_threshold=0)
+    onnx.save_model(
+        model,
+        str(path),
+        save_as_external_data=True,
+        all_tensors_to_one_file=True,
+        location="weights.bin",
+        size_threshold=0,
+    )
     return path.read_bytes()
 
 
@@ -69,8 +75,9 @@ def raising_model() -> bytes:
     x = helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 4])
     y = helper.make_tensor_value_info("output", TensorProto.FLOAT, [None, 3])
     shape = numpy_helper.from_array(np.array([-1, 3], dtype=np.int64), "shape")
-    graph = helper.make_graph([helper.make_node("Reshape", ["input", "shape"], ["output"])], "raises", [x], [y],
-                              initializer=[shape])
+    graph = helper.make_graph(
+        [helper.make_node("Reshape", ["input", "shape"], ["output"])], "raises", [x], [y], initializer=[shape]
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     return model.SerializeToString()
@@ -86,6 +93,10 @@ def iris_classifier(*, zipmap: bool = False):
     bunch = load_iris()
     x = bunch.data.astype(np.float32)
     estimator = LogisticRegression(max_iter=500).fit(x, bunch.target)
-    onx = convert_sklearn(estimator, initial_types=[("input", FloatTensorType([None, 4]))],
-                          options={id(estimator): {"zipmap": zipmap}}, target_opset={"": 17, "ai.onnx.ml": 3})
+    onx = convert_sklearn(
+        estimator,
+        initial_types=[("input", FloatTensorType([None, 4]))],
+        options={id(estimator): {"zipmap": zipmap}},
+        target_opset={"": 17, "ai.onnx.ml": 3},
+    )
     return onx.SerializeToString(), x, bunch.target

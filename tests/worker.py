@@ -47,10 +47,32 @@ class Worker:
     def start(self) -> None:
         self.log.write_text("")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "portal", "worker", "-Q", "cpu,gpu", "-c", "1", "-P", "prefork",
-             "--without-heartbeat", "--without-mingle", "--without-gossip", "-n", f"test-{os.getpid()}@%h",
-             "--loglevel", "INFO"],
-            cwd=ROOT, env=self.env, stdout=self.log.open("a"), stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "portal",
+                "worker",
+                "-Q",
+                "cpu,gpu",
+                "-c",
+                "1",
+                "-P",
+                "prefork",
+                "--without-heartbeat",
+                "--without-mingle",
+                "--without-gossip",
+                "-n",
+                f"test-{os.getpid()}@%h",
+                "--loglevel",
+                "INFO",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log.open("a"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + 60
         while "ready." not in self.log.read_text():
@@ -84,20 +106,29 @@ def worker(transactional_db, shared_artifacts, tmp_path, settings):
 
     settings.STORAGES = {
         **settings.STORAGES,
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
-                    "OPTIONS": {"location": str(shared_artifacts)}},
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(shared_artifacts)},
+        },
     }
     ensure_role_groups()
     _purge_broker()
     db = connection.settings_dict
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings",
-           "GATEHOUSE_ARTIFACT_ROOT": str(shared_artifacts), "GATEHOUSE_JOB_HEARTBEAT_S": "1",
-           "SECRET_KEY": settings.SECRET_KEY, "DEBUG": "false"}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        "GATEHOUSE_ARTIFACT_ROOT": str(shared_artifacts),
+        "GATEHOUSE_JOB_HEARTBEAT_S": "1",
+        "SECRET_KEY": settings.SECRET_KEY,
+        "DEBUG": "false",
+    }
     if db["ENGINE"].endswith("sqlite3"):
         env["GATEHOUSE_SQLITE_PATH"] = str(db["NAME"])
     else:
-        env["DATABASE_URL"] = (f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:"
-                               f"{db['PORT'] or 5432}/{db['NAME']}")
+        env["DATABASE_URL"] = (
+            f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:"
+            f"{db['PORT'] or 5432}/{db['NAME']}"
+        )
     w = Worker(env, tmp_path / "worker.log")
     w.start()
     yield w

@@ -26,15 +26,31 @@ class RequestOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = PromotionRequest
-        fields = ["id", "model", "version", "action", "from_stage", "to_stage", "status", "justification", "reason",
-                  "requester", "artifact_sha256", "policy", "decisions", "missing_evidence", "created_at",
-                  "closed_at"]
+        fields = [
+            "id",
+            "model",
+            "version",
+            "action",
+            "from_stage",
+            "to_stage",
+            "status",
+            "justification",
+            "reason",
+            "requester",
+            "artifact_sha256",
+            "policy",
+            "decisions",
+            "missing_evidence",
+            "created_at",
+            "closed_at",
+        ]
 
     def get_missing_evidence(self, obj) -> list[str]:
         if not obj.is_open:
             return []
-        return [item.message for item in evidence_for(obj.version, obj.policy, obj.artifact_sha256)
-                if not item.satisfied]
+        return [
+            item.message for item in evidence_for(obj.version, obj.policy, obj.artifact_sha256) if not item.satisfied
+        ]
 
 
 class RequestListOutputSerializer(RequestOutputSerializer):
@@ -70,9 +86,18 @@ class ProductionOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ModelVersion
-        fields = ["model", "team", "risk_tier", "version", "sha256", "size_bytes", "format", "signature", "since",
-                  "artifact_url"]
+        fields = [
+            "model",
+            "team",
+            "risk_tier",
+            "version",
+            "sha256",
+            "size_bytes",
+            "format",
+            "signature",
+            "since",
+            "artifact_url",
+        ]
 
     def get_artifact_url(self, obj) -> str | None:
-        return download_url(self.context["request"], "api-version-artifact", name=obj.model.name,
-                             number=obj.number)
+        return download_url(self.context["request"], "api-version-artifact", name=obj.model.name, number=obj.number)

@@ -48,8 +48,9 @@ class RequestListCreateApi(generics.ListAPIView):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         version = registry_selectors.version_get(name=values["model"], number=values["version"])
-        opened = services.promotion_request_open(actor=request.user, version=version, action=values["action"],
-                                                 justification=values["justification"])
+        opened = services.promotion_request_open(
+            actor=request.user, version=version, action=values["action"], justification=values["justification"]
+        )
         return Response(s.RequestOutputSerializer(_request(opened.pk)).data, status=status.HTTP_201_CREATED)
 
 
@@ -94,10 +95,12 @@ class ProductionApi(generics.ListAPIView):
     pagination_class = None
 
     def get_queryset(self):
-        queryset = (ModelVersion.objects.in_production().select_related("model", "model__team")
-                    .annotate(since=Max("stage_changes__created_at",
-                                        filter=Q(stage_changes__to_stage=Stage.PRODUCTION)))
-                    .order_by("model__name"))
+        queryset = (
+            ModelVersion.objects.in_production()
+            .select_related("model", "model__team")
+            .annotate(since=Max("stage_changes__created_at", filter=Q(stage_changes__to_stage=Stage.PRODUCTION)))
+            .order_by("model__name")
+        )
         if model := self.request.query_params.get("model"):
             queryset = queryset.filter(model__name=model)
         return queryset

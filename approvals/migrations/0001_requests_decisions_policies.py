@@ -6,94 +6,229 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('registry', '0005_job_status_label'),
+        ("registry", "0005_job_status_label"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Policy',
+            name="Policy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('risk_tier', models.CharField(choices=[('low', 'Low'), ('medium', 'Medium'), ('high', 'High'), ('critical', 'Critical')], max_length=10)),
-                ('transition', models.CharField(max_length=30)),
-                ('evidence', models.JSONField(blank=True, default=dict)),
-                ('approvals', models.JSONField(blank=True, default=dict)),
-                ('owner_may_approve', models.BooleanField(default=False, help_text="The model's owner counts as an approver (retirement: '1 IT or the owner').")),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "risk_tier",
+                    models.CharField(
+                        choices=[("low", "Low"), ("medium", "Medium"), ("high", "High"), ("critical", "Critical")],
+                        max_length=10,
+                    ),
+                ),
+                ("transition", models.CharField(max_length=30)),
+                ("evidence", models.JSONField(blank=True, default=dict)),
+                ("approvals", models.JSONField(blank=True, default=dict)),
+                (
+                    "owner_may_approve",
+                    models.BooleanField(
+                        default=False,
+                        help_text="The model's owner counts as an approver (retirement: '1 IT or the owner').",
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name_plural': 'policies',
-                'ordering': ['transition', 'risk_tier'],
-                'constraints': [models.UniqueConstraint(fields=('risk_tier', 'transition'), name='approvals_policy_unique')],
+                "verbose_name_plural": "policies",
+                "ordering": ["transition", "risk_tier"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("risk_tier", "transition"), name="approvals_policy_unique")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='PromotionRequest',
+            name="PromotionRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(choices=[('promote', 'Promote'), ('retire', 'Retire'), ('rollback', 'Roll back')], max_length=10)),
-                ('from_stage', models.CharField(choices=[('design', 'Design'), ('test', 'Test'), ('production', 'Production'), ('retired', 'Retired')], max_length=12)),
-                ('to_stage', models.CharField(choices=[('design', 'Design'), ('test', 'Test'), ('production', 'Production'), ('retired', 'Retired')], max_length=12)),
-                ('justification', models.TextField()),
-                ('policy', models.JSONField(help_text='The policy this request was opened under (a snapshot).')),
-                ('artifact_sha256', models.CharField(help_text='The artifact the request and its evidence are about.', max_length=64)),
-                ('status', models.CharField(choices=[('open', 'Open'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('withdrawn', 'Withdrawn'), ('applied', 'Applied')], db_index=True, default='open', max_length=10)),
-                ('reason', models.TextField(blank=True, help_text='Why it was rejected or withdrawn.')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('requester', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='requests', to=settings.AUTH_USER_MODEL)),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='requests', to='registry.modelversion')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[("promote", "Promote"), ("retire", "Retire"), ("rollback", "Roll back")], max_length=10
+                    ),
+                ),
+                (
+                    "from_stage",
+                    models.CharField(
+                        choices=[
+                            ("design", "Design"),
+                            ("test", "Test"),
+                            ("production", "Production"),
+                            ("retired", "Retired"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "to_stage",
+                    models.CharField(
+                        choices=[
+                            ("design", "Design"),
+                            ("test", "Test"),
+                            ("production", "Production"),
+                            ("retired", "Retired"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("justification", models.TextField()),
+                ("policy", models.JSONField(help_text="The policy this request was opened under (a snapshot).")),
+                (
+                    "artifact_sha256",
+                    models.CharField(help_text="The artifact the request and its evidence are about.", max_length=64),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("open", "Open"),
+                            ("approved", "Approved"),
+                            ("rejected", "Rejected"),
+                            ("withdrawn", "Withdrawn"),
+                            ("applied", "Applied"),
+                        ],
+                        db_index=True,
+                        default="open",
+                        max_length=10,
+                    ),
+                ),
+                ("reason", models.TextField(blank=True, help_text="Why it was rejected or withdrawn.")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "requester",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="requests",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="requests", to="registry.modelversion"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Decision',
+            name="Decision",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(help_text='The role the person decided in.', max_length=30)),
-                ('decision', models.CharField(choices=[('approve', 'Approve'), ('reject', 'Reject')], max_length=8)),
-                ('comment', models.TextField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('person', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='decisions', to=settings.AUTH_USER_MODEL)),
-                ('request', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='decisions', to='approvals.promotionrequest')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("role", models.CharField(help_text="The role the person decided in.", max_length=30)),
+                ("decision", models.CharField(choices=[("approve", "Approve"), ("reject", "Reject")], max_length=8)),
+                ("comment", models.TextField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "person",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="decisions",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "request",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="decisions",
+                        to="approvals.promotionrequest",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at'],
+                "ordering": ["created_at"],
             },
         ),
         migrations.CreateModel(
-            name='StageChange',
+            name="StageChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('from_stage', models.CharField(choices=[('design', 'Design'), ('test', 'Test'), ('production', 'Production'), ('retired', 'Retired')], max_length=12)),
-                ('to_stage', models.CharField(choices=[('design', 'Design'), ('test', 'Test'), ('production', 'Production'), ('retired', 'Retired')], max_length=12)),
-                ('reason', models.CharField(max_length=300)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='stage_changes', to=settings.AUTH_USER_MODEL)),
-                ('request', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='stage_changes', to='approvals.promotionrequest')),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='stage_changes', to='registry.modelversion')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "from_stage",
+                    models.CharField(
+                        choices=[
+                            ("design", "Design"),
+                            ("test", "Test"),
+                            ("production", "Production"),
+                            ("retired", "Retired"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "to_stage",
+                    models.CharField(
+                        choices=[
+                            ("design", "Design"),
+                            ("test", "Test"),
+                            ("production", "Production"),
+                            ("retired", "Retired"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("reason", models.CharField(max_length=300)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="stage_changes",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "request",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="stage_changes",
+                        to="approvals.promotionrequest",
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="stage_changes",
+                        to="registry.modelversion",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.AddIndex(
-            model_name='promotionrequest',
-            index=models.Index(fields=['status', 'created_at'], name='approvals_request_queue_idx'),
+            model_name="promotionrequest",
+            index=models.Index(fields=["status", "created_at"], name="approvals_request_queue_idx"),
         ),
         migrations.AddConstraint(
-            model_name='promotionrequest',
-            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ['open', 'approved'])), fields=('version',), name='approvals_request_one_open_per_version', violation_error_message='This version already has an open request.'),
+            model_name="promotionrequest",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status__in", ["open", "approved"])),
+                fields=("version",),
+                name="approvals_request_one_open_per_version",
+                violation_error_message="This version already has an open request.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='decision',
-            constraint=models.UniqueConstraint(fields=('request', 'person'), name='approvals_decision_once_per_person'),
+            model_name="decision",
+            constraint=models.UniqueConstraint(fields=("request", "person"), name="approvals_decision_once_per_person"),
         ),
     ]

@@ -34,8 +34,11 @@ def create(apps, schema_editor):
             Policy.objects.get_or_create(
                 risk_tier=tier,
                 transition=transition,
-                defaults={"evidence": spec["evidence"], "approvals": spec["approvals"][tier],
-                          "owner_may_approve": spec.get("owner_may_approve", False)},
+                defaults={
+                    "evidence": spec["evidence"],
+                    "approvals": spec["approvals"][tier],
+                    "owner_may_approve": spec.get("owner_may_approve", False),
+                },
             )
 
 

@@ -4,15 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('approvals', '0003_webhooks'),
+        ("approvals", "0003_webhooks"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='promotionrequest',
-            name='status',
-            field=models.CharField(choices=[('open', 'Open'), ('approved', 'Waiting for evidence'), ('rejected', 'Rejected'), ('withdrawn', 'Withdrawn'), ('applied', 'Applied')], db_index=True, default='open', max_length=10),
+            model_name="promotionrequest",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("open", "Open"),
+                    ("approved", "Waiting for evidence"),
+                    ("rejected", "Rejected"),
+                    ("withdrawn", "Withdrawn"),
+                    ("applied", "Applied"),
+                ],
+                db_index=True,
+                default="open",
+                max_length=10,
+            ),
         ),
     ]

@@ -5,26 +5,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('approvals', '0004_request_status_label'),
-        ('registry', '0006_observations_and_milestones'),
+        ("approvals", "0004_request_status_label"),
+        ("registry", "0006_observations_and_milestones"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='stagechange',
-            name='entered_at',
+            model_name="stagechange",
+            name="entered_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='stagechange',
-            name='rolled_back_at',
+            model_name="stagechange",
+            name="rolled_back_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddIndex(
-            model_name='stagechange',
-            index=models.Index(fields=['to_stage', 'created_at'], name='approvals_change_to_stage_idx'),
+            model_name="stagechange",
+            index=models.Index(fields=["to_stage", "created_at"], name="approvals_change_to_stage_idx"),
         ),
     ]

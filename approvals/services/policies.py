@@ -32,6 +32,11 @@ def policy_save(*, actor: AbstractBaseUser, policy: Policy) -> Policy:
         return policy
     changed = [k for k in after if after[k] != before[k]]
     if changed:
-        audit_event_record(actor=actor, action=AuditAction.POLICY_UPDATED, obj=policy,
-                           before={k: before[k] for k in changed}, after={k: after[k] for k in changed})
+        audit_event_record(
+            actor=actor,
+            action=AuditAction.POLICY_UPDATED,
+            obj=policy,
+            before={k: before[k] for k in changed},
+            after={k: after[k] for k in changed},
+        )
     return policy

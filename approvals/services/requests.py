@@ -61,7 +61,8 @@ def _lock_model_of(request_or_version) -> None:
 def _previous_production(version: ModelVersion) -> ModelVersion | None:
     """The version that was in production before the current one: what a rollback may bring back."""
     changes = StageChange.objects.filter(version__model=version.model, to_stage=Stage.PRODUCTION).order_by(
-        "-created_at", "-pk")
+        "-created_at", "-pk"
+    )
     current = ModelVersion.objects.in_production().filter(model_id=version.model_id).first()
     for change in changes:
         if current is None or change.version_id != current.pk:
@@ -84,31 +85,52 @@ def promotion_request_open(
     if len(justification) < 10:
         raise ApplicationError("Say why, in a sentence or more (at least 10 characters).", field="justification")
     if action == Action.ROLLBACK and _previous_production(version) != version:
-        raise ApplicationError(f"Only the version in production before the current one can be rolled back to; "
-                               f"{version} is not it.", field="action")
+        raise ApplicationError(
+            f"Only the version in production before the current one can be rolled back to; {version} is not it.",
+            field="action",
+        )
     policy = Policy.objects.filter(risk_tier=version.model.risk_tier, transition=transition.key).first()
     if policy is None:
-        raise ApplicationError(f"No policy is set for {transition.key} at risk tier {version.model.risk_tier}; "
-                               "ask an administrator to add one.")
+        raise ApplicationError(
+            f"No policy is set for {transition.key} at risk tier {version.model.risk_tier}; "
+            "ask an administrator to add one."
+        )
     try:
         with transaction.atomic():
             request = PromotionRequest.objects.create(
-                version=version, action=action, from_stage=version.stage, to_stage=transition.target,
-                justification=justification, requester=actor, policy=policy.snapshot(),
+                version=version,
+                action=action,
+                from_stage=version.stage,
+                to_stage=transition.target,
+                justification=justification,
+                requester=actor,
+                policy=policy.snapshot(),
                 artifact_sha256=version.sha256,
             )
     except IntegrityError:
         raise ApplicationError(f"{version} already has an open request; decide or withdraw it first.") from None
-    audit_event_record(actor=actor, action=AuditAction.REQUEST_OPENED, obj=request,
-                       after={"version": str(version), "from": request.from_stage, "to": request.to_stage,
-                              "sha256": version.sha256, "policy": request.policy, "justification": justification})
+    audit_event_record(
+        actor=actor,
+        action=AuditAction.REQUEST_OPENED,
+        obj=request,
+        after={
+            "version": str(version),
+            "from": request.from_stage,
+            "to": request.to_stage,
+            "sha256": version.sha256,
+            "policy": request.policy,
+            "justification": justification,
+        },
+    )
     notify.emit("request.opened", notify.request_payload(request, actor=actor))
     if not _apply_if_ready(request, actor=actor) and request.policy.get("approvals"):
         notify.email_people(
             subject=f"[Gatehouse] {version} → {request.to_stage}: your decision is needed",
-            message=(f"{actor.get_username()} asks to move {version} from {request.from_stage} to "
-                     f"{request.to_stage}.\n\nWhy: {justification}\n\nRead the evidence and decide: "
-                     f"{notify.request_url(request)}\n"),
+            message=(
+                f"{actor.get_username()} asks to move {version} from {request.from_stage} to "
+                f"{request.to_stage}.\n\nWhy: {justification}\n\nRead the evidence and decide: "
+                f"{notify.request_url(request)}\n"
+            ),
             users=notify.approvers_for(request),
         )
     return request
@@ -119,8 +141,9 @@ def promotion_request_decide(
     *, actor: AbstractBaseUser, request: PromotionRequest, decision: str, comment: str
 ) -> PromotionRequest:
     _lock_model_of(request)
-    request = PromotionRequest.objects.select_for_update().select_related("version", "version__model").get(
-        pk=request.pk)
+    request = (
+        PromotionRequest.objects.select_for_update().select_related("version", "version__model").get(pk=request.pk)
+    )
     if not request.is_open:
         raise ApplicationError(f"The request is {request.get_status_display().lower()}; it takes no more decisions.")
     if actor.pk == request.requester_id:
@@ -139,22 +162,26 @@ def promotion_request_decide(
         raise ApplicationError("Say why you reject it, so the requester can act on it.", field="comment")
     try:
         with transaction.atomic():
-            Decision.objects.create(request=request, person=actor, role=roles[0], decision=decision,
-                                    comment=comment)
+            Decision.objects.create(request=request, person=actor, role=roles[0], decision=decision, comment=comment)
     except IntegrityError:
-        raise ApplicationError("You have already decided on this request; a decision counts once per person.") \
-            from None
+        raise ApplicationError("You have already decided on this request; a decision counts once per person.") from None
     if decision == DecisionKind.APPROVE:
-        audit_event_record(actor=actor, action=AuditAction.REQUEST_APPROVED, obj=request,
-                           after={"role": roles[0], "comment": comment})
+        audit_event_record(
+            actor=actor, action=AuditAction.REQUEST_APPROVED, obj=request, after={"role": roles[0], "comment": comment}
+        )
     notify.emit("request.decided", notify.request_payload(request, actor=actor, decision=decision))
     if decision == DecisionKind.REJECT:
         request.status = RequestStatus.REJECTED
         request.reason = comment
         request.closed_at = timezone.now()
         request.save()
-        audit_event_record(actor=actor, action=AuditAction.REQUEST_REJECTED, obj=request,
-                           before={"status": RequestStatus.OPEN}, after={"status": request.status, "reason": comment})
+        audit_event_record(
+            actor=actor,
+            action=AuditAction.REQUEST_REJECTED,
+            obj=request,
+            before={"status": RequestStatus.OPEN},
+            after={"status": request.status, "reason": comment},
+        )
         notify.emit("request.rejected", notify.request_payload(request, actor=actor, decision=decision))
         notify.email_people(
             subject=f"[Gatehouse] {request.version} → {request.to_stage}: rejected",
@@ -179,8 +206,13 @@ def promotion_request_withdraw(*, actor: AbstractBaseUser, request: PromotionReq
     request.reason = reason or "Withdrawn by the requester."
     request.closed_at = timezone.now()
     request.save()
-    audit_event_record(actor=actor, action=AuditAction.REQUEST_WITHDRAWN, obj=request,
-                       before={"status": before}, after={"status": request.status, "reason": request.reason})
+    audit_event_record(
+        actor=actor,
+        action=AuditAction.REQUEST_WITHDRAWN,
+        obj=request,
+        before={"status": before},
+        after={"status": request.status, "reason": request.reason},
+    )
     notify.emit("request.withdrawn", notify.request_payload(request, actor=actor))
 
 
@@ -204,14 +236,18 @@ def _apply_if_ready(request: PromotionRequest, *, actor) -> bool:
         _close_stale(request, f"{version} moved to {version.stage} by another path; this request no longer applies.")
         return False
     if request.action == Action.ROLLBACK and _previous_production(version) != version:
-        _close_stale(request, f"{version} is no longer the version that was in production before the current one; "
-                              "a rollback now would skip a version.")
+        _close_stale(
+            request,
+            f"{version} is no longer the version that was in production before the current one; "
+            "a rollback now would skip a version.",
+        )
         return False
     approvals = selectors.approvals_status(request)
     if not approvals["complete"]:
         return False
-    missing = [item for item in selectors.evidence_for(version, request.policy, request.artifact_sha256)
-               if not item.satisfied]
+    missing = [
+        item for item in selectors.evidence_for(version, request.policy, request.artifact_sha256) if not item.satisfied
+    ]
     if missing:
         if request.status != RequestStatus.APPROVED:
             request.status = RequestStatus.APPROVED
@@ -226,8 +262,12 @@ def _close_stale(request: PromotionRequest, reason: str) -> None:
     request.reason = reason
     request.closed_at = timezone.now()
     request.save()
-    audit_event_record(actor=None, action=AuditAction.REQUEST_WITHDRAWN, obj=request,
-                       after={"status": request.status, "reason": reason})
+    audit_event_record(
+        actor=None,
+        action=AuditAction.REQUEST_WITHDRAWN,
+        obj=request,
+        after={"status": request.status, "reason": reason},
+    )
     notify.emit("request.withdrawn", notify.request_payload(request))
 
 
@@ -239,22 +279,38 @@ def _apply(request: PromotionRequest, version: ModelVersion, *, actor) -> None:
         if current is not None:
             verb = "Rolled back to" if request.action == Action.ROLLBACK else "Superseded by"
             if request.action == Action.ROLLBACK:  # the deployment being undone counts as a failed change
-                undone = (StageChange.objects.filter(version=current, to_stage=Stage.PRODUCTION)
-                          .order_by("-created_at", "-pk").values_list("pk", flat=True).first())
-            _change_stage(current, Stage.RETIRED, actor=actor, request=request,
-                          reason=f"{verb} v{version.number}")
+                undone = (
+                    StageChange.objects.filter(version=current, to_stage=Stage.PRODUCTION)
+                    .order_by("-created_at", "-pk")
+                    .values_list("pk", flat=True)
+                    .first()
+                )
+            _change_stage(current, Stage.RETIRED, actor=actor, request=request, reason=f"{verb} v{version.number}")
     how = "" if actor is not None else " (applied when the last evidence arrived)"
-    change = _change_stage(version, request.to_stage, actor=actor, request=request,
-                           reason=f"Request #{request.pk}{how}: {request.justification[:240]}")
+    change = _change_stage(
+        version,
+        request.to_stage,
+        actor=actor,
+        request=request,
+        reason=f"Request #{request.pk}{how}: {request.justification[:240]}",
+    )
     if undone is not None:
         StageChange.objects.filter(pk=undone).update(rolled_back_at=change.created_at)
     request.status = RequestStatus.APPLIED
     request.closed_at = now
     request.version = version  # the instance whose stage just changed, for the payloads below
     request.save()
-    audit_event_record(actor=actor, action=AuditAction.REQUEST_APPLIED, obj=request,
-                       after={"status": request.status, "version": str(version), "stage": request.to_stage,
-                              "sha256": request.artifact_sha256})
+    audit_event_record(
+        actor=actor,
+        action=AuditAction.REQUEST_APPLIED,
+        obj=request,
+        after={
+            "status": request.status,
+            "version": str(version),
+            "stage": request.to_stage,
+            "sha256": request.artifact_sha256,
+        },
+    )
     notify.emit("request.applied", notify.request_payload(request, actor=actor))
     notify.email_people(
         subject=f"[Gatehouse] {version} is now in {request.to_stage}",
@@ -267,21 +323,46 @@ def _change_stage(version: ModelVersion, to_stage: str, *, actor, request, reaso
     from_stage = version.stage
     version.stage = to_stage
     version.save(update_fields=["stage"])
-    entered = (StageChange.objects.filter(version=version).order_by("-created_at", "-pk")
-               .values_list("created_at", flat=True).first()) or version.created_at
-    change = StageChange.objects.create(version=version, from_stage=from_stage, to_stage=to_stage, request=request,
-                                        actor=actor, reason=reason[:300], entered_at=entered)
+    entered = (
+        StageChange.objects.filter(version=version)
+        .order_by("-created_at", "-pk")
+        .values_list("created_at", flat=True)
+        .first()
+    ) or version.created_at
+    change = StageChange.objects.create(
+        version=version,
+        from_stage=from_stage,
+        to_stage=to_stage,
+        request=request,
+        actor=actor,
+        reason=reason[:300],
+        entered_at=entered,
+    )
     model_milestone_record(model_id=version.model_id, stage=to_stage, at=change.created_at)
     # Requests opened on this version for its old stage no longer apply: close them now, not at the next click.
     open_ones = PromotionRequest.objects.select_for_update().open().filter(version=version)
     for stale in open_ones.exclude(pk=getattr(request, "pk", None)):
-        _close_stale(stale, f"{version} moved from {from_stage} to {to_stage} ({reason[:120]}); "
-                            "this request no longer applies.")
-    audit_event_record(actor=actor, action=AuditAction.VERSION_STAGE_CHANGED, obj=version,
-                       before={"stage": from_stage}, after={"stage": to_stage, "reason": reason[:300],
-                                                            "request": request.pk if request else None})
-    notify.emit("version.stage_changed", {
-        "model": version.model.name, "version": version.number, "from_stage": from_stage, "stage": to_stage,
-        "artifact_sha256": version.sha256, "actor": actor.get_username() if actor else None,
-        "request": request.pk if request else None, "reason": reason[:300]})
+        _close_stale(
+            stale, f"{version} moved from {from_stage} to {to_stage} ({reason[:120]}); this request no longer applies."
+        )
+    audit_event_record(
+        actor=actor,
+        action=AuditAction.VERSION_STAGE_CHANGED,
+        obj=version,
+        before={"stage": from_stage},
+        after={"stage": to_stage, "reason": reason[:300], "request": request.pk if request else None},
+    )
+    notify.emit(
+        "version.stage_changed",
+        {
+            "model": version.model.name,
+            "version": version.number,
+            "from_stage": from_stage,
+            "stage": to_stage,
+            "artifact_sha256": version.sha256,
+            "actor": actor.get_username() if actor else None,
+            "request": request.pk if request else None,
+            "reason": reason[:300],
+        },
+    )
     return change

@@ -16,16 +16,22 @@ REQUEST_ROWS = 10
 @register.inclusion_tag("approvals/_model_timeline.html")
 def release_timeline(model) -> dict:
     """The model's stage changes, and its open or refused requests."""
-    return {"timeline": selectors.timeline(model)[:TIMELINE_ROWS],
-            "requests": selectors.request_list().filter(version__model=model).order_by("-created_at")[:REQUEST_ROWS]}
+    return {
+        "timeline": selectors.timeline(model)[:TIMELINE_ROWS],
+        "requests": selectors.request_list().filter(version__model=model).order_by("-created_at")[:REQUEST_ROWS],
+    }
 
 
 @register.inclusion_tag("approvals/_release_panel.html", takes_context=True)
 def release_panel(context, version) -> dict:
     """Where the version stands, its open request, and the release steps the signed-in person may ask for."""
-    return {"version": version, "open_request": selectors.open_request_of(version),
-            "transitions": offered_transitions(context["request"].user, version), "request_form": RequestForm(),
-            "csrf_token": context.get("csrf_token")}
+    return {
+        "version": version,
+        "open_request": selectors.open_request_of(version),
+        "transitions": offered_transitions(context["request"].user, version),
+        "request_form": RequestForm(),
+        "csrf_token": context.get("csrf_token"),
+    }
 
 
 @register.inclusion_tag("approvals/_evidence_for.html")

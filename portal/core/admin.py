@@ -61,8 +61,13 @@ class AuditedAdmin(admin.ModelAdmin):
         after = {n: "(changed)" if n in HIDDEN else _value(obj, n) for n in fields}
         before = {n: "(hidden)" if n in HIDDEN else v for n, v in before.items()}
         with transaction.atomic():  # the admin's password view is not atomic itself
-            audit_event_record(actor=request.user, action=action, obj=obj, before=before or None,
-                               after={**after, "admin": str(message)[:500]})
+            audit_event_record(
+                actor=request.user,
+                action=action,
+                obj=obj,
+                before=before or None,
+                after={**after, "admin": str(message)[:500]},
+            )
 
     def log_addition(self, request, obj, message):
         entry = super().log_addition(request, obj, message)
@@ -79,16 +84,18 @@ class AuditedAdmin(admin.ModelAdmin):
     def log_deletion(self, request, obj, object_repr):
         entry = super().log_deletion(request, obj, object_repr)
         with transaction.atomic():
-            audit_event_record(actor=request.user, action=AuditAction.ADMIN_DELETED, obj=obj,
-                               before={"object": object_repr})
+            audit_event_record(
+                actor=request.user, action=AuditAction.ADMIN_DELETED, obj=obj, before={"object": object_repr}
+            )
         return entry
 
     def log_deletions(self, request, queryset):
         entries = super().log_deletions(request, queryset)
         with transaction.atomic():
             for obj in queryset:
-                audit_event_record(actor=request.user, action=AuditAction.ADMIN_DELETED, obj=obj,
-                                   before={"object": str(obj)})
+                audit_event_record(
+                    actor=request.user, action=AuditAction.ADMIN_DELETED, obj=obj, before={"object": str(obj)}
+                )
         return entries
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection
 from django.db.models import OuterRef
 from rest_framework import authentication, exceptions
@@ -16,11 +17,11 @@ class TokenAuthentication(authentication.TokenAuthentication):
     def authenticate_credentials(self, key):
         if connection.vendor != "postgresql":
             return super().authenticate_credentials(key)
-        from django.contrib.postgres.expressions import ArraySubquery
 
         perms = permission_codes(OuterRef("user"))
-        token = (self.get_model().objects.select_related("user").annotate(perms=ArraySubquery(perms))
-                 .filter(key=key).first())
+        token = (
+            self.get_model().objects.select_related("user").annotate(perms=ArraySubquery(perms)).filter(key=key).first()
+        )
         if token is None:
             raise exceptions.AuthenticationFailed("Invalid token.")
         if not token.user.is_active:

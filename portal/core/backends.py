@@ -11,8 +11,11 @@ from django.db.models.functions import Concat
 def permission_codes(user) -> QuerySet:
     """``app_label.codename`` of each permission ``user`` (a user, or an OuterRef to one) has, its own and
     its groups', as one column ``code``."""
-    return (Permission.objects.filter(Q(user=user) | Q(group__user=user))
-            .annotate(code=Concat("content_type__app_label", Value("."), "codename")).values("code"))
+    return (
+        Permission.objects.filter(Q(user=user) | Q(group__user=user))
+        .annotate(code=Concat("content_type__app_label", Value("."), "codename"))
+        .values("code")
+    )
 
 
 class GatehouseModelBackend(ModelBackend):

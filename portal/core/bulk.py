@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import connection
 from django.db.models import Model
 from django.utils import timezone
+from psycopg import sql
+from psycopg.types.json import Jsonb
 
 
 def bulk_insert(model: type[Model], rows: list[dict], *, batch_size: int = 5000) -> int:
@@ -16,16 +18,16 @@ def bulk_insert(model: type[Model], rows: list[dict], *, batch_size: int = 5000)
     ``get_db_prep_value``, no custom JSON encoder, no ``db_default``), and a default is evaluated once."""
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     now = timezone.now()
-    defaults = {f.attname: now if getattr(f, "auto_now_add", False) or getattr(f, "auto_now", False)
-                else f.get_default() for f in fields}
+    defaults = {
+        f.attname: now if getattr(f, "auto_now_add", False) or getattr(f, "auto_now", False) else f.get_default()
+        for f in fields
+    }
     if connection.vendor != "postgresql":
         return len(model.objects.bulk_create([model(**{**defaults, **row}) for row in rows], batch_size=batch_size))
-    from psycopg import sql
-    from psycopg.types.json import Jsonb
-
     json_fields = {f.attname for f in fields if f.get_internal_type() == "JSONField"}
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(model._meta.db_table), sql.SQL(", ").join(sql.Identifier(f.column) for f in fields))
+        sql.Identifier(model._meta.db_table), sql.SQL(", ").join(sql.Identifier(f.column) for f in fields)
+    )
     names = [f.attname for f in fields]
     with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
         for row in rows:

@@ -8,10 +8,12 @@ class AuditEventFilterSet(django_filters.FilterSet):
     actor = django_filters.CharFilter(field_name="actor_username", lookup_expr="iexact", label="Who")
     action = django_filters.CharFilter(field_name="action", lookup_expr="startswith", label="Action starts with")
     object = django_filters.CharFilter(method="filter_object", label="Object")
-    since = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte", label="From",
-                                      widget=forms.DateInput(attrs={"type": "date"}))
-    until = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte", label="To",
-                                      widget=forms.DateInput(attrs={"type": "date"}))
+    since = django_filters.DateFilter(
+        field_name="created_at", lookup_expr="date__gte", label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = django_filters.DateFilter(
+        field_name="created_at", lookup_expr="date__lte", label="To", widget=forms.DateInput(attrs={"type": "date"})
+    )
 
     class Meta:
         model = AuditEvent

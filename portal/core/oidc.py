@@ -61,7 +61,11 @@ class GatehouseOIDCBackend(OIDCAuthenticationBackend):
 
     def _sync_roles(self, user, claims) -> None:
         if settings.OIDC_GROUPS_CLAIM not in claims:
-            logger.warning("SSO: the claim %r is missing for %s; they get no role (set OIDC_GROUPS_CLAIM, or have "
-                           "the provider send it)", settings.OIDC_GROUPS_CLAIM, user.get_username())
+            logger.warning(
+                "SSO: the claim %r is missing for %s; they get no role (set OIDC_GROUPS_CLAIM, or have "
+                "the provider send it)",
+                settings.OIDC_GROUPS_CLAIM,
+                user.get_username(),
+            )
         wanted = roles_from_claims(claims, settings.OIDC_ROLE_MAP, settings.OIDC_GROUPS_CLAIM)
         user_roles_sync(user=user, roles=wanted, source="oidc")

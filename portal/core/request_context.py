@@ -7,6 +7,7 @@ import ipaddress
 import uuid
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.utils.ipv6 import clean_ipv6_address
@@ -40,8 +41,6 @@ def _canonical_ip(address: str | None) -> str | None:
 def client_ip(request: HttpRequest) -> str | None:
     """The client's address. Behind GATEHOUSE_TRUSTED_PROXIES proxies (each appending to X-Forwarded-For),
     the address the outermost trusted proxy saw; the header's other entries are the client's to forge."""
-    from django.conf import settings
-
     hops = settings.GATEHOUSE_TRUSTED_PROXIES
     if hops:
         forwarded = [a.strip() for a in request.headers.get("X-Forwarded-For", "").split(",") if a.strip()]

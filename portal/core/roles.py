@@ -1,9 +1,9 @@
-"""The four roles of DESIGN §1 are Django groups; their permissions are created by a data migration
-(portal/migrations/0002_roles.py). This module is the one place that names them."""
+"""The four roles (data scientist, IT operations, risk reviewer, manager) are Django groups; their permissions
+are created by a data migration (portal/migrations/0002_roles.py). This module is the one place that names them."""
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission
 from django.db import models
 
 
@@ -86,8 +86,6 @@ def role_labels(user) -> list[str]:
 def ensure_role_groups() -> None:
     """Create the role groups with exactly their permissions (the data migration does this on install;
     tests that flush the database call it again)."""
-    from django.contrib.auth.models import Group, Permission
-
     for role, perms in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=role)
         group.permissions.set(

@@ -64,21 +64,32 @@ def _members(team: Team) -> list[str]:
 
 
 @transaction.atomic
-def team_create(*, name: str, actor: AbstractBaseUser | None, members: list | None = None,
-                slug: str | None = None) -> Team:
+def team_create(
+    *, name: str, actor: AbstractBaseUser | None, members: list | None = None, slug: str | None = None
+) -> Team:
     team = Team(name=name, slug=slug or slugify(name))
     team.full_clean()
     team.save()
     if members:
         team.members.add(*members)
-    audit_event_record(actor=actor, action=AuditAction.TEAM_CREATED, obj=team,
-                       after={"name": team.name, "slug": team.slug, "members": _members(team)})
+    audit_event_record(
+        actor=actor,
+        action=AuditAction.TEAM_CREATED,
+        obj=team,
+        after={"name": team.name, "slug": team.slug, "members": _members(team)},
+    )
     return team
 
 
 @transaction.atomic
-def team_update(*, team: Team, actor: AbstractBaseUser | None, name: str | None = None, slug: str | None = None,
-                members: list | None = None) -> Team:
+def team_update(
+    *,
+    team: Team,
+    actor: AbstractBaseUser | None,
+    name: str | None = None,
+    slug: str | None = None,
+    members: list | None = None,
+) -> Team:
     """Rename a team or set its members (the team rule rests on membership: every change is audited)."""
     team = Team.objects.select_for_update().get(pk=team.pk)
     before = {"name": team.name, "slug": team.slug, "members": _members(team)}
@@ -91,8 +102,13 @@ def team_update(*, team: Team, actor: AbstractBaseUser | None, name: str | None 
     after = {"name": team.name, "slug": team.slug, "members": _members(team)}
     changed = [k for k in after if after[k] != before[k]]
     if changed:
-        audit_event_record(actor=actor, action=AuditAction.TEAM_UPDATED, obj=team,
-                           before={k: before[k] for k in changed}, after={k: after[k] for k in changed})
+        audit_event_record(
+            actor=actor,
+            action=AuditAction.TEAM_UPDATED,
+            obj=team,
+            before={k: before[k] for k in changed},
+            after={k: after[k] for k in changed},
+        )
     return team
 
 
@@ -105,8 +121,13 @@ def user_roles_sync(*, user: AbstractBaseUser, roles: set[str], source: str) -> 
         return False
     user.groups.remove(*Group.objects.filter(name__in=current - roles))
     user.groups.add(*Group.objects.filter(name__in=roles - current))
-    audit_event_record(actor=None, action=AuditAction.USER_ROLES_SYNCED, obj=user,
-                       before={"roles": sorted(current)}, after={"roles": sorted(roles), "source": source})
+    audit_event_record(
+        actor=None,
+        action=AuditAction.USER_ROLES_SYNCED,
+        obj=user,
+        before={"roles": sorted(current)},
+        after={"roles": sorted(roles), "source": source},
+    )
     return True
 
 
@@ -122,4 +143,3 @@ def api_token_rotate(*, user: AbstractBaseUser) -> Token:
         after={"token_prefix": token.key[:6]},
     )
     return token
-

@@ -27,7 +27,7 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        return self.object_list[:self.CAP + 1].count()
+        return self.object_list[: self.CAP + 1].count()
 
     @property
     def capped(self) -> bool:
@@ -52,9 +52,14 @@ def filtered(request: HttpRequest, filterset_class, queryset, *, default_order: 
     filter was mistyped. The API refuses the same filters with the same FilterSet."""
     filterset = filterset_class(request.GET or None, queryset=queryset)
     if filterset.is_bound and not filterset.is_valid():
-        messages.error(request, "Some filters could not be read: " + "; ".join(
-            f"{filterset.form.fields[name].label or name}: {' '.join(errors)}"
-            for name, errors in filterset.errors.items()))
+        messages.error(
+            request,
+            "Some filters could not be read: "
+            + "; ".join(
+                f"{filterset.form.fields[name].label or name}: {' '.join(errors)}"
+                for name, errors in filterset.errors.items()
+            ),
+        )
         return filterset, queryset.none(), 400
     if filterset.is_bound:
         return filterset, filterset.qs, 200

@@ -62,11 +62,25 @@ class Dashboard:
 
 def _headline(summary: dict | None, previous: dict | None) -> dict[str, Figure]:
     now, prev = summary or {}, previous or {}
-    out = {"debt_index": Figure("debt_index", "Model Debt Index", now.get("index"), "", previous=prev.get("index"),
-                                help="mean of the live models' indexes, weighted by risk tier"),
-           "in_production": Figure("in_production", "Models in production", now.get("production", 0), "models",
-                                   previous=prev.get("production"), help="live models with a version in production",
-                                   higher_is_better=True)}
+    out = {
+        "debt_index": Figure(
+            "debt_index",
+            "Model Debt Index",
+            now.get("index"),
+            "",
+            previous=prev.get("index"),
+            help="mean of the live models' indexes, weighted by risk tier",
+        ),
+        "in_production": Figure(
+            "in_production",
+            "Models in production",
+            now.get("production", 0),
+            "models",
+            previous=prev.get("production"),
+            help="live models with a version in production",
+            higher_is_better=True,
+        ),
+    }
     for c in DEBT_COMPONENTS:
         out[c] = Figure(c, LABELS[c], now.get(c, 0), "models", previous=prev.get(c), help=EXPLAIN[c])
     return out
@@ -95,17 +109,35 @@ def dashboard(scope: Scope, *, now: dt.datetime | None = None) -> Dashboard:
     summary = snapshot_summary(day, scope) if day else None
     previous = snapshot_summary(day - dt.timedelta(days=COMPARE_DAYS), scope) if day else None
     on_day = trend(scope, day, day) if day else []
-    top = list(snapshots(day, scope).filter(index__gt=0).select_related("model", "team")
-               .order_by("-index", "model__name")[:TOP_MODELS]) if day else []
+    top = (
+        list(
+            snapshots(day, scope)
+            .filter(index__gt=0)
+            .select_related("model", "team")
+            .order_by("-index", "model__name")[:TOP_MODELS]
+        )
+        if day
+        else []
+    )
     return Dashboard(
-        scope=scope, date_from=date_from, date_to=date_to, day=day, taken_at=marker.taken_at if marker else None,
-        headline=_headline(summary, previous), flow=_flow(scope, date_from, date_to),
-        shelf=[Figure(f"shelf_{low}", label, (summary or {}).get(f"shelf_{low}", 0), "models")
-               for low, _high, label in SHELF_BUCKETS],
+        scope=scope,
+        date_from=date_from,
+        date_to=date_to,
+        day=day,
+        taken_at=marker.taken_at if marker else None,
+        headline=_headline(summary, previous),
+        flow=_flow(scope, date_from, date_to),
+        shelf=[
+            Figure(f"shelf_{low}", label, (summary or {}).get(f"shelf_{low}", 0), "models")
+            for low, _high, label in SHELF_BUCKETS
+        ],
         funnel=funnel(scope, (summary or {}).get("production", 0), range_bounds(date_from, date_to)[1]),
-        trend=trend(scope, date_from, date_to), heatmap=heatmap(day, scope),
+        trend=trend(scope, date_from, date_to),
+        heatmap=heatmap(day, scope),
         contributions={c: on_day[0][c] for c in DEBT_COMPONENTS} if on_day else dict.fromkeys(DEBT_COMPONENTS, 0.0),
-        top=top, ranked_count=(summary or {}).get("ranked", 0))
+        top=top,
+        ranked_count=(summary or {}).get("ranked", 0),
+    )
 
 
 def dashboard_cached(scope: Scope) -> Dashboard:
@@ -113,8 +145,12 @@ def dashboard_cached(scope: Scope) -> Dashboard:
     (every few minutes), a stage change, a model's first version; and for five minutes at most, since ages
     and ranges move with the clock. The page is read far more often than these change, and computing it
     costs a few hundred milliseconds at 10,000 models where a cached board costs three small queries."""
-    marker = (DebtDay.objects.aggregate(t=Max("taken_at"))["t"], StageChange.objects.aggregate(n=Max("id"))["n"],
-              RegisteredModel.objects.aggregate(t=Max("first_version_at"))["t"], int(time.time() // CACHE_S))
+    marker = (
+        DebtDay.objects.aggregate(t=Max("taken_at"))["t"],
+        StageChange.objects.aggregate(n=Max("id"))["n"],
+        RegisteredModel.objects.aggregate(t=Max("first_version_at"))["t"],
+        int(time.time() // CACHE_S),
+    )
     key = "debt-dashboard:" + hashlib.sha256(repr((scope, marker)).encode()).hexdigest()
     board = cache.get(key)
     if board is None:

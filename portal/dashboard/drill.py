@@ -62,8 +62,10 @@ def _index_note(s: DebtSnapshot) -> str:
 
 
 def _component_rows(qs: QuerySet[DebtSnapshot], component: str) -> SnapshotRows:
-    return SnapshotRows(qs.filter(**{f"{component}__gt": 0}),
-                        lambda s: s.details.get(component, f"{LABELS[component]} {getattr(s, component):g}"))
+    return SnapshotRows(
+        qs.filter(**{f"{component}__gt": 0}),
+        lambda s: s.details.get(component, f"{LABELS[component]} {getattr(s, component):g}"),
+    )
 
 
 def _day_or_cell(board: Dashboard, key: str) -> tuple[str, str, SnapshotRows]:
@@ -73,8 +75,11 @@ def _day_or_cell(board: Dashboard, key: str) -> tuple[str, str, SnapshotRows]:
         if kind == "day":
             on = dt.date.fromisoformat(where)
             if component == "":  # the whole day: every model with debt in that snapshot
-                return (f"Model debt on {on:%Y-%m-%d}", "every model with debt in that day's snapshot",
-                        SnapshotRows(every.filter(date=on, index__gt=0), _index_note))
+                return (
+                    f"Model debt on {on:%Y-%m-%d}",
+                    "every model with debt in that day's snapshot",
+                    SnapshotRows(every.filter(date=on, index__gt=0), _index_note),
+                )
             qs, title = every.filter(date=on), f"{LABELS.get(component)} on {on:%Y-%m-%d}"
         else:
             team = Team.objects.filter(pk=int(where)).first()
@@ -97,8 +102,9 @@ def _snapshot_figure(base: QuerySet[DebtSnapshot], key: str) -> SnapshotRows | N
         return SnapshotRows(base.filter(stage="production"), lambda s: "a version in production")
     bucket = next(((lo, hi) for lo, hi, _label in SHELF_BUCKETS if f"shelf_{lo}" == key), None)
     if bucket:
-        return SnapshotRows(base.filter(shelf_q(*bucket)),
-                            lambda s: f"first in test {s.shelf_days:.0f} days ago; nothing in production")
+        return SnapshotRows(
+            base.filter(shelf_q(*bucket)), lambda s: f"first in test {s.shelf_days:.0f} days ago; nothing in production"
+        )
     return None
 
 
@@ -121,8 +127,10 @@ def _flow_drill(board: Dashboard, key: str, base: QuerySet[DebtSnapshot]) -> lis
     ids = {m for m, _note in found}
     by_model = {s.model_id: s for s in base.filter(model_id__in=ids).select_related("model", "team")}
     models = {m.id: m for m in RegisteredModel.objects.filter(id__in=ids).select_related("team")}
-    rows = [DrillRow(m, models[m].name, models[m].team.name, models[m].risk_tier, note, by_model.get(m))
-            for m, note in found]
+    rows = [
+        DrillRow(m, models[m].name, models[m].team.name, models[m].risk_tier, note, by_model.get(m))
+        for m, note in found
+    ]
     rows.sort(key=lambda r: (-(r.snapshot.index if r.snapshot else -1), r.name))
     return rows
 
@@ -131,35 +139,54 @@ def flow_rows(key: str, scope: Scope, start: dt.datetime, end: dt.datetime) -> l
     """(model id, note) for each model behind a flow figure over [start, end)."""
     models = RegisteredModel.objects.filter(scope.q())
     if key == "production_yield":
-        return [(m, f"first version {v:%Y-%m-%d}; " + (f"first in production {p:%Y-%m-%d}" if p
-                                                       else "not yet in production"))
-                for m, v, p in models.filter(first_version_at__gte=start, first_version_at__lt=end)
-                .values_list("id", "first_version_at", "first_production_at")]
+        return [
+            (
+                m,
+                f"first version {v:%Y-%m-%d}; "
+                + (f"first in production {p:%Y-%m-%d}" if p else "not yet in production"),
+            )
+            for m, v, p in models.filter(first_version_at__gte=start, first_version_at__lt=end).values_list(
+                "id", "first_version_at", "first_production_at"
+            )
+        ]
     if key in ("lead_time_median", "lead_time_p90"):
-        return [(m, f"{days(p - t):.1f} days from first test ({t:%Y-%m-%d}) to first production ({p:%Y-%m-%d})")
-                for m, t, p in models.filter(first_production_at__gte=start, first_production_at__lt=end,
-                                             first_test_at__isnull=False)
-                .values_list("id", "first_test_at", "first_production_at")]
+        return [
+            (m, f"{days(p - t):.1f} days from first test ({t:%Y-%m-%d}) to first production ({p:%Y-%m-%d})")
+            for m, t, p in models.filter(
+                first_production_at__gte=start, first_production_at__lt=end, first_test_at__isnull=False
+            ).values_list("id", "first_test_at", "first_production_at")
+        ]
     if key.startswith("dwell_"):
-        stage = key[len("dwell_"):]
-        return [(m, f"v{n} left {stage} {left:%Y-%m-%d} after {days(left - entered):.1f} days")
-                for m, n, left, entered in StageChange.objects.filter(
-                    scope.q("version__model__"), from_stage=stage, created_at__gte=start, created_at__lt=end,
-                    entered_at__isnull=False)
-                .values_list("version__model_id", "version__number", "created_at", "entered_at")]
+        stage = key[len("dwell_") :]
+        return [
+            (m, f"v{n} left {stage} {left:%Y-%m-%d} after {days(left - entered):.1f} days")
+            for m, n, left, entered in StageChange.objects.filter(
+                scope.q("version__model__"),
+                from_stage=stage,
+                created_at__gte=start,
+                created_at__lt=end,
+                entered_at__isnull=False,
+            ).values_list("version__model_id", "version__number", "created_at", "entered_at")
+        ]
     if key == "approval_wait_median":
-        return [(m, f"request #{r} for v{n} waited {days(c - o):.1f} days")
-                for r, m, n, o, c in closed_requests(scope, start, end)
-                .values_list("id", "version__model_id", "version__number", "created_at", "closed_at")]
+        return [
+            (m, f"request #{r} for v{n} waited {days(c - o):.1f} days")
+            for r, m, n, o, c in closed_requests(scope, start, end).values_list(
+                "id", "version__model_id", "version__number", "created_at", "closed_at"
+            )
+        ]
     if key in ("deployment_frequency", "change_failure_rate"):
         qs = deployments(scope, start, end)
         qs = failed(qs) if key == "change_failure_rate" else qs
-        return [(m, f"v{n} deployed {c:%Y-%m-%d}" + (f", rolled back {r:%Y-%m-%d}" if r else ""))
-                for m, n, c, r in qs.values_list("version__model_id", "version__number", "created_at",
-                                                 "rolled_back_at")]
+        return [
+            (m, f"v{n} deployed {c:%Y-%m-%d}" + (f", rolled back {r:%Y-%m-%d}" if r else ""))
+            for m, n, c, r in qs.values_list("version__model_id", "version__number", "created_at", "rolled_back_at")
+        ]
     step = next(((label, f) for k, label, f in FUNNEL if k == key), None)
     if step is None:
         raise KeyError(key)
     label, field_name = step
-    return [(m, f"{label.lower()} {when:%Y-%m-%d}")
-            for m, when in models.filter(funnel_q(field_name, end)).values_list("id", field_name)]
+    return [
+        (m, f"{label.lower()} {when:%Y-%m-%d}")
+        for m, when in models.filter(funnel_q(field_name, end)).values_list("id", field_name)
+    ]

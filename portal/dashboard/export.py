@@ -12,8 +12,18 @@ from portal.dashboard.formula import BANDS, DEBT_COMPONENTS, TIER_WEIGHT, WEIGHT
 from portal.dashboard.history import snapshots
 from portal.dashboard.models import DebtSnapshot
 
-CSV_HEADER = ["date", "model", "team", "risk_tier", "stage", "debt_index", "band", "worst_component",
-              *DEBT_COMPONENTS, *[f"{c}_reason" for c in DEBT_COMPONENTS]]
+CSV_HEADER = [
+    "date",
+    "model",
+    "team",
+    "risk_tier",
+    "stage",
+    "debt_index",
+    "band",
+    "worst_component",
+    *DEBT_COMPONENTS,
+    *[f"{c}_reason" for c in DEBT_COMPONENTS],
+]
 
 
 def as_dict(board: Dashboard) -> dict:
@@ -21,10 +31,16 @@ def as_dict(board: Dashboard) -> dict:
     lead = board.flow["lead_time_median"].values
     counts, edges = np.histogram(lead, bins=min(30, max(1, len(set(lead))))) if lead else ([], [])
     return {
-        "snapshot": {"date": board.day.isoformat() if board.day else None,
-                     "taken_at": board.taken_at.isoformat() if board.taken_at else None},
-        "filters": {"teams": board.scope.teams, "tiers": board.scope.tiers,
-                    "from": board.date_from.isoformat(), "to": board.date_to.isoformat()},
+        "snapshot": {
+            "date": board.day.isoformat() if board.day else None,
+            "taken_at": board.taken_at.isoformat() if board.taken_at else None,
+        },
+        "filters": {
+            "teams": board.scope.teams,
+            "tiers": board.scope.tiers,
+            "from": board.date_from.isoformat(),
+            "to": board.date_to.isoformat(),
+        },
         "weights": WEIGHTS,
         "tier_weights": TIER_WEIGHT,
         "bands": [{"from": low, "to": high, "name": name, "meaning": text} for low, high, name, text in BANDS],
@@ -43,9 +59,17 @@ def as_dict(board: Dashboard) -> dict:
 
 
 def snapshot_row(s: DebtSnapshot) -> dict:
-    return {"model": s.model.name, "team": s.team.name, "risk_tier": s.risk_tier, "stage": s.stage,
-            "index": round(s.index, 2), "band": band(s.index), "worst": s.worst,
-            "components": s.component_values(), "details": s.details}
+    return {
+        "model": s.model.name,
+        "team": s.team.name,
+        "risk_tier": s.risk_tier,
+        "stage": s.stage,
+        "index": round(s.index, 2),
+        "band": band(s.index),
+        "worst": s.worst,
+        "components": s.component_values(),
+        "details": s.details,
+    }
 
 
 def csv_rows(board: Dashboard) -> Iterator[list[str]]:
@@ -54,6 +78,15 @@ def csv_rows(board: Dashboard) -> Iterator[list[str]]:
         return
     rows = snapshots(board.day, board.scope).select_related("model", "team").order_by("-index", "model__name")
     for s in rows.iterator(chunk_size=2000):
-        yield [s.date.isoformat(), s.model.name, s.team.name, s.risk_tier, s.stage, f"{s.index:.2f}", band(s.index),
-               s.worst or "", *[f"{getattr(s, c):g}" for c in DEBT_COMPONENTS],
-               *[s.details.get(c, "") for c in DEBT_COMPONENTS]]
+        yield [
+            s.date.isoformat(),
+            s.model.name,
+            s.team.name,
+            s.risk_tier,
+            s.stage,
+            f"{s.index:.2f}",
+            band(s.index),
+            s.worst or "",
+            *[f"{getattr(s, c):g}" for c in DEBT_COMPONENTS],
+            *[s.details.get(c, "") for c in DEBT_COMPONENTS],
+        ]

@@ -53,23 +53,50 @@ class _History:
         only = (lambda prefix: Q(**{f"{prefix}__in": ids})) if ids else (lambda prefix: Q())
         self.teams = {t.id: t for t in Team.objects.all()}
         self.slugs = {t.slug: t for t in self.teams.values()}
-        models = (RegisteredModel.objects.filter(only("id"), created_at__lte=end).order_by("created_at", "pk")
-                  .values("id", "name", "team_id", "risk_tier", "refresh_interval_days", "owner__is_active",
-                          "created_at", *MODEL_CARD_FIELDS))
-        versions = (ModelVersion.objects.filter(only("model_id"), created_at__lte=end).order_by("created_at", "pk")
-                    .values_list("created_at", "id", "model_id", "number", "sha256", "trained_at"))
-        changes = (StageChange.objects.filter(only("version__model_id"), created_at__lte=end)
-                   .order_by("created_at", "pk").values_list("created_at", "version_id", "to_stage", "request_id"))
+        models = (
+            RegisteredModel.objects.filter(only("id"), created_at__lte=end)
+            .order_by("created_at", "pk")
+            .values(
+                "id",
+                "name",
+                "team_id",
+                "risk_tier",
+                "refresh_interval_days",
+                "owner__is_active",
+                "created_at",
+                *MODEL_CARD_FIELDS,
+            )
+        )
+        versions = (
+            ModelVersion.objects.filter(only("model_id"), created_at__lte=end)
+            .order_by("created_at", "pk")
+            .values_list("created_at", "id", "model_id", "number", "sha256", "trained_at")
+        )
+        changes = (
+            StageChange.objects.filter(only("version__model_id"), created_at__lte=end)
+            .order_by("created_at", "pk")
+            .values_list("created_at", "version_id", "to_stage", "request_id")
+        )
         # A subquery, not a list of ids: SQLite takes at most 32,766 parameters.
-        ever_production = StageChange.objects.filter(only("version__model_id"), to_stage=Stage.PRODUCTION,
-                                                     created_at__lte=end).values("version_id")
-        observations = (Observation.objects.filter(version_id__in=ever_production, observed_at__lte=end)
-                        .order_by("observed_at", "pk")
-                        .values_list("observed_at", "version_id", "degradation", "max_psi", "below_floor"))
-        validations = (Job.objects.passed_validations().filter(version_id__in=ever_production, finished_at__lte=end)
-                       .order_by("finished_at", "pk").values_list("finished_at", "version_id", "artifact_sha256"))
-        requests = (PromotionRequest.objects.filter(only("version__model_id"), created_at__lte=end)
-                    .order_by("created_at", "pk").values_list("created_at", "id", "version_id", "closed_at"))
+        ever_production = StageChange.objects.filter(
+            only("version__model_id"), to_stage=Stage.PRODUCTION, created_at__lte=end
+        ).values("version_id")
+        observations = (
+            Observation.objects.filter(version_id__in=ever_production, observed_at__lte=end)
+            .order_by("observed_at", "pk")
+            .values_list("observed_at", "version_id", "degradation", "max_psi", "below_floor")
+        )
+        validations = (
+            Job.objects.passed_validations()
+            .filter(version_id__in=ever_production, finished_at__lte=end)
+            .order_by("finished_at", "pk")
+            .values_list("finished_at", "version_id", "artifact_sha256")
+        )
+        requests = (
+            PromotionRequest.objects.filter(only("version__model_id"), created_at__lte=end)
+            .order_by("created_at", "pk")
+            .values_list("created_at", "id", "version_id", "closed_at")
+        )
         self.present: dict[int, dict] = {}  # model id → its row
         self.replayed: dict[int, dict] = defaultdict(dict)  # model id → attributes as the audit log left them
         self.version: dict[int, tuple] = {}  # version id → its row
@@ -80,14 +107,24 @@ class _History:
         self.last_observation: dict[int, tuple] = {}
         self.last_validation: dict[int, dict[str, dt.datetime]] = defaultdict(dict)
         self.open_requests: dict[int, tuple] = {}  # request id → (opened, id, version id, closed)
-        self.sources = [_Rows([(m["created_at"], m) for m in models], self._model),
-                        _Rows(list(versions), self._version), _Rows(list(changes), self._change),
-                        _Rows(list(observations), self._observe), _Rows(list(validations), self._validate),
-                        _Rows(list(requests), self._request)]
+        self.sources = [
+            _Rows([(m["created_at"], m) for m in models], self._model),
+            _Rows(list(versions), self._version),
+            _Rows(list(changes), self._change),
+            _Rows(list(observations), self._observe),
+            _Rows(list(validations), self._validate),
+            _Rows(list(requests), self._request),
+        ]
         if replay_attributes:
-            audit = (AuditEvent.objects.filter(object_type="registry.registeredmodel", created_at__lte=end,
-                                               action__in=[AuditAction.MODEL_CREATED, AuditAction.MODEL_UPDATED])
-                     .order_by("id").values_list("created_at", "object_id", "after"))
+            audit = (
+                AuditEvent.objects.filter(
+                    object_type="registry.registeredmodel",
+                    created_at__lte=end,
+                    action__in=[AuditAction.MODEL_CREATED, AuditAction.MODEL_UPDATED],
+                )
+                .order_by("id")
+                .values_list("created_at", "object_id", "after")
+            )
             if ids:
                 audit = audit.filter(object_id__in=[str(i) for i in ids])
             self.sources.insert(1, _Rows(list(audit), self._replay))
@@ -163,10 +200,17 @@ class _History:
             return None
         card = {name: replayed.get(name, row[name]) for name in MODEL_CARD_FIELDS}
         return ModelFacts(
-            id=model_id, name=row["name"], team_id=team.id, team=team.name, risk_tier=tier,
+            id=model_id,
+            name=row["name"],
+            team_id=team.id,
+            team=team.name,
+            risk_tier=tier,
             refresh_interval_days=int(replayed.get("refresh_interval_days", row["refresh_interval_days"])),
-            owner_active=row["owner__is_active"], card_complete=all(str(v or "").strip() for v in card.values()),
-            live=False, first_test_at=self.first_test.get(model_id))
+            owner_active=row["owner__is_active"],
+            card_complete=all(str(v or "").strip() for v in card.values()),
+            live=False,
+            first_test_at=self.first_test.get(model_id),
+        )
 
     def _add_versions(self, f: ModelFacts) -> None:
         for vid in self.versions_of.get(f.id, ()):

@@ -64,8 +64,16 @@ class Figure:
         return self.value - self.previous
 
     def as_dict(self) -> dict:
-        return {"key": self.key, "label": self.label, "value": self.value, "unit": self.unit,
-                "previous": self.previous, "change": self.change, "help": self.help, "p90": self.p90}
+        return {
+            "key": self.key,
+            "label": self.label,
+            "value": self.value,
+            "unit": self.unit,
+            "previous": self.previous,
+            "change": self.change,
+            "help": self.help,
+            "p90": self.p90,
+        }
 
 
 def percentile(values: list[float], q: float) -> float | None:

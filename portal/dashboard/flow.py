@@ -12,8 +12,20 @@ from collections import defaultdict
 
 import numpy as np
 from django.db import connection
-from django.db.models import Aggregate, Count, DurationField, ExpressionWrapper, F, Field, FloatField, Func, Max, Min
-from django.db.models import Q, QuerySet
+from django.db.models import (
+    Aggregate,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Field,
+    FloatField,
+    Func,
+    Max,
+    Min,
+    Q,
+    QuerySet,
+)
 
 from approvals.choices import CLOSED_WITH_OUTCOME, Action
 from approvals.models import PromotionRequest, StageChange
@@ -23,10 +35,12 @@ from registry.choices import Stage
 from registry.models import RegisteredModel
 
 ROLLBACK_WINDOW_DAYS = 7
-FUNNEL = (("funnel_registered", "Registered", "created_at"),
-          ("funnel_uploaded", "A version uploaded", "first_version_at"),
-          ("funnel_test", "Reached test", "first_test_at"),
-          ("funnel_production", "Reached production", "first_production_at"))
+FUNNEL = (
+    ("funnel_registered", "Registered", "created_at"),
+    ("funnel_uploaded", "A version uploaded", "first_version_at"),
+    ("funnel_test", "Reached test", "first_test_at"),
+    ("funnel_production", "Reached production", "first_production_at"),
+)
 DWELL_STAGES = (Stage.DESIGN, Stage.TEST, Stage.PRODUCTION)
 
 
@@ -39,13 +53,11 @@ class DaysBetween(Func):
         super().__init__(ExpressionWrapper(F(later) - F(earlier), output_field=DurationField()))
 
     def as_postgresql(self, compiler, connection, **extra):
-        return self.as_sql(compiler, connection, template="(EXTRACT(EPOCH FROM %(expressions)s) / 86400.0)",
-                           **extra)
+        return self.as_sql(compiler, connection, template="(EXTRACT(EPOCH FROM %(expressions)s) / 86400.0)", **extra)
 
     def as_sql(self, compiler, connection, template=None, **extra):
         # SQLite and others: Django computes a datetime difference in microseconds.
-        return super().as_sql(compiler, connection, template=template or "((%(expressions)s) / 86400000000.0)",
-                              **extra)
+        return super().as_sql(compiler, connection, template=template or "((%(expressions)s) / 86400000000.0)", **extra)
 
 
 class _Quantiles(Aggregate):
@@ -72,15 +84,17 @@ def distributions(qs: QuerySet, days: DaysBetween, group: str | None = None) -> 
     values: dict = defaultdict(list)
     for row in annotated.values_list(*([group] if group else []), "_d"):
         values[row[0] if group else ""].append(row[-1])
-    return {key: _summary(len(found), min(found), max(found), [float(np.percentile(found, q)) for q in (25, 50, 75, 90)])
-            for key, found in values.items()}
+    return {
+        key: _summary(len(found), min(found), max(found), [float(np.percentile(found, q)) for q in (25, 50, 75, 90)])
+        for key, found in values.items()
+    }
 
 
 def deployments(scope: Scope, start: dt.datetime, end: dt.datetime) -> QuerySet[StageChange]:
     """Arrivals in production in [start, end), rollbacks not counted."""
-    return (StageChange.objects.filter(scope.q("version__model__"), to_stage=Stage.PRODUCTION, created_at__gte=start,
-                                       created_at__lt=end)
-            .exclude(request__action=Action.ROLLBACK))
+    return StageChange.objects.filter(
+        scope.q("version__model__"), to_stage=Stage.PRODUCTION, created_at__gte=start, created_at__lt=end
+    ).exclude(request__action=Action.ROLLBACK)
 
 
 def failed(qs: QuerySet[StageChange]) -> QuerySet[StageChange]:
@@ -89,40 +103,56 @@ def failed(qs: QuerySet[StageChange]) -> QuerySet[StageChange]:
 
 
 def _failed_q() -> Q:
-    return Q(rolled_back_at__isnull=False,
-             rolled_back_at__lte=F("created_at") + dt.timedelta(days=ROLLBACK_WINDOW_DAYS))
+    return Q(
+        rolled_back_at__isnull=False, rolled_back_at__lte=F("created_at") + dt.timedelta(days=ROLLBACK_WINDOW_DAYS)
+    )
 
 
 def exits(scope: Scope, start: dt.datetime, end: dt.datetime) -> QuerySet[StageChange]:
     """Stage changes in the range whose entry into the stage left is known (the dwell)."""
-    return StageChange.objects.filter(scope.q("version__model__"), created_at__gte=start, created_at__lt=end,
-                                      entered_at__isnull=False)
+    return StageChange.objects.filter(
+        scope.q("version__model__"), created_at__gte=start, created_at__lt=end, entered_at__isnull=False
+    )
 
 
 def closed_requests(scope: Scope, start: dt.datetime, end: dt.datetime) -> QuerySet[PromotionRequest]:
-    return PromotionRequest.objects.filter(scope.q("version__model__"), closed_at__gte=start, closed_at__lt=end,
-                                           status__in=CLOSED_WITH_OUTCOME)
+    return PromotionRequest.objects.filter(
+        scope.q("version__model__"), closed_at__gte=start, closed_at__lt=end, status__in=CLOSED_WITH_OUTCOME
+    )
 
 
 def _yield_and_lead(models: QuerySet, start: dt.datetime, end: dt.datetime) -> dict[str, Figure]:
     cohort = models.filter(first_version_at__gte=start, first_version_at__lt=end).aggregate(
-        n=Count("id"), shipped=Count("id", filter=Q(first_production_at__lt=end)))
+        n=Count("id"), shipped=Count("id", filter=Q(first_production_at__lt=end))
+    )
     # Lead time: the values (at most one per model) for the histogram.
-    lead = sorted(models.filter(first_production_at__gte=start, first_production_at__lt=end,
-                                first_test_at__isnull=False)
-                  .annotate(d=DaysBetween("first_production_at", "first_test_at")).values_list("d", flat=True))
+    lead = sorted(
+        models.filter(first_production_at__gte=start, first_production_at__lt=end, first_test_at__isnull=False)
+        .annotate(d=DaysBetween("first_production_at", "first_test_at"))
+        .values_list("d", flat=True)
+    )
     return {
         "production_yield": Figure(
-            "production_yield", "Production yield",
-            100.0 * cohort["shipped"] / cohort["n"] if cohort["n"] else None, "%", higher_is_better=True,
-            help="of the models whose first version was uploaded in the range, the share in production by its end"),
+            "production_yield",
+            "Production yield",
+            100.0 * cohort["shipped"] / cohort["n"] if cohort["n"] else None,
+            "%",
+            higher_is_better=True,
+            help="of the models whose first version was uploaded in the range, the share in production by its end",
+        ),
         "lead_time_median": Figure(
-            "lead_time_median", "Lead time, median", percentile(lead, 50), "days", values=lead,
+            "lead_time_median",
+            "Lead time, median",
+            percentile(lead, 50),
+            "days",
+            values=lead,
             p90=percentile(lead, 90),
             help="from a model's first version in test to its first in production, for models first shipped "
-                 "in the range"),
-        "lead_time_p90": Figure("lead_time_p90", "Lead time, p90", percentile(lead, 90), "days",
-                                help="90th percentile of the same"),
+            "in the range",
+        ),
+        "lead_time_p90": Figure(
+            "lead_time_p90", "Lead time, p90", percentile(lead, 90), "days", help="90th percentile of the same"
+        ),
     }
 
 
@@ -132,26 +162,46 @@ def flow_metrics(scope: Scope, date_from: dt.date, date_to: dt.date, *, dwell: b
     start, end = range_bounds(date_from, date_to)
     weeks = max((end - start).total_seconds() / (7 * DAY), 1 / 7)
     out = _yield_and_lead(RegisteredModel.objects.filter(scope.q()), start, end)
-    dwells = distributions(exits(scope, start, end), DaysBetween("created_at", "entered_at"), "from_stage") \
-        if dwell else {}
+    dwells = (
+        distributions(exits(scope, start, end), DaysBetween("created_at", "entered_at"), "from_stage") if dwell else {}
+    )
     for stage in DWELL_STAGES:
         d = dwells.get(stage)
         out[f"dwell_{stage}"] = Figure(
-            f"dwell_{stage}", f"Dwell in {stage}, median", d["median"] if d else None, "days",
-            p90=d["p90"] if d else None, box=d, help=f"how long versions that left {stage} in the range had stayed there")
+            f"dwell_{stage}",
+            f"Dwell in {stage}, median",
+            d["median"] if d else None,
+            "days",
+            p90=d["p90"] if d else None,
+            box=d,
+            help=f"how long versions that left {stage} in the range had stayed there",
+        )
     wait = distributions(closed_requests(scope, start, end), DaysBetween("closed_at", "created_at")).get("")
     out["approval_wait_median"] = Figure(
-        "approval_wait_median", "Approval wait, median", wait["median"] if wait else None, "days",
-        p90=wait["p90"] if wait else None, box=wait,
-        help="from a request's opening to its outcome (applied or rejected), for requests closed in the range")
+        "approval_wait_median",
+        "Approval wait, median",
+        wait["median"] if wait else None,
+        "days",
+        p90=wait["p90"] if wait else None,
+        box=wait,
+        help="from a request's opening to its outcome (applied or rejected), for requests closed in the range",
+    )
     counted = deployments(scope, start, end).aggregate(n=Count("id"), failed=Count("id", filter=_failed_q()))
     out["deployment_frequency"] = Figure(
-        "deployment_frequency", "Deployments per week", counted["n"] / weeks, "/week", higher_is_better=True,
-        help="versions put in production in the range (rollbacks not counted), per week")
+        "deployment_frequency",
+        "Deployments per week",
+        counted["n"] / weeks,
+        "/week",
+        higher_is_better=True,
+        help="versions put in production in the range (rollbacks not counted), per week",
+    )
     out["change_failure_rate"] = Figure(
-        "change_failure_rate", "Change failure rate",
-        100.0 * counted["failed"] / counted["n"] if counted["n"] else None, "%",
-        help=f"share of those deployments rolled back within {ROLLBACK_WINDOW_DAYS} days")
+        "change_failure_rate",
+        "Change failure rate",
+        100.0 * counted["failed"] / counted["n"] if counted["n"] else None,
+        "%",
+        help=f"share of those deployments rolled back within {ROLLBACK_WINDOW_DAYS} days",
+    )
     return out
 
 
@@ -162,7 +212,8 @@ def funnel_q(field_name: str, end: dt.datetime) -> Q:
 
 def funnel(scope: Scope, in_production_now: int, end: dt.datetime) -> list[Figure]:
     counts = RegisteredModel.objects.filter(scope.q()).aggregate(
-        **{key: Count("id", filter=funnel_q(f, end)) for key, _label, f in FUNNEL})
+        **{key: Count("id", filter=funnel_q(f, end)) for key, _label, f in FUNNEL}
+    )
     steps = [Figure(key, label, counts[key], "models") for key, label, _q in FUNNEL]
     steps.append(Figure("funnel_now", "In production now", in_production_now, "models"))
     return steps

@@ -5,18 +5,20 @@ import datetime as dt
 from django import forms
 from django.utils import timezone
 
-from portal.dashboard.figures import Scope
 from portal.core.models import Team
+from portal.dashboard.figures import Scope
 from registry.choices import RiskTier
 
 
 class DashboardFilterForm(forms.Form):
     """The dashboard's filters; they apply to every figure, chart, table, drill-down and export."""
 
-    team = forms.ModelMultipleChoiceField(queryset=Team.objects.order_by("name"), to_field_name="slug",
-                                          required=False, label="Teams")
-    tier = forms.MultipleChoiceField(choices=RiskTier.choices, required=False, label="Risk tiers",
-                                     widget=forms.CheckboxSelectMultiple)
+    team = forms.ModelMultipleChoiceField(
+        queryset=Team.objects.order_by("name"), to_field_name="slug", required=False, label="Teams"
+    )
+    tier = forms.MultipleChoiceField(
+        choices=RiskTier.choices, required=False, label="Risk tiers", widget=forms.CheckboxSelectMultiple
+    )
     date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
 
@@ -43,5 +45,9 @@ class DashboardFilterForm(forms.Form):
 
     def scope(self) -> Scope:
         data = self.cleaned_data
-        return Scope(teams=[t.slug for t in data.get("team") or []], tiers=list(data.get("tier") or []),
-                     date_from=data.get("date_from"), date_to=data.get("date_to"))
+        return Scope(
+            teams=[t.slug for t in data.get("team") or []],
+            tiers=list(data.get("tier") or []),
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
+        )

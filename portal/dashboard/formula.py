@@ -40,8 +40,15 @@ from portal.core.calendar import working_days
 from registry.services.monitoring import MONITOR_WINDOW_DAYS, REVALIDATE_DAYS
 
 DEBT_COMPONENTS = ("shelf", "stale", "unmonitored", "degrading", "overdue_validation", "ungoverned", "stuck")
-WEIGHTS = {"shelf": 1, "stale": 2, "unmonitored": 3, "degrading": 3, "overdue_validation": 2, "ungoverned": 2,
-           "stuck": 1}
+WEIGHTS = {
+    "shelf": 1,
+    "stale": 2,
+    "unmonitored": 3,
+    "degrading": 3,
+    "overdue_validation": 2,
+    "ungoverned": 2,
+    "stuck": 1,
+}
 WEIGHT_TOTAL = sum(WEIGHTS.values())
 TIER_WEIGHT = {"critical": 4, "high": 3, "medium": 2, "low": 1}
 SHELF_TARGET_DAYS = 30
@@ -62,19 +69,22 @@ def _per_tier(days: dict[str, int]) -> str:
 
 EXPLAIN = {
     "shelf": f"reached test more than {SHELF_TARGET_DAYS} days ago and nothing is in production (full at "
-             f"{2 * SHELF_TARGET_DAYS} days)",
+    f"{2 * SHELF_TARGET_DAYS} days)",
     "stale": "the production version is older than the model's refresh interval (full at twice it)",
-    "unmonitored": f"no observation from production inside the tier's window ({_per_tier(MONITOR_WINDOW_DAYS)} "
-                   "days)",
+    "unmonitored": f"no observation from production inside the tier's window ({_per_tier(MONITOR_WINDOW_DAYS)} days)",
     "degrading": "latest observation: a metric under its floor or PSI ≥ 0.25 (1), PSI ≥ 0.1 (0.5)",
     "overdue_validation": f"no passed validation of the production artifact inside the tier's interval "
-                          f"({_per_tier(REVALIDATE_DAYS)} days)",
+    f"({_per_tier(REVALIDATE_DAYS)} days)",
     "ungoverned": "share missing of: active owner, complete model card, approval record of production",
     "stuck": f"a promotion request open for more than {SLA_WORKING_DAYS} working days",
 }
 # Colour bands of the index, shown on the page.
-BANDS = ((0, 10, "low", "under 10: little debt"), (10, 25, "moderate", "10–25: some debt to plan for"),
-         (25, 50, "high", "25–50: act this quarter"), (50, 101, "severe", "50 and over: act now"))
+BANDS = (
+    (0, 10, "low", "under 10: little debt"),
+    (10, 25, "moderate", "10–25: some debt to plan for"),
+    (25, 50, "high", "25–50: act this quarter"),
+    (50, 101, "severe", "50 and over: act now"),
+)
 DAY = 86400.0
 
 
@@ -151,14 +161,17 @@ def _production_parts(f: ModelFacts, at: dt.datetime, d: dict[str, float], why: 
     if trained:
         age = days(at - trained)
         d["stale"] = _ramp(age, f.refresh_interval_days)
-        why["stale"] = (f"v{f.production_number} trained {trained:%Y-%m-%d}, {age:.0f} days ago; "
-                        f"refresh every {f.refresh_interval_days} days")
+        why["stale"] = (
+            f"v{f.production_number} trained {trained:%Y-%m-%d}, {age:.0f} days ago; "
+            f"refresh every {f.refresh_interval_days} days"
+        )
     window = MONITOR_WINDOW_DAYS[f.risk_tier]
     heard = [x for x in (f.last_observation_at, f.production_since) if x is not None]
     if days(at - max(heard, default=at)) > window:
         d["unmonitored"] = 1.0
-    why["unmonitored"] = (f"last observation {f.last_observation_at:%Y-%m-%d %H:%M}" if f.last_observation_at
-                          else "no observation yet") + f"; the {f.risk_tier} tier expects one every {window} day(s)"
+    why["unmonitored"] = (
+        f"last observation {f.last_observation_at:%Y-%m-%d %H:%M}" if f.last_observation_at else "no observation yet"
+    ) + f"; the {f.risk_tier} tier expects one every {window} day(s)"
     if f.degradation is not None:
         d["degrading"] = f.degradation
         parts = ["under its floor: " + ", ".join(f.below_floor)] if f.below_floor else []
@@ -168,8 +181,11 @@ def _production_parts(f: ModelFacts, at: dt.datetime, d: dict[str, float], why: 
     interval = REVALIDATE_DAYS[f.risk_tier]
     if f.last_validation_at is None or days(at - f.last_validation_at) > interval:
         d["overdue_validation"] = 1.0
-    last = (f"last passed validation {f.last_validation_at:%Y-%m-%d}" if f.last_validation_at
-            else f"v{f.production_number} has no passed validation")
+    last = (
+        f"last passed validation {f.last_validation_at:%Y-%m-%d}"
+        if f.last_validation_at
+        else f"v{f.production_number} has no passed validation"
+    )
     why["overdue_validation"] = f"{last}; the {f.risk_tier} tier revalidates every {interval} days"
 
 
@@ -184,14 +200,20 @@ def components(f: ModelFacts, at: dt.datetime) -> ModelDebt:
     if f.first_test_at and not in_production:
         shelf_days = days(at - f.first_test_at)
         d["shelf"] = _ramp(shelf_days, SHELF_TARGET_DAYS)
-        why["shelf"] = (f"first reached test {f.first_test_at:%Y-%m-%d}, {shelf_days:.0f} days ago; "
-                        "nothing in production")
+        why["shelf"] = (
+            f"first reached test {f.first_test_at:%Y-%m-%d}, {shelf_days:.0f} days ago; nothing in production"
+        )
     if in_production:
         _production_parts(f, at, d, why)
-    missing = [text for text, lacking in (("an active owner", not f.owner_active),
-                                          ("a complete model card", not f.card_complete),
-                                          (f"an approval record for v{f.production_number}",
-                                           in_production and not f.approved)) if lacking]
+    missing = [
+        text
+        for text, lacking in (
+            ("an active owner", not f.owner_active),
+            ("a complete model card", not f.card_complete),
+            (f"an approval record for v{f.production_number}", in_production and not f.approved),
+        )
+        if lacking
+    ]
     d["ungoverned"] = len(missing) / (3 if in_production else 2)
     if missing:
         why["ungoverned"] = "missing " + ", ".join(missing)
@@ -219,5 +241,9 @@ def contributions(items: Iterable[ModelDebt]) -> dict[str, float]:
     weight = sum(TIER_WEIGHT[m.facts.risk_tier] for m in live)
     if not weight:
         return dict.fromkeys(DEBT_COMPONENTS, 0.0)
-    return {c: sum(TIER_WEIGHT[m.facts.risk_tier] * 100.0 * WEIGHTS[c] * m.components[c] for m in live)
-            / WEIGHT_TOTAL / weight for c in DEBT_COMPONENTS}
+    return {
+        c: sum(TIER_WEIGHT[m.facts.risk_tier] * 100.0 * WEIGHTS[c] * m.components[c] for m in live)
+        / WEIGHT_TOTAL
+        / weight
+        for c in DEBT_COMPONENTS
+    }

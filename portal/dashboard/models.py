@@ -7,6 +7,7 @@ from django.db import models
 from portal.core.models import Team
 from portal.dashboard.formula import DEBT_COMPONENTS, worst_of
 
+
 class DebtComponents(models.Model):
     """The seven components of the index (portal.dashboard.formula), one column each: a snapshot's dᵢ, or a
     rollup's Σ dᵢ over its group's models."""
@@ -36,17 +37,19 @@ class DebtSnapshot(DebtComponents):
     risk_tier = models.CharField(max_length=10)
     index = models.FloatField(help_text="Model Debt Index, 0–100.")
     stage = models.CharField(max_length=12, blank=True, help_text="The furthest stage a version was in that day.")
-    shelf_days = models.FloatField(null=True, blank=True,
-                                   help_text="Days since the first version reached test, while nothing is in "
-                                             "production.")
+    shelf_days = models.FloatField(
+        null=True, blank=True, help_text="Days since the first version reached test, while nothing is in production."
+    )
     details = models.JSONField(default=dict, blank=True, help_text="Each component's reason, in words.")
     taken_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-date", "model"]
         constraints = [models.UniqueConstraint(fields=["date", "model"], name="portal_debtsnapshot_unique_day")]
-        indexes = [models.Index(fields=["model", "date"], name="portal_debtsnap_model_idx"),
-                   models.Index(fields=["date", "-index"], name="portal_debtsnap_rank_idx")]
+        indexes = [
+            models.Index(fields=["model", "date"], name="portal_debtsnap_model_idx"),
+            models.Index(fields=["date", "-index"], name="portal_debtsnap_rank_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.model_id} {self.date}: {self.index:.1f}"

@@ -38,17 +38,26 @@ def debt_snapshot_take(*, day: dt.date | None = None) -> int:
 
 
 def _row(day: dt.date, m: ModelDebt) -> dict:
-    return dict(date=day, model_id=m.facts.id, team_id=m.facts.team_id, risk_tier=m.facts.risk_tier,
-                index=round(m.index, 4), stage=m.facts.stage, shelf_days=m.shelf_days,
-                details={c: m.details[c] for c in DEBT_COMPONENTS if m.components[c] > 0 and c in m.details},
-                **{c: m.components[c] for c in DEBT_COMPONENTS})
+    return dict(
+        date=day,
+        model_id=m.facts.id,
+        team_id=m.facts.team_id,
+        risk_tier=m.facts.risk_tier,
+        index=round(m.index, 4),
+        stage=m.facts.stage,
+        shelf_days=m.shelf_days,
+        details={c: m.details[c] for c in DEBT_COMPONENTS if m.components[c] > 0 and c in m.details},
+        **{c: m.components[c] for c in DEBT_COMPONENTS},
+    )
 
 
 def _rollups(day: dt.date, items: list[ModelDebt]) -> list[DebtRollup]:
     groups: dict[tuple[int, str], dict] = {}
     for m in items:
-        g = groups.setdefault((m.facts.team_id, m.facts.risk_tier),
-                              {"models_count": 0, "index_sum": 0.0, **dict.fromkeys(DEBT_COMPONENTS, 0.0)})
+        g = groups.setdefault(
+            (m.facts.team_id, m.facts.risk_tier),
+            {"models_count": 0, "index_sum": 0.0, **dict.fromkeys(DEBT_COMPONENTS, 0.0)},
+        )
         g["models_count"] += 1
         g["index_sum"] += m.index
         for c in DEBT_COMPONENTS:
@@ -72,8 +81,10 @@ def debt_backfill(*, since: dt.date | None = None, replace: bool = False) -> dic
     """Snapshots of every past day from ``since`` (default: the first audit event or model) to yesterday, rebuilt
     from the history, so the trend is real from the first day. Days that have one are kept unless
     ``replace``."""
-    firsts = [AuditEvent.objects.order_by("id").values_list("created_at", flat=True).first(),
-              RegisteredModel.objects.order_by("created_at").values_list("created_at", flat=True).first()]
+    firsts = [
+        AuditEvent.objects.order_by("id").values_list("created_at", flat=True).first(),
+        RegisteredModel.objects.order_by("created_at").values_list("created_at", flat=True).first(),
+    ]
     today = timezone.localdate()
     start = since or min([timezone.localdate(f) for f in firsts if f] or [today])
     # Days done are marked in DebtDay, even those with no live model, so they are never redone.
@@ -86,8 +97,12 @@ def debt_backfill(*, since: dt.date | None = None, replace: bool = False) -> dic
         taken += 1
     if taken and replace:  # rewriting recorded history is worth a line in the audit log; filling gaps is not
         with transaction.atomic():
-            audit_event_record(actor=None, action=AuditAction.DEBT_BACKFILLED, obj=_DebtDay(today),
-                               after={"since": start.isoformat(), "days": taken, "rows": rows})
+            audit_event_record(
+                actor=None,
+                action=AuditAction.DEBT_BACKFILLED,
+                obj=_DebtDay(today),
+                after={"since": start.isoformat(), "days": taken, "rows": rows},
+            )
     return {"days": taken, "rows": rows}
 
 

@@ -29,8 +29,14 @@ from portal.dashboard.snapshots import debt_snapshot_take
 from registry.models import RegisteredModel
 
 VIEW_PERMISSION = "portal.view_debtsnapshot"
-FLOW_CARDS = ("production_yield", "lead_time_median", "lead_time_p90", "approval_wait_median", "deployment_frequency",
-              "change_failure_rate")
+FLOW_CARDS = (
+    "production_yield",
+    "lead_time_median",
+    "lead_time_p90",
+    "approval_wait_median",
+    "deployment_frequency",
+    "change_failure_rate",
+)
 
 
 def _board(request: HttpRequest) -> tuple[DashboardFilterForm, Dashboard | None]:
@@ -58,17 +64,21 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         stamp = (board.day or timezone.localdate()).isoformat()
         return csv_response(CSV_HEADER, csv_rows(board), filename=f"gatehouse-model-debt-{stamp}.csv")
     headline = board.headline
-    return render(request, "portal/dashboard.html", {
-        "form": form,
-        "board": board,
-        "data": as_dict(board),
-        "index": headline["debt_index"],
-        "cards": [headline[k] for k in ("in_production", *DEBT_COMPONENTS)],
-        "flow_cards": [board.flow[k] for k in FLOW_CARDS],
-        "components": [(c, LABELS[c], WEIGHTS[c], EXPLAIN[c]) for c in DEBT_COMPONENTS],
-        "bands": BANDS,
-        "query": urlencode(board.scope.query(), doseq=True),
-    })
+    return render(
+        request,
+        "portal/dashboard.html",
+        {
+            "form": form,
+            "board": board,
+            "data": as_dict(board),
+            "index": headline["debt_index"],
+            "cards": [headline[k] for k in ("in_production", *DEBT_COMPONENTS)],
+            "flow_cards": [board.flow[k] for k in FLOW_CARDS],
+            "components": [(c, LABELS[c], WEIGHTS[c], EXPLAIN[c]) for c in DEBT_COMPONENTS],
+            "bands": BANDS,
+            "query": urlencode(board.scope.query(), doseq=True),
+        },
+    )
 
 
 @login_required
@@ -86,11 +96,21 @@ def dashboard_drill(request: HttpRequest) -> HttpResponse:
     back = request.GET.copy()
     for name in ("figure", "page"):
         back.pop(name, None)
-    return render(request, "portal/dashboard_drill.html", {
-        "board": board, "title": title, "explanation": explanation, "page": page, "query": query,
-        "count": page.paginator.count, "back": back.urlencode(), "components": DEBT_COMPONENTS,
-        "day_drill": key.startswith("day:"),
-    })
+    return render(
+        request,
+        "portal/dashboard_drill.html",
+        {
+            "board": board,
+            "title": title,
+            "explanation": explanation,
+            "page": page,
+            "query": query,
+            "count": page.paginator.count,
+            "back": back.urlencode(),
+            "components": DEBT_COMPONENTS,
+            "day_drill": key.startswith("day:"),
+        },
+    )
 
 
 class DebtApi(APIView):

@@ -31,6 +31,7 @@ from registry.services.monitoring import observation_record
 
 logger = logging.getLogger(__name__)
 
+
 def users_create() -> dict[str, object]:
     User = get_user_model()
     users = {}
@@ -87,18 +88,31 @@ def register(ctx: Ctx, name: str) -> None:
     if not spec.card_complete:
         card.update(ethical_considerations="", caveats="")
     model = services.registered_model_create(
-        actor=owner, name=spec.name, team=Team.objects.get(slug=spec.team), task_type=spec.task_type,
-        risk_tier=spec.risk_tier, tags=spec.tags, description=spec.description,
+        actor=owner,
+        name=spec.name,
+        team=Team.objects.get(slug=spec.team),
+        task_type=spec.task_type,
+        risk_tier=spec.risk_tier,
+        tags=spec.tags,
+        description=spec.description,
         refresh_interval_days=spec.refresh_days,
         metric_floors={"r2": 0.25} if spec.task_type == "regression" else {"accuracy": 0.9},
-        noninferiority_margin=spec.margin, slo_p99_latency_ms=5.0, slo_min_throughput=5000.0, **card)
+        noninferiority_margin=spec.margin,
+        slo_p99_latency_ms=5.0,
+        slo_min_throughput=5000.0,
+        **card,
+    )
     x, y, x_train, y_train, x_test, y_test, columns = _load(ctx, name)
     frame = pd.DataFrame(x_test, columns=columns)
     frame["target"] = y_test
     services.dataset_create(
-        actor=owner, model=model, name="holdout", label_column="target",
+        actor=owner,
+        model=model,
+        name="holdout",
+        label_column="target",
         description=f"25% hold-out of scikit-learn's {spec.loader[5:]} data set (seed 0).",
-        file=ContentFile(dataset_bytes(frame, spec.dataset_format), name=f"holdout.{spec.dataset_format}"))
+        file=ContentFile(dataset_bytes(frame, spec.dataset_format), name=f"holdout.{spec.dataset_format}"),
+    )
     ctx.models[name] = model
 
 
@@ -109,7 +123,8 @@ def upload(ctx: Ctx, name: str, index: int, trained_days_before: int = 2) -> Non
     estimator = spec.estimators[index]().fit(x_train, y_train)
     ctx.estimators[(name, index)] = estimator
     services.model_version_create(
-        actor=model.owner, model=model,
+        actor=model.owner,
+        model=model,
         artifact=ContentFile(to_onnx(estimator, x.shape[1]), name=f"{spec.name}.onnx"),
         source_code_url=f"https://git.example.com/{spec.team}/{spec.name}",
         source_commit=hashlib.sha1(f"{spec.name}-{index}".encode()).hexdigest(),  # noqa: S324 - a demo id
@@ -117,7 +132,8 @@ def upload(ctx: Ctx, name: str, index: int, trained_days_before: int = 2) -> Non
         trained_at=timezone.now() - dt.timedelta(days=trained_days_before),
         parent_number=index or None,
         metrics=offline_metrics(spec.task_type, estimator, x_test, y_test),
-        notes=f"{type(estimator).__name__} trained by the demo command.")
+        notes=f"{type(estimator).__name__} trained by the demo command.",
+    )
 
 
 def _version(ctx: Ctx, name: str, number: int):
@@ -127,19 +143,26 @@ def _version(ctx: Ctx, name: str, number: int):
 def evidence(ctx: Ctx, name: str, number: int, kind: str, actor: str) -> None:
     version = _version(ctx, name, number)
     if kind == "validation":
-        job = job_create(actor=ctx.users[actor], version=version, kind=kind, dataset=version.model.datasets.get(),
-                         dispatch=False)
+        job = job_create(
+            actor=ctx.users[actor], version=version, kind=kind, dataset=version.model.datasets.get(), dispatch=False
+        )
     else:
-        job = job_create(actor=ctx.users[actor], version=version, kind=kind, device="cpu", dispatch=False,
-                         parameters={"batch_sizes": [1, 32], "warmup_ms": 50, "min_iterations": 50,
-                                     "min_seconds": 0.3})
+        job = job_create(
+            actor=ctx.users[actor],
+            version=version,
+            kind=kind,
+            device="cpu",
+            dispatch=False,
+            parameters={"batch_sizes": [1, 32], "warmup_ms": 50, "min_iterations": 50, "min_seconds": 0.3},
+        )
     status = run_job(job.pk, hostname="demo-worker")
     logger.info("demo: %s of %s v%s: %s", kind, name, number, status)
 
 
 def ask(ctx: Ctx, label: str, name: str, number: int, action: str, actor: str, why: str) -> None:
-    ctx.requests[label] = promotion_request_open(actor=ctx.users[actor], version=_version(ctx, name, number),
-                                                 action=action, justification=why)
+    ctx.requests[label] = promotion_request_open(
+        actor=ctx.users[actor], version=_version(ctx, name, number), action=action, justification=why
+    )
 
 
 def decide(ctx: Ctx, label: str, actor: str, decision: str, comment: str) -> None:
@@ -161,8 +184,7 @@ def observe(ctx: Ctx, name: str, seed: int, drift: float = 0.0) -> None:
     if drift:
         # A new supplier's measurements: the two most spread features read higher and noisier.
         for col in np.argsort(sample.std(axis=0))[-2:]:
-            sample[:, col] = sample[:, col] * (1 + drift) + rng.normal(0, drift * sample[:, col].std(),
-                                                                       len(sample))
+            sample[:, col] = sample[:, col] * (1 + drift) + rng.normal(0, drift * sample[:, col].std(), len(sample))
     key = ("session", version.pk)
     if key not in ctx.estimators:
         with local_path(version.artifact.name) as path:
@@ -171,13 +193,22 @@ def observe(ctx: Ctx, name: str, seed: int, drift: float = 0.0) -> None:
     predicted = session.run(None, {session.get_inputs()[0].name: sample.astype(np.float32)})[0].reshape(-1)
     accuracy = float((predicted.astype(labels.dtype) == labels).mean())
     reference = reference_job(version=version).result["reference_histograms"]
-    histograms = {c: histogram_of(sample[:, i], reference[c]["edges"]) for i, c in enumerate(columns)
-                  if c in reference}
-    observation_record(actor=ctx.users[MONITOR], version=version, metrics={"accuracy": round(accuracy, 4)},
-                       histograms=histograms, sample_count=len(sample), source="serving-gateway-1",
-                       window_start=timezone.now() - dt.timedelta(days=1))
+    histograms = {c: histogram_of(sample[:, i], reference[c]["edges"]) for i, c in enumerate(columns) if c in reference}
+    observation_record(
+        actor=ctx.users[MONITOR],
+        version=version,
+        metrics={"accuracy": round(accuracy, 4)},
+        histograms=histograms,
+        sample_count=len(sample),
+        source="serving-gateway-1",
+        window_start=timezone.now() - dt.timedelta(days=1),
+    )
 
 
 def update_card(ctx: Ctx, name: str) -> None:
-    services.registered_model_update(actor=ctx.models[name].owner, model=ctx.models[name],
-                                     ethical_considerations=CARD["ethical_considerations"], caveats=CARD["caveats"])
+    services.registered_model_update(
+        actor=ctx.models[name].owner,
+        model=ctx.models[name],
+        ethical_considerations=CARD["ethical_considerations"],
+        caveats=CARD["caveats"],
+    )

@@ -46,27 +46,59 @@ def timeline(ctx: Ctx) -> list[tuple[float, object]]:
     at(200, register, "tumor-malignancy")
     at(199.9, upload, "tumor-malignancy", 0)
     at(199.8, evidence, "tumor-malignancy", 1, "validation", "scientist")
-    at(199.7, ask, "t1-test", "tumor-malignancy", 1, "promote", "scientist",
-       "Logistic baseline validated on the hold-out; ready for the clinical test bench.")
+    at(
+        199.7,
+        ask,
+        "t1-test",
+        "tumor-malignancy",
+        1,
+        "promote",
+        "scientist",
+        "Logistic baseline validated on the hold-out; ready for the clinical test bench.",
+    )
     at(198, decide, "t1-test", "forecaster", "approve", "Validation and card reviewed; fine for test.")
     at(197, evidence, "tumor-malignancy", 1, "benchmark", "scientist")
-    at(196.9, ask, "t1-prod", "tumor-malignancy", 1, "promote", "scientist",
-       "Two weeks on the test bench without an incident; first production release.")
+    at(
+        196.9,
+        ask,
+        "t1-prod",
+        "tumor-malignancy",
+        1,
+        "promote",
+        "scientist",
+        "Two weeks on the test bench without an incident; first production release.",
+    )
     at(195.5, decide, "t1-prod", "itops", "approve", "Latency within the SLO on the CPU pool.")
     at(195.4, decide, "t1-prod", "itops2", "approve", "Second IT approval for a critical model.")
     at(195.3, decide, "t1-prod", "reviewer", "approve", "Risk review done; monitoring plan agreed.")
     at(120, upload, "tumor-malignancy", 1)
     at(119.9, evidence, "tumor-malignancy", 2, "validation", "scientist")
-    at(119.8, ask, "t2-test", "tumor-malignancy", 2, "promote", "scientist",
-       "Less regularised: better calibrated, recall within the agreed margin.")
+    at(
+        119.8,
+        ask,
+        "t2-test",
+        "tumor-malignancy",
+        2,
+        "promote",
+        "scientist",
+        "Less regularised: better calibrated, recall within the agreed margin.",
+    )
     at(119, decide, "t2-test", "forecaster", "approve", "Looks fine for test.")
     at(118, evidence, "tumor-malignancy", 2, "benchmark", "scientist")
     at(117.9, ask, "t2-prod", "tumor-malignancy", 2, "promote", "scientist", "Replaces v1 after a week in test.")
     at(116, decide, "t2-prod", "itops", "approve", "OK.")
     at(115.9, decide, "t2-prod", "itops2", "approve", "OK.")
     at(115.8, decide, "t2-prod", "reviewer", "approve", "Approved.")
-    at(113, ask, "t1-rollback", "tumor-malignancy", 1, "rollback", "itops",
-       "v2 flags too many benign cases at the partner clinic; back to v1 while we look.")
+    at(
+        113,
+        ask,
+        "t1-rollback",
+        "tumor-malignancy",
+        1,
+        "rollback",
+        "itops",
+        "v2 flags too many benign cases at the partner clinic; back to v1 while we look.",
+    )
     at(112.9, decide, "t1-rollback", "itops2", "approve", "Agreed, roll back now.")
     at(62, upload, "tumor-malignancy", 2)
     at(61.9, evidence, "tumor-malignancy", 3, "validation", "scientist")
@@ -96,12 +128,28 @@ def timeline(ctx: Ctx) -> list[tuple[float, object]]:
         at(day - 0.4, observe, "wine-cultivar", seed=1000 + day, drift=max(0.0, (42 - day) / 42 * 0.45))
     at(30, upload, "wine-cultivar", 1)
     at(29.9, evidence, "wine-cultivar", 2, "validation", "scientist")
-    at(29.8, ask, "w2-test", "wine-cultivar", 2, "promote", "scientist",
-       "Retrained with less regularisation; as accurate on the hold-out.")
+    at(
+        29.8,
+        ask,
+        "w2-test",
+        "wine-cultivar",
+        2,
+        "promote",
+        "scientist",
+        "Retrained with less regularisation; as accurate on the hold-out.",
+    )
     at(28, decide, "w2-test", "forecaster", "approve", "OK for test.")
     at(27, evidence, "wine-cultivar", 2, "benchmark", "scientist")
-    at(20, ask, "w2-prod", "wine-cultivar", 2, "promote", "scientist",
-       "v1 is drifting since the supplier change; v2 holds up. Please approve soon.")
+    at(
+        20,
+        ask,
+        "w2-prod",
+        "wine-cultivar",
+        2,
+        "promote",
+        "scientist",
+        "v1 is drifting since the supplier change; v2 holds up. Please approve soon.",
+    )
 
     # iris-species (low): shipped, then its serving side stopped reporting six weeks ago; v2 in design.
     at(175, register, "iris-species")
@@ -139,8 +187,9 @@ def load_demo_data(*, stdout=None) -> dict[str, int]:
     if existing == len(names):
         return {"models": 0, "versions": 0, "datasets": 0}
     if existing:
-        raise RuntimeError("An earlier demo run stopped half-way. Start from an empty database (make clean), "
-                           "then load the demo again.")
+        raise RuntimeError(
+            "An earlier demo run stopped half-way. Start from an empty database (make clean), then load the demo again."
+        )
     now = timezone.now().replace(microsecond=0)
     versions = ModelVersion.objects.count()
     # Emails of the played history are not sent; the people in it are fictional.
@@ -150,8 +199,11 @@ def load_demo_data(*, stdout=None) -> dict[str, int]:
             admin = get_user_model().objects.get(username="admin")
             for team_name in DEMO_TEAMS:
                 if not Team.objects.filter(name=team_name).exists():
-                    team_create(name=team_name, actor=admin, members=[
-                        users[u] for u, _, _, teams in DEMO_USERS if slugify(team_name) in teams])
+                    team_create(
+                        name=team_name,
+                        actor=admin,
+                        members=[users[u] for u, _, _, teams in DEMO_USERS if slugify(team_name) in teams],
+                    )
         ctx = Ctx(now=now, users=users)
         steps = sorted(timeline(ctx), key=lambda step: -step[0])
         clock = now - dt.timedelta(days=STORY_DAYS)
@@ -165,5 +217,8 @@ def load_demo_data(*, stdout=None) -> dict[str, int]:
                 stdout.write(f"  {number} of {len(steps)} steps played\n")
     debt_backfill()
     debt_snapshot_take()
-    return {"models": len(names), "versions": ModelVersion.objects.count() - versions,
-            "datasets": Dataset.objects.count()}
+    return {
+        "models": len(names),
+        "versions": ModelVersion.objects.count() - versions,
+        "datasets": Dataset.objects.count(),
+    }

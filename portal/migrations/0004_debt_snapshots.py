@@ -5,60 +5,91 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('portal', '0003_audit_append_only'),
-        ('registry', '0005_job_status_label'),
+        ("portal", "0003_audit_append_only"),
+        ("registry", "0005_job_status_label"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DebtRollup',
+            name="DebtRollup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('date', models.DateField()),
-                ('risk_tier', models.CharField(max_length=10)),
-                ('models_count', models.PositiveIntegerField()),
-                ('index_sum', models.FloatField()),
-                ('shelf', models.FloatField(help_text="Σ d over the group's models (likewise below).")),
-                ('stale', models.FloatField()),
-                ('unmonitored', models.FloatField()),
-                ('degrading', models.FloatField()),
-                ('overdue_validation', models.FloatField()),
-                ('ungoverned', models.FloatField()),
-                ('stuck', models.FloatField()),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='portal.team')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("date", models.DateField()),
+                ("risk_tier", models.CharField(max_length=10)),
+                ("models_count", models.PositiveIntegerField()),
+                ("index_sum", models.FloatField()),
+                ("shelf", models.FloatField(help_text="Σ d over the group's models (likewise below).")),
+                ("stale", models.FloatField()),
+                ("unmonitored", models.FloatField()),
+                ("degrading", models.FloatField()),
+                ("overdue_validation", models.FloatField()),
+                ("ungoverned", models.FloatField()),
+                ("stuck", models.FloatField()),
+                (
+                    "team",
+                    models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="portal.team"),
+                ),
             ],
             options={
-                'ordering': ['date', 'team', 'risk_tier'],
-                'constraints': [models.UniqueConstraint(fields=('date', 'team', 'risk_tier'), name='portal_debtrollup_unique')],
+                "ordering": ["date", "team", "risk_tier"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("date", "team", "risk_tier"), name="portal_debtrollup_unique")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='DebtSnapshot',
+            name="DebtSnapshot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('date', models.DateField()),
-                ('risk_tier', models.CharField(max_length=10)),
-                ('index', models.FloatField(help_text='Model Debt Index, 0–100.')),
-                ('shelf', models.FloatField()),
-                ('stale', models.FloatField()),
-                ('unmonitored', models.FloatField()),
-                ('degrading', models.FloatField()),
-                ('overdue_validation', models.FloatField()),
-                ('ungoverned', models.FloatField()),
-                ('stuck', models.FloatField()),
-                ('stage', models.CharField(blank=True, help_text='The furthest stage a version was in that day.', max_length=12)),
-                ('shelf_days', models.FloatField(blank=True, help_text='Days since the first version reached test, while nothing is in production.', null=True)),
-                ('details', models.JSONField(blank=True, default=dict, help_text="Each component's reason, in words.")),
-                ('taken_at', models.DateTimeField(auto_now_add=True)),
-                ('model', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='debt_snapshots', to='registry.registeredmodel')),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='portal.team')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("date", models.DateField()),
+                ("risk_tier", models.CharField(max_length=10)),
+                ("index", models.FloatField(help_text="Model Debt Index, 0–100.")),
+                ("shelf", models.FloatField()),
+                ("stale", models.FloatField()),
+                ("unmonitored", models.FloatField()),
+                ("degrading", models.FloatField()),
+                ("overdue_validation", models.FloatField()),
+                ("ungoverned", models.FloatField()),
+                ("stuck", models.FloatField()),
+                (
+                    "stage",
+                    models.CharField(
+                        blank=True, help_text="The furthest stage a version was in that day.", max_length=12
+                    ),
+                ),
+                (
+                    "shelf_days",
+                    models.FloatField(
+                        blank=True,
+                        help_text="Days since the first version reached test, while nothing is in production.",
+                        null=True,
+                    ),
+                ),
+                ("details", models.JSONField(blank=True, default=dict, help_text="Each component's reason, in words.")),
+                ("taken_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "model",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="debt_snapshots",
+                        to="registry.registeredmodel",
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="portal.team"),
+                ),
             ],
             options={
-                'ordering': ['-date', 'model'],
-                'indexes': [models.Index(fields=['model', 'date'], name='portal_debtsnap_model_idx'), models.Index(fields=['date', '-index'], name='portal_debtsnap_rank_idx')],
-                'constraints': [models.UniqueConstraint(fields=('date', 'model'), name='portal_debtsnapshot_unique_day')],
+                "ordering": ["-date", "model"],
+                "indexes": [
+                    models.Index(fields=["model", "date"], name="portal_debtsnap_model_idx"),
+                    models.Index(fields=["date", "-index"], name="portal_debtsnap_rank_idx"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(fields=("date", "model"), name="portal_debtsnapshot_unique_day")
+                ],
             },
         ),
     ]

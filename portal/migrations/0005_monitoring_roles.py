@@ -5,10 +5,16 @@ from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
 GRANTS = {
-    "data-scientists": [("registry", "view_observation"), ("registry", "add_observation"),
-                        ("portal", "view_debtsnapshot")],
-    "it-operations": [("registry", "view_observation"), ("registry", "add_observation"),
-                      ("portal", "view_debtsnapshot")],
+    "data-scientists": [
+        ("registry", "view_observation"),
+        ("registry", "add_observation"),
+        ("portal", "view_debtsnapshot"),
+    ],
+    "it-operations": [
+        ("registry", "view_observation"),
+        ("registry", "add_observation"),
+        ("portal", "view_debtsnapshot"),
+    ],
     "risk-reviewers": [("registry", "view_observation"), ("portal", "view_debtsnapshot")],
     "managers": [("registry", "view_observation"), ("portal", "view_debtsnapshot")],
 }

@@ -9,28 +9,30 @@ def mark_existing(apps, schema_editor):
 
     DebtSnapshot = apps.get_model("portal", "DebtSnapshot")
     DebtDay = apps.get_model("portal", "DebtDay")
-    DebtDay.objects.bulk_create([
-        DebtDay(date=row["date"], models_count=row["n"], taken_at=row["taken"])
-        for row in DebtSnapshot.objects.values("date").annotate(n=Count("id"), taken=Max("taken_at")).order_by()])
+    DebtDay.objects.bulk_create(
+        [
+            DebtDay(date=row["date"], models_count=row["n"], taken_at=row["taken"])
+            for row in DebtSnapshot.objects.values("date").annotate(n=Count("id"), taken=Max("taken_at")).order_by()
+        ]
+    )
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('portal', '0005_monitoring_roles'),
+        ("portal", "0005_monitoring_roles"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DebtDay',
+            name="DebtDay",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('date', models.DateField(unique=True)),
-                ('models_count', models.PositiveIntegerField()),
-                ('taken_at', models.DateTimeField()),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("date", models.DateField(unique=True)),
+                ("models_count", models.PositiveIntegerField()),
+                ("taken_at", models.DateTimeField()),
             ],
             options={
-                'ordering': ['-date'],
+                "ordering": ["-date"],
             },
         ),
         migrations.RunPython(mark_existing, migrations.RunPython.noop),

@@ -7,15 +7,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('portal', '0006_debt_days'),
+        ("portal", "0006_debt_days"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='debtrollup',
-            name='shelf',
+            model_name="debtrollup",
+            name="shelf",
             field=models.FloatField(),
         ),
     ]

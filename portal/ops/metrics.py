@@ -22,8 +22,12 @@ from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 from registry.models import Job
 
 REQUESTS = Counter("gatehouse_http_requests_total", "HTTP requests answered", ["method", "view", "status"])
-LATENCY = Histogram("gatehouse_http_request_duration_seconds", "Time to answer an HTTP request", ["method", "view"],
-                    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+LATENCY = Histogram(
+    "gatehouse_http_request_duration_seconds",
+    "Time to answer an HTTP request",
+    ["method", "view"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
 JOB_BUCKETS = (1, 5, 15, 60, 300, 900, 3600, 4 * 3600)
 QUEUES = ("cpu", "gpu", "events")
 
@@ -52,8 +56,9 @@ class DatabaseCollector:
         yield jobs
 
         duration = ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField())
-        finished = Job.objects.filter(started_at__isnull=False, finished_at__isnull=False,
-                                      status__in=["succeeded", "failed"]).annotate(d=duration)
+        finished = Job.objects.filter(
+            started_at__isnull=False, finished_at__isnull=False, status__in=["succeeded", "failed"]
+        ).annotate(d=duration)
         aggregates = {f"le_{b}": Count("id", filter=Q(d__lte=dt.timedelta(seconds=b))) for b in JOB_BUCKETS}
         family = HistogramMetricFamily("gatehouse_job_duration_seconds", "Run time of finished jobs", labels=["kind"])
         for row in finished.values("kind").annotate(n=Count("id"), total=Sum("d"), **aggregates).order_by():
@@ -62,8 +67,7 @@ class DatabaseCollector:
             family.add_metric([row["kind"]], buckets, total)
         yield family
 
-        depth = GaugeMetricFamily("gatehouse_queue_depth", "Messages waiting in the broker per queue",
-                                  labels=["queue"])
+        depth = GaugeMetricFamily("gatehouse_queue_depth", "Messages waiting in the broker per queue", labels=["queue"])
         for queue, length in _queue_lengths().items():
             depth.add_metric([queue], length)
         yield depth
@@ -93,8 +97,9 @@ def has_operations_token(request: HttpRequest) -> bool:
 
 def metrics_view(request: HttpRequest) -> HttpResponse:
     if settings.GATEHOUSE_METRICS_TOKEN and not has_operations_token(request):
-        return HttpResponse("A bearer token is required (GATEHOUSE_METRICS_TOKEN).\n", status=401,
-                            content_type="text/plain")
+        return HttpResponse(
+            "A bearer token is required (GATEHOUSE_METRICS_TOKEN).\n", status=401, content_type="text/plain"
+        )
     registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         multiprocess.MultiProcessCollector(registry)

@@ -38,8 +38,12 @@ def figure_change(figure):
         return mark_safe('<span class="change muted">± 0 vs 30 days before</span>')  # noqa: S308 - constant
     good = (change > 0) == figure.higher_is_better
     arrow = "▲" if change > 0 else "▼"
-    return format_html('<span class="change {}">{} {} vs 30 days before</span>', "good" if good else "bad", arrow,
-                       _number(abs(change), figure.unit if figure.unit == "models" else ""))
+    return format_html(
+        '<span class="change {}">{} {} vs 30 days before</span>',
+        "good" if good else "bad",
+        arrow,
+        _number(abs(change), figure.unit if figure.unit == "models" else ""),
+    )
 
 
 @register.filter

@@ -84,14 +84,35 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     page, query = paginate(request, queryset, per_page=50, capped=True)
     export_query = request.GET.copy()
     export_query.pop("page", None)
-    return render(request, "portal/audit_list.html", {
-        "page": page, "query": query, "filter": filterset, "export_query": export_query.urlencode(),
-        "filtered": any(v for k, v in request.GET.items() if k != "page"),
-    }, status=status)
+    return render(
+        request,
+        "portal/audit_list.html",
+        {
+            "page": page,
+            "query": query,
+            "filter": filterset,
+            "export_query": export_query.urlencode(),
+            "filtered": any(v for k, v in request.GET.items() if k != "page"),
+        },
+        status=status,
+    )
 
 
-AUDIT_EXPORT_FIELDS = ["id", "created_at", "actor_username", "action", "object_type", "object_id", "object_repr",
-                       "before", "after", "request_id", "ip", "prev_hash", "hash"]
+AUDIT_EXPORT_FIELDS = [
+    "id",
+    "created_at",
+    "actor_username",
+    "action",
+    "object_type",
+    "object_id",
+    "object_repr",
+    "before",
+    "after",
+    "request_id",
+    "ip",
+    "prev_hash",
+    "hash",
+]
 
 
 def _audit_export(queryset, fmt: str):
@@ -99,6 +120,7 @@ def _audit_export(queryset, fmt: str):
     rows = queryset.values_list(*AUDIT_EXPORT_FIELDS).iterator(chunk_size=2000)
     filename = f"gatehouse-audit-{timezone.now():%Y%m%d-%H%M%S}.{fmt}"
     if fmt == "csv":
+
         def cells(row):
             values = list(row)
             values[1] = values[1].isoformat()

@@ -30,9 +30,27 @@ class JobOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Job
         fields = [
-            "id", "url", "kind", "model", "version", "dataset", "artifact_sha256", "device", "queue", "status",
-            "verdict", "progress", "message", "error", "attempts", "worker", "parameters", "requested_by",
-            "created_at", "started_at", "finished_at",
+            "id",
+            "url",
+            "kind",
+            "model",
+            "version",
+            "dataset",
+            "artifact_sha256",
+            "device",
+            "queue",
+            "status",
+            "verdict",
+            "progress",
+            "message",
+            "error",
+            "attempts",
+            "worker",
+            "parameters",
+            "requested_by",
+            "created_at",
+            "started_at",
+            "finished_at",
         ]
 
     def get_url(self, obj) -> str:
@@ -50,14 +68,17 @@ class JobCreateInputSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=JobKind.choices)
     model = serializers.CharField(help_text="The model's name.")
     version = serializers.IntegerField(min_value=1)
-    dataset = serializers.CharField(required=False, allow_null=True, default=None,
-                                    help_text="Validation: the dataset's name on that model.")
-    device = serializers.ChoiceField(choices=Device.choices, required=False, default=Device.GPU,
-                                     help_text="Benchmark: gpu (queue gpu) or cpu.")
+    dataset = serializers.CharField(
+        required=False, allow_null=True, default=None, help_text="Validation: the dataset's name on that model."
+    )
+    device = serializers.ChoiceField(
+        choices=Device.choices, required=False, default=Device.GPU, help_text="Benchmark: gpu (queue gpu) or cpu."
+    )
     parameters = _JSONObjectField(
-        required=False, default=dict,
+        required=False,
+        default=dict,
         help_text='Validation: {"floors": {"accuracy": 0.9}, "margin": 0.01}. '
-                  'Benchmark: {"batch_sizes": [1, 8, 32], "min_seconds": 3, "min_iterations": 100, "warmup_ms": 200}.',
+        'Benchmark: {"batch_sizes": [1, 8, 32], "min_seconds": 3, "min_iterations": 100, "warmup_ms": 200}.',
     )
 
     def validate_parameters(self, value):

@@ -126,9 +126,7 @@ class VersionOutputSerializer(serializers.ModelSerializer):
 
     def get_download_url(self, obj) -> str | None:
         """Where a token-authenticated client fetches the bytes; null for roles that may not download."""
-        return download_url(
-            self.context.get("request"), "api-version-artifact", name=obj.model.name, number=obj.number
-        )
+        return download_url(self.context.get("request"), "api-version-artifact", name=obj.model.name, number=obj.number)
 
 
 class VersionCreateInputSerializer(serializers.Serializer):
@@ -192,16 +190,32 @@ class ObservationOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Observation
-        fields = ["id", "model", "version", "observed_at", "window_start", "sample_count", "metrics", "histograms",
-                  "psi", "max_psi", "below_floor", "degradation", "reference_job", "source", "reported_by",
-                  "created_at"]
+        fields = [
+            "id",
+            "model",
+            "version",
+            "observed_at",
+            "window_start",
+            "sample_count",
+            "metrics",
+            "histograms",
+            "psi",
+            "max_psi",
+            "below_floor",
+            "degradation",
+            "reference_job",
+            "source",
+            "reported_by",
+            "created_at",
+        ]
 
 
 class ObservationInputSerializer(serializers.Serializer):
     """Checked strictly by the service (registry.services.monitoring), which names the field at fault."""
 
-    observed_at = serializers.JSONField(required=False, help_text="End of the window (ISO 8601 with a zone); "
-                                                                  "default now.")
+    observed_at = serializers.JSONField(
+        required=False, help_text="End of the window (ISO 8601 with a zone); default now."
+    )
     window_start = serializers.JSONField(required=False)
     sample_count = serializers.JSONField(required=False)
     metrics = serializers.JSONField(required=False, help_text='e.g. {"accuracy": 0.93}')
@@ -212,5 +226,6 @@ class ObservationInputSerializer(serializers.Serializer):
         unknown = set(self.initial_data) - set(self.fields)
         if unknown:
             raise serializers.ValidationError(
-                {"detail": [f"Unknown field(s): {', '.join(sorted(unknown))}. Allowed: {', '.join(self.fields)}."]})
+                {"detail": [f"Unknown field(s): {', '.join(sorted(unknown))}. Allowed: {', '.join(self.fields)}."]}
+            )
         return attrs

@@ -15,13 +15,13 @@ from rest_framework.views import APIView
 
 from portal.core.api import RecentFirstCursorPagination
 from registry import permissions, selectors, services
-from registry.services import jobs as job_services
 from registry.api import job_serializers as js
 from registry.api import serializers as s
 from registry.artifacts import dataset_download_response, version_download_response
 from registry.choices import JobKind
 from registry.filters import JobFilterSet, RegisteredModelFilterSet
 from registry.models import Dataset, ModelVersion, Observation, RegisteredModel
+from registry.services import jobs as job_services
 from registry.services import monitoring
 
 
@@ -112,8 +112,9 @@ class VersionDetailApi(generics.RetrieveAPIView):
 
     def get_object(self):
         # The page's version_get joins the team too; the API shows none of it (every join costs planning).
-        return selectors.version_get(name=self.kwargs["name"], number=self.kwargs["number"],
-                                     related=("model", "created_by", "parent"))
+        return selectors.version_get(
+            name=self.kwargs["name"], number=self.kwargs["number"], related=("model", "created_by", "parent")
+        )
 
     def get_queryset(self):  # used by the permission class to find the model class
         return selectors.version_list()
@@ -203,7 +204,11 @@ class JobListCreateApi(generics.ListAPIView):
                 message = f"{version.model.name} has no dataset named '{values['dataset']}'."
                 raise ValidationError({"dataset": [message]})
         job = job_services.job_create(
-            actor=request.user, version=version, kind=values["kind"], dataset=dataset, device=values["device"],
+            actor=request.user,
+            version=version,
+            kind=values["kind"],
+            dataset=dataset,
+            device=values["device"],
             parameters=values["parameters"],
         )
         job = selectors.job_get(pk=job.pk)
@@ -253,8 +258,9 @@ class ObservationListCreateApi(generics.ListAPIView):
         version = selectors.version_get(name=name, number=number)
         obs = monitoring.observation_record(actor=request.user, version=version, **data.validated_data)
         replayed = getattr(obs, "replayed", False)  # the same window and source again: answered, not stored twice
-        return Response(s.ObservationOutputSerializer(obs).data,
-                        status=status.HTTP_200_OK if replayed else status.HTTP_201_CREATED)
+        return Response(
+            s.ObservationOutputSerializer(obs).data, status=status.HTTP_200_OK if replayed else status.HTTP_201_CREATED
+        )
 
 
 class VersionReferenceApi(APIView):
@@ -268,10 +274,19 @@ class VersionReferenceApi(APIView):
         version = selectors.version_get(name=name, number=number)
         job = selectors.reference_job(version=version)
         if job is None:
-            return Response({"detail": f"{version} has no passed validation with reference histograms yet; "
-                                       "validate it first."}, status=status.HTTP_404_NOT_FOUND)
-        return Response({"model": version.model.name, "version": version.number, "sha256": version.sha256,
-                         "validation_job": job.pk, "dataset": (job.result.get("dataset") or {}).get("name"),
-                         "histograms": job.result["reference_histograms"],
-                         "how": "Count each feature's values into len(edges)+1 bins: (-inf, e0), [e0, e1), …, "
-                                "[en, +inf); POST the counts as histograms: {feature: [counts]} to observations/."})
+            return Response(
+                {"detail": f"{version} has no passed validation with reference histograms yet; validate it first."},
+                status=status.HTTP_404_NOT_FOUND,
+            )
+        return Response(
+            {
+                "model": version.model.name,
+                "version": version.number,
+                "sha256": version.sha256,
+                "validation_job": job.pk,
+                "dataset": (job.result.get("dataset") or {}).get("name"),
+                "histograms": job.result["reference_histograms"],
+                "how": "Count each feature's values into len(edges)+1 bins: (-inf, e0), [e0, e1), …, "
+                "[en, +inf); POST the counts as histograms: {feature: [counts]} to observations/.",
+            }
+        )

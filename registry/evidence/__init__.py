@@ -50,11 +50,11 @@ class Runtime(Protocol):
 
 def load_runtime(path: str, *, fmt: str = "onnx", device: str = "cpu", threads: int | None = None) -> Runtime:
     if fmt == "onnx":
-        from registry.evidence.onnx import OnnxRuntime
+        from registry.evidence.onnx import OnnxRuntime  # noqa: PLC0415 - onnxruntime starts a thread on import
 
         return OnnxRuntime(path, device=device, threads=threads)
     if fmt == "torchscript":
-        from registry.evidence.torch import TorchScriptRuntime
+        from registry.evidence.torch import TorchScriptRuntime  # noqa: PLC0415 - torch is optional and large
 
         return TorchScriptRuntime(path, device=device)
     raise RuntimeUnavailable(f"no runtime for format {fmt!r}")

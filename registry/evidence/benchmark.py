@@ -37,8 +37,13 @@ class BenchmarkParams:
     max_seconds: float | None = None
     seed: int = 0
 
-    LIMITS = {"batch_size": (1, 4096), "warmup_ms": (0, 60_000), "warmup_iterations": (0, 100_000),
-              "min_iterations": (10, 10_000_000), "min_seconds": (0.1, 600.0)}
+    LIMITS = {
+        "batch_size": (1, 4096),
+        "warmup_ms": (0, 60_000),
+        "warmup_iterations": (0, 100_000),
+        "min_iterations": (10, 10_000_000),
+        "min_seconds": (0.1, 600.0),
+    }
 
     def __post_init__(self) -> None:
         if self.max_seconds is None:
@@ -167,29 +172,43 @@ def run_benchmark(
         latencies_ms = np.frombuffer(latencies, dtype=np.float64) * 1000
         rss_after = rss_mib()
         sampled = sampler.summary()
-        results.append({
-            "batch_size": batch,
-            "input_shapes": {name: list(array.shape) for name, array in feeds.items()},
-            "warmup": {"iterations": warm_iters, "ms": round(warm_ms, 1)},
-            "iterations": len(latencies),
-            "measured_seconds": round(wall, 4),
-            "throughput_samples_s": len(latencies) * batch / wall,
-            "latency_ms": _percentiles(latencies_ms),
-            # A compact histogram for the charts (the raw latencies would be large).
-            "latency_histogram_ms": _histogram(latencies_ms),
-            "stability": _stability(latencies_ms, batch),
-            "max_seconds_reached": deadline_hit,
-            "host_rss_mib": {"before": round(rss_before, 1), "after": round(rss_after, 1),
-                             "peak": round(max(rss_after, sampled.get("host_rss_peak_mib", 0)), 1)},
-            "sampled": sampled,
-        })
+        results.append(
+            {
+                "batch_size": batch,
+                "input_shapes": {name: list(array.shape) for name, array in feeds.items()},
+                "warmup": {"iterations": warm_iters, "ms": round(warm_ms, 1)},
+                "iterations": len(latencies),
+                "measured_seconds": round(wall, 4),
+                "throughput_samples_s": len(latencies) * batch / wall,
+                "latency_ms": _percentiles(latencies_ms),
+                # A compact histogram for the charts (the raw latencies would be large).
+                "latency_histogram_ms": _histogram(latencies_ms),
+                "stability": _stability(latencies_ms, batch),
+                "max_seconds_reached": deadline_hit,
+                "host_rss_mib": {
+                    "before": round(rss_before, 1),
+                    "after": round(rss_after, 1),
+                    "peak": round(max(rss_after, sampled.get("host_rss_peak_mib", 0)), 1),
+                },
+                "sampled": sampled,
+            }
+        )
     progress(1.0, "done")
     return {
-        "method": {**asdict(params), "timing": "host wall clock per inference, results on the host",
-                   "stability_rule": f"last {WINDOWS} windows within {int(STABILITY_BAND * 100)}% on throughput"},
-        "runtime": {"name": info.runtime, "version": info.runtime_version, "provider": info.provider,
-                    "device": info.device, "requested_device": info.requested_device,
-                    "fell_back_to_cpu": info.fell_back_to_cpu, **info.extra},
+        "method": {
+            **asdict(params),
+            "timing": "host wall clock per inference, results on the host",
+            "stability_rule": f"last {WINDOWS} windows within {int(STABILITY_BAND * 100)}% on throughput",
+        },
+        "runtime": {
+            "name": info.runtime,
+            "version": info.runtime_version,
+            "provider": info.provider,
+            "device": info.device,
+            "requested_device": info.requested_device,
+            "fell_back_to_cpu": info.fell_back_to_cpu,
+            **info.extra,
+        },
         "results": results,
         "stable": all(r["stability"]["stable"] for r in results),
     }
@@ -210,14 +229,35 @@ def slo_verdict(result: dict[str, Any], *, p99_ms: float | None, min_throughput:
     if p99_ms is not None:
         if 1 in by_batch:
             actual = by_batch[1]["latency_ms"]["p99"]
-            checks.append({"name": "p99 latency at batch 1", "target": f"≤ {p99_ms} ms", "actual": round(actual, 4),
-                           "unit": "ms", "passed": actual <= p99_ms})
+            checks.append(
+                {
+                    "name": "p99 latency at batch 1",
+                    "target": f"≤ {p99_ms} ms",
+                    "actual": round(actual, 4),
+                    "unit": "ms",
+                    "passed": actual <= p99_ms,
+                }
+            )
         else:
-            checks.append({"name": "p99 latency at batch 1", "target": f"≤ {p99_ms} ms", "actual": None,
-                           "passed": False, "message": "Batch size 1 was not measured; include it."})
+            checks.append(
+                {
+                    "name": "p99 latency at batch 1",
+                    "target": f"≤ {p99_ms} ms",
+                    "actual": None,
+                    "passed": False,
+                    "message": "Batch size 1 was not measured; include it.",
+                }
+            )
     if min_throughput is not None:
         largest = max(by_batch)
         actual = by_batch[largest]["throughput_samples_s"]
-        checks.append({"name": f"throughput at batch {largest}", "target": f"≥ {min_throughput:,.0f} samples/s",
-                       "actual": round(actual, 2), "unit": "samples/s", "passed": actual >= min_throughput})
+        checks.append(
+            {
+                "name": f"throughput at batch {largest}",
+                "target": f"≥ {min_throughput:,.0f} samples/s",
+                "actual": round(actual, 2),
+                "unit": "samples/s",
+                "passed": actual >= min_throughput,
+            }
+        )
     return {"checks": checks, "passed": all(c["passed"] for c in checks) if checks else None}

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-_GPU_CLASS = re.compile(r"\b(GB200|B200|B100|H200|H100|H20|A100|A10G|A10|A30|A40|L40S|L40|L4|T4|V100|P100|RTX\s?\w+)\b",
-                        re.IGNORECASE)
+_GPU_CLASS = re.compile(
+    r"\b(GB200|B200|B100|H200|H100|H20|A100|A10G|A10|A30|A40|L40S|L40|L4|T4|V100|P100|RTX\s?\w+)\b", re.IGNORECASE
+)
 
 
 def gpu_class(name: str) -> str:

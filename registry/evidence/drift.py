@@ -69,8 +69,7 @@ class ReferenceBuilder:
             self.counts[name] += bin_counts(values, self.edges[name])
 
     def result(self) -> dict[str, dict[str, list]]:
-        return {name: {"edges": self.edges[name], "counts": [int(c) for c in self.counts[name]]}
-                for name in self.edges}
+        return {name: {"edges": self.edges[name], "counts": [int(c) for c in self.counts[name]]} for name in self.edges}
 
 
 def psi(reference_counts: list[int] | np.ndarray, observed_counts: list[int] | np.ndarray) -> float:

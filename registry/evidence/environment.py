@@ -21,7 +21,7 @@ def _version(dist: str) -> str | None:
 def nvml_gpus() -> dict[str, Any]:
     """GPUs seen through NVML (nvidia-ml-py), or why none were seen."""
     try:
-        import pynvml
+        import pynvml  # noqa: PLC0415 - optional (the gpu extra); its absence is reported
     except ImportError:
         return {"available": False, "reason": "nvidia-ml-py is not installed", "gpus": []}
     try:
@@ -34,11 +34,13 @@ def nvml_gpus() -> dict[str, Any]:
             handle = pynvml.nvmlDeviceGetHandleByIndex(index)
             memory = pynvml.nvmlDeviceGetMemoryInfo(handle)
             name = pynvml.nvmlDeviceGetName(handle)
-            gpus.append({
-                "index": index,
-                "name": name.decode() if isinstance(name, bytes) else name,
-                "memory_total_mib": memory.total // 2**20,
-            })
+            gpus.append(
+                {
+                    "index": index,
+                    "name": name.decode() if isinstance(name, bytes) else name,
+                    "memory_total_mib": memory.total // 2**20,
+                }
+            )
         driver = pynvml.nvmlSystemGetDriverVersion()
         cuda = pynvml.nvmlSystemGetCudaDriverVersion_v2()
         return {
@@ -65,7 +67,7 @@ def host_cpu_model() -> str:
 def capture() -> dict[str, Any]:
     providers: list[str] = []
     try:
-        import onnxruntime
+        import onnxruntime  # noqa: PLC0415 - starts a thread on import; a bare node may lack it
 
         providers = onnxruntime.get_available_providers()
     except ImportError:
@@ -77,8 +79,10 @@ def capture() -> dict[str, Any]:
         "cpu": host_cpu_model(),
         "cpu_count": os.cpu_count(),
         "memory_total_mib": _memory_total_mib(),
-        "libraries": {name: _version(name) for name in
-                      ("onnxruntime", "onnxruntime-gpu", "onnx", "numpy", "scikit-learn", "torch", "nvidia-ml-py")},
+        "libraries": {
+            name: _version(name)
+            for name in ("onnxruntime", "onnxruntime-gpu", "onnx", "numpy", "scikit-learn", "torch", "nvidia-ml-py")
+        },
         "execution_providers": providers,
         "nvml": nvml_gpus(),
     }
@@ -116,7 +120,7 @@ class Sampler:
     def __enter__(self) -> Sampler:
         if self.gpu_index is not None:
             try:
-                import pynvml
+                import pynvml  # noqa: PLC0415 - optional, as above
 
                 pynvml.nvmlInit()
                 self._nvml = (pynvml, pynvml.nvmlDeviceGetHandleByIndex(self.gpu_index))
@@ -149,11 +153,17 @@ class Sampler:
     def summary(self) -> dict[str, Any]:
         if not self.samples:
             return {}
-        out: dict[str, Any] = {"samples": len(self.samples),
-                               "host_rss_peak_mib": round(max(s["rss_mib"] for s in self.samples), 1)}
+        out: dict[str, Any] = {
+            "samples": len(self.samples),
+            "host_rss_peak_mib": round(max(s["rss_mib"] for s in self.samples), 1),
+        }
         if self._nvml is not None or any("power_w" in s for s in self.samples):
-            for key, label in (("gpu_util_pct", "gpu_util_pct"), ("power_w", "power_w"),
-                               ("sm_clock_mhz", "sm_clock_mhz"), ("gpu_mem_used_mib", "gpu_mem_used_mib")):
+            for key, label in (
+                ("gpu_util_pct", "gpu_util_pct"),
+                ("power_w", "power_w"),
+                ("sm_clock_mhz", "sm_clock_mhz"),
+                ("gpu_mem_used_mib", "gpu_mem_used_mib"),
+            ):
                 values = [s[key] for s in self.samples if key in s]
                 if values:
                     out[label] = {"mean": round(sum(values) / len(values), 1), "max": round(max(values), 1)}

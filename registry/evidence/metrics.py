@@ -11,20 +11,26 @@ from sklearn import metrics as m
 
 from registry.evidence.checks import Check
 
+
 def classification_metrics(spec, y_true, label_parts, score_parts, class_labels, checks, stop):
     notes = []
     scores = np.concatenate(score_parts) if all(s is not None for s in score_parts) else None
     labels = np.concatenate(label_parts) if all(lbl is not None for lbl in label_parts) else None
     if scores is not None and scores.shape[1] == 1:  # a single logit or probability of the positive class
-        scores = np.hstack([1 - scores, scores]) if ((scores >= 0) & (scores <= 1)).all() else \
-            np.hstack([-scores, scores])
-    is_probability = scores is not None and ((scores >= 0) & (scores <= 1)).all() \
-        and np.allclose(scores.sum(axis=1), 1, atol=1e-3)
+        scores = (
+            np.hstack([1 - scores, scores]) if ((scores >= 0) & (scores <= 1)).all() else np.hstack([-scores, scores])
+        )
+    is_probability = (
+        scores is not None and ((scores >= 0) & (scores <= 1)).all() and np.allclose(scores.sum(axis=1), 1, atol=1e-3)
+    )
     if scores is not None and not is_probability:
         scores = softmax(scores, axis=1)
         notes.append("The model outputs scores, not probabilities; softmax was applied.")
-    classes = list(class_labels) if class_labels is not None else (
-        list(range(scores.shape[1])) if scores is not None else sorted(set(labels.tolist())))
+    classes = (
+        list(class_labels)
+        if class_labels is not None
+        else (list(range(scores.shape[1])) if scores is not None else sorted(set(labels.tolist())))
+    )
     if labels is None:
         labels = np.asarray(classes, dtype=object)[scores.argmax(axis=1)]
         notes.append("Labels are the classes with the highest score.")
@@ -41,8 +47,11 @@ def classification_metrics(spec, y_true, label_parts, score_parts, class_labels,
         classes = [str(c) for c in classes]
     unseen = sorted(set(np.unique(y_true).tolist()) - set(classes), key=str)
     if unseen:
-        stop("labels", f"The dataset's label column holds classes the model never saw: "
-                       f"{', '.join(map(str, unseen[:10]))}. The model knows {', '.join(map(str, classes[:20]))}.")
+        stop(
+            "labels",
+            f"The dataset's label column holds classes the model never saw: "
+            f"{', '.join(map(str, unseen[:10]))}. The model knows {', '.join(map(str, classes[:20]))}.",
+        )
     checks.append(Check("labels", "pass", f"Every label is one of the model's {len(classes)} classes."))
 
     out = {"accuracy": float(m.accuracy_score(y_true, labels))}

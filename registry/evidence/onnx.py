@@ -6,6 +6,7 @@ import contextlib
 from typing import Any
 
 import numpy as np
+import onnxruntime as ort
 
 from registry.evidence import LoadedModel, TensorSpec
 
@@ -13,9 +14,16 @@ from registry.evidence import LoadedModel, TensorSpec
 GPU_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
 
 _ORT_TO_NUMPY = {
-    "tensor(float)": "float32", "tensor(double)": "float64", "tensor(float16)": "float16",
-    "tensor(int64)": "int64", "tensor(int32)": "int32", "tensor(int16)": "int16", "tensor(int8)": "int8",
-    "tensor(uint8)": "uint8", "tensor(bool)": "bool", "tensor(string)": "str",
+    "tensor(float)": "float32",
+    "tensor(double)": "float64",
+    "tensor(float16)": "float16",
+    "tensor(int64)": "int64",
+    "tensor(int32)": "int32",
+    "tensor(int16)": "int16",
+    "tensor(int8)": "int8",
+    "tensor(uint8)": "uint8",
+    "tensor(bool)": "bool",
+    "tensor(string)": "str",
 }
 
 
@@ -27,8 +35,6 @@ def _spec(arg) -> TensorSpec:
 
 class OnnxRuntime:
     def __init__(self, path: str, *, device: str = "cpu", threads: int | None = None):
-        import onnxruntime as ort
-
         if device == "gpu" and hasattr(ort, "preload_dlls"):
             # CUDA/cuDNN installed as wheels (onnxruntime-gpu[cuda,cudnn]) are loaded before the session; without
             # them the CUDA provider is simply absent, which the benchmark's record then says.

@@ -27,20 +27,31 @@ def threshold_checks(spec, metrics: dict[str, float]) -> list[Check]:
     checks = []
     for name, floor in sorted(spec.floors.items()):
         if name not in metrics:
-            checks.append(Check(f"floor {name}", "fail",
-                                f"A floor is set on '{name}', which this task does not compute "
-                                f"(computed: {', '.join(metrics)}). Fix the model's floors."))
+            checks.append(
+                Check(
+                    f"floor {name}",
+                    "fail",
+                    f"A floor is set on '{name}', which this task does not compute "
+                    f"(computed: {', '.join(metrics)}). Fix the model's floors.",
+                )
+            )
             continue
         value = metrics[name]
         lower = name in LOWER_IS_BETTER
         ok = value <= floor if lower else value >= floor
         relation = "≤" if lower else "≥"
-        checks.append(Check(f"floor {name}", "pass" if ok else "fail",
-                            f"{name} {value:.4f} {'meets' if ok else 'misses'} the required {relation} {floor}.",
-                            {"value": value, "threshold": floor}))
+        checks.append(
+            Check(
+                f"floor {name}",
+                "pass" if ok else "fail",
+                f"{name} {value:.4f} {'meets' if ok else 'misses'} the required {relation} {floor}.",
+                {"value": value, "threshold": floor},
+            )
+        )
     if spec.champion is None:
-        checks.append(Check("non-inferiority", "skip",
-                            "No validated production version on this dataset to compare with."))
+        checks.append(
+            Check("non-inferiority", "skip", "No validated production version on this dataset to compare with.")
+        )
         return checks
     champion = spec.champion["metrics"]
     worse = []
@@ -54,11 +65,21 @@ def threshold_checks(spec, metrics: dict[str, float]) -> list[Check]:
             worse.append(f"{name} {value:.4f} vs {champion[name]:.4f}")
     version = spec.champion.get("version")
     if worse:
-        checks.append(Check("non-inferiority", "fail",
-                            f"Worse than production v{version} by more than the margin {spec.margin}: "
-                            + "; ".join(worse) + ".", {"champion": champion, "version": version}))
+        checks.append(
+            Check(
+                "non-inferiority",
+                "fail",
+                f"Worse than production v{version} by more than the margin {spec.margin}: " + "; ".join(worse) + ".",
+                {"champion": champion, "version": version},
+            )
+        )
     else:
-        checks.append(Check("non-inferiority", "pass",
-                            f"No metric is worse than production v{version} by more than {spec.margin}.",
-                            {"champion": champion, "version": version}))
+        checks.append(
+            Check(
+                "non-inferiority",
+                "pass",
+                f"No metric is worse than production v{version} by more than {spec.margin}.",
+                {"champion": champion, "version": version},
+            )
+        )
     return checks

@@ -26,9 +26,10 @@ def signature_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     return changes
 
 
-
 def normalise(reference: dict[str, Any], signature: dict[str, Any]) -> dict[str, Any]:
     """The runtime names numpy dtypes (float32); the registry stores ONNX names (float): compare like with like."""
     names = {"float32": "float", "float64": "double", "str": "string"}
-    return {side: [{**io, "dtype": names.get(io["dtype"], io["dtype"])} for io in signature[side]]
-            for side in ("inputs", "outputs")}
+    return {
+        side: [{**io, "dtype": names.get(io["dtype"], io["dtype"])} for io in signature[side]]
+        for side in ("inputs", "outputs")
+    }

@@ -15,7 +15,7 @@ from registry.evidence import LoadedModel, RuntimeUnavailable, TensorSpec
 class TorchScriptRuntime:
     def __init__(self, path: str, *, device: str = "cpu", input_specs: list[TensorSpec] | None = None):
         try:
-            import torch
+            import torch  # noqa: PLC0415 - optional (the torch extra)
         except ImportError as exc:
             raise RuntimeUnavailable("PyTorch is not installed: pip install '.[torch]'") from exc
         self.torch = torch

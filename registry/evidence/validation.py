@@ -167,9 +167,12 @@ class _Run:
         self.progress(0.01, "checking the artifact digest")
         actual = _sha256(spec.artifact_path)
         if actual != spec.expected_sha256:
-            self.stop("digest", f"The stored artifact's SHA-256 is {actual}, not the registered "
-                                f"{spec.expected_sha256}: the file in storage was changed or corrupted. Upload the "
-                                "model again.")
+            self.stop(
+                "digest",
+                f"The stored artifact's SHA-256 is {actual}, not the registered "
+                f"{spec.expected_sha256}: the file in storage was changed or corrupted. Upload the "
+                "model again.",
+            )
         self.check("digest", "pass", f"The stored artifact matches the registered SHA-256 {actual[:12]}…")
         self.progress(0.02, "checking the graph")
         model_proto = onnx.load(spec.artifact_path, load_external_data=False)
@@ -181,17 +184,24 @@ class _Run:
         return _class_labels(model_proto)
 
     def signature(self, runtime) -> dict:
-        signature = {side: [{"name": t.name, "dtype": t.dtype, "shape": t.shape} for t in tensors]
-                     for side, tensors in (("inputs", runtime.info.inputs), ("outputs", runtime.info.outputs))}
+        signature = {
+            side: [{"name": t.name, "dtype": t.dtype, "shape": t.shape} for t in tensors]
+            for side, tensors in (("inputs", runtime.info.inputs), ("outputs", runtime.info.outputs))
+        }
         production = self.spec.production_signature
         if production is None:
             self.check("signature compatibility", "skip", "No version is in production to compare with.")
             return signature
         changes = signature_changes(production, normalise(production, signature))
         if changes:
-            self.check("signature compatibility", "warn", "Breaking change against the production version: "
-                       + "; ".join(changes) + ". Callers of the production model must change with it.",
-                       {"changes": changes})
+            self.check(
+                "signature compatibility",
+                "warn",
+                "Breaking change against the production version: "
+                + "; ".join(changes)
+                + ". Callers of the production model must change with it.",
+                {"changes": changes},
+            )
         else:
             self.check("signature compatibility", "pass", "Inputs and outputs match the production version.")
         return signature
@@ -226,8 +236,10 @@ class _Inference:
         try:
             outputs = self.runtime.run(feeds)
         except Exception as exc:  # the runtime's own error types
-            run.stop("inference", f"Inference failed on rows {rows + 1}–{rows + len(frame)}: "
-                                  f"{str(exc).strip().splitlines()[0][:400]}")
+            run.stop(
+                "inference",
+                f"Inference failed on rows {rows + 1}–{rows + len(frame)}: {str(exc).strip().splitlines()[0][:400]}",
+            )
         self._count_non_finite(outputs, len(frame))
         self.y_true.append(frame[spec.label_column].to_numpy())
         self.reference.add({str(c): frame[c].to_numpy() for c in frame.columns if c != spec.label_column})
@@ -241,8 +253,11 @@ class _Inference:
 
     def _count_non_finite(self, outputs, length: int) -> None:
         for value in outputs:
-            array = np.asarray(value) if not (isinstance(value, list) and value and isinstance(value[0], dict)) \
+            array = (
+                np.asarray(value)
+                if not (isinstance(value, list) and value and isinstance(value[0], dict))
                 else np.array([list(row.values()) for row in value])
+            )
             if array.dtype.kind == "f":
                 bad = ~np.isfinite(array.reshape(length, -1)).all(axis=1)
                 if bad.any():
@@ -254,8 +269,9 @@ class _Inference:
         if self.rows == 0:
             run.stop("inference", "The dataset has no rows.")
         if self.non_finite:
-            run.stop("numerics", f"{self.non_finite:,} row(s) produced NaN or Inf, the first at row "
-                                 f"{self.first_bad_row}.")
+            run.stop(
+                "numerics", f"{self.non_finite:,} row(s) produced NaN or Inf, the first at row {self.first_bad_row}."
+            )
         run.check("inference", "pass", f"Ran over all {self.rows:,} rows.")
         run.check("numerics", "pass", "No output is NaN or infinite.")
 
@@ -276,19 +292,27 @@ def validate(
         if should_stop():
             raise InterruptedError("cancelled")
         inference.batch(frame)
-        progress(0.05 + 0.85 * min(1.0, inference.rows / max(spec.dataset_rows, 1)),
-                 f"{inference.rows:,} of {spec.dataset_rows:,} rows")
+        progress(
+            0.05 + 0.85 * min(1.0, inference.rows / max(spec.dataset_rows, 1)),
+            f"{inference.rows:,} of {spec.dataset_rows:,} rows",
+        )
     inference.finish()
 
     progress(0.92, "computing metrics")
     y_true = np.concatenate(inference.y_true)
     if inference.classification:
-        metrics, notes = classification_metrics(spec, y_true, inference.labels, inference.scores, class_labels,
-                                                run.checks, run.stop)
+        metrics, notes = classification_metrics(
+            spec, y_true, inference.labels, inference.scores, class_labels, run.checks, run.stop
+        )
     else:
         metrics, notes = regression_metrics(y_true, np.concatenate(inference.scores)), []
-    run.check("metrics", "pass", "Computed with scikit-learn: " + ", ".join(
-        f"{k} {v:.4f}" for k, v in metrics.items()) + (". " + " ".join(notes) if notes else "."))
+    run.check(
+        "metrics",
+        "pass",
+        "Computed with scikit-learn: "
+        + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items())
+        + (". " + " ".join(notes) if notes else "."),
+    )
     run.checks.extend(threshold_checks(spec, metrics))
     verdict = "failed" if any(c.verdict == "fail" for c in run.checks) else "passed"
     progress(1.0, f"validation {verdict}")

@@ -3,6 +3,7 @@ has the ONNX parser imported already (``serve``; registry.inspector talks to it)
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import os
@@ -58,10 +59,8 @@ def answer(kind: str, path: str, label: str | None) -> str:
 
 def _die_with_parent() -> None:
     """Linux: the child is killed if the server that forked it goes away, so no parse outlives its deadline."""
-    try:
+    with contextlib.suppress(OSError, AttributeError):  # not Linux: the server's SIGKILL on timeout still applies
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # not Linux: the server's SIGKILL on timeout still applies
-        pass
 
 
 def _inspect_in_child(request: dict) -> dict:
@@ -103,8 +102,12 @@ def _inspect_in_child(request: dict) -> dict:
                 break
             chunks.append(chunk)
     _, status = os.waitpid(pid, 0)
-    return {"id": request.get("id"), "answer": None if timed_out else b"".join(chunks).decode(errors="replace"),
-            "timed_out": timed_out, "exit": os.waitstatus_to_exitcode(status)}
+    return {
+        "id": request.get("id"),
+        "answer": None if timed_out else b"".join(chunks).decode(errors="replace"),
+        "timed_out": timed_out,
+        "exit": os.waitstatus_to_exitcode(status),
+    }
 
 
 def threads() -> int:
@@ -122,8 +125,12 @@ def serve() -> None:
     # Check one small graph of our own now, so the checker's lazily built operator schemas are built once
     # here rather than in every child.
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 1])
-    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "warm-up", [x],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 1])])
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["x"], ["y"])],
+        "warm-up",
+        [x],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 1])],
+    )
     onnx.checker.check_model(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]))
     if threads() != 1:  # forking a threaded process can leave the child holding a lock nobody will release
         sys.stderr.write(f"registry.inspection: the fork server runs {threads()} threads; refusing to fork\n")
@@ -139,8 +146,15 @@ def main(argv: list[str]) -> int:
         return 0
     memory_mb = int(os.environ.get("GATEHOUSE_INSPECT_MEMORY_MB", "4096"))
     timeout_s = int(os.environ.get("GATEHOUSE_INSPECT_TIMEOUT_S", "300"))
-    result = _inspect_in_child({"kind": argv[0], "path": argv[1], "label": argv[2] if len(argv) > 2 else None,
-                                "memory_mb": memory_mb, "timeout_s": timeout_s})
+    result = _inspect_in_child(
+        {
+            "kind": argv[0],
+            "path": argv[1],
+            "label": argv[2] if len(argv) > 2 else None,
+            "memory_mb": memory_mb,
+            "timeout_s": timeout_s,
+        }
+    )
     reply = json.loads(result["answer"] or '{"ok": false, "error": "The child process died."}')
     if reply.pop("ok"):
         try:

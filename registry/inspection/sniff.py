@@ -50,8 +50,11 @@ def describe_foreign(head: bytes, *, expected: str) -> str | None:
         )
     for magic, what in _MAGIC:
         if head.startswith(magic) and not (magic == b"PAR1" and expected == "parquet"):
-            hint = " Export the model to ONNX (torch.onnx.export, tf2onnx, skl2onnx) and upload the .onnx file." \
-                if expected == "onnx" else ""
+            hint = (
+                " Export the model to ONNX (torch.onnx.export, tf2onnx, skl2onnx) and upload the .onnx file."
+                if expected == "onnx"
+                else ""
+            )
             return f"This is {what}, not {expected_label(expected)}.{hint}"
     return None
 

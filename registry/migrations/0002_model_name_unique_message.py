@@ -5,15 +5,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('registry', '0001_initial'),
+        ("registry", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='registeredmodel',
-            name='name',
-            field=models.CharField(error_messages={'unique': 'A model with this name is already registered; choose another name.'}, max_length=100, unique=True, validators=[django.core.validators.RegexValidator('^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$', 'Use lowercase letters, digits and hyphens (e.g. churn-predictor); start and end with a letter or digit.')]),
+            model_name="registeredmodel",
+            name="name",
+            field=models.CharField(
+                error_messages={"unique": "A model with this name is already registered; choose another name."},
+                max_length=100,
+                unique=True,
+                validators=[
+                    django.core.validators.RegexValidator(
+                        "^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$",
+                        "Use lowercase letters, digits and hyphens (e.g. churn-predictor); start and end with a letter or digit.",
+                    )
+                ],
+            ),
         ),
     ]

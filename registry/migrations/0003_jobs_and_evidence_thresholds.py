@@ -7,69 +7,144 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('registry', '0002_model_name_unique_message'),
+        ("registry", "0002_model_name_unique_message"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='registeredmodel',
-            name='metric_floors',
-            field=models.JSONField(blank=True, default=dict, help_text='Validation floors, e.g. {"accuracy": 0.9}; for rmse, mae and log_loss the value is a ceiling.'),
+            model_name="registeredmodel",
+            name="metric_floors",
+            field=models.JSONField(
+                blank=True,
+                default=dict,
+                help_text='Validation floors, e.g. {"accuracy": 0.9}; for rmse, mae and log_loss the value is a ceiling.',
+            ),
         ),
         migrations.AddField(
-            model_name='registeredmodel',
-            name='noninferiority_margin',
-            field=models.FloatField(default=0.01, help_text='A candidate may be worse than the production version by at most this much on each metric.', validators=[django.core.validators.MinValueValidator(0)]),
+            model_name="registeredmodel",
+            name="noninferiority_margin",
+            field=models.FloatField(
+                default=0.01,
+                help_text="A candidate may be worse than the production version by at most this much on each metric.",
+                validators=[django.core.validators.MinValueValidator(0)],
+            ),
         ),
         migrations.AddField(
-            model_name='registeredmodel',
-            name='slo_min_throughput',
-            field=models.FloatField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(0)], verbose_name='SLO: throughput at the largest batch (samples/s)'),
+            model_name="registeredmodel",
+            name="slo_min_throughput",
+            field=models.FloatField(
+                blank=True,
+                null=True,
+                validators=[django.core.validators.MinValueValidator(0)],
+                verbose_name="SLO: throughput at the largest batch (samples/s)",
+            ),
         ),
         migrations.AddField(
-            model_name='registeredmodel',
-            name='slo_p99_latency_ms',
-            field=models.FloatField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(0)], verbose_name='SLO: p99 latency at batch 1 (ms)'),
+            model_name="registeredmodel",
+            name="slo_p99_latency_ms",
+            field=models.FloatField(
+                blank=True,
+                null=True,
+                validators=[django.core.validators.MinValueValidator(0)],
+                verbose_name="SLO: p99 latency at batch 1 (ms)",
+            ),
         ),
         migrations.CreateModel(
-            name='Job',
+            name="Job",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('validation', 'Validation'), ('benchmark', 'Benchmark')], db_index=True, max_length=12)),
-                ('artifact_sha256', models.CharField(help_text='The digest the evidence is about.', max_length=64)),
-                ('parameters', models.JSONField(blank=True, default=dict)),
-                ('device', models.CharField(choices=[('gpu', 'GPU'), ('cpu', 'CPU')], default='cpu', max_length=4)),
-                ('queue', models.CharField(db_index=True, max_length=40)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('error', 'Error'), ('cancelled', 'Cancelled')], db_index=True, default='queued', max_length=10)),
-                ('verdict', models.CharField(blank=True, choices=[('passed', 'Passed'), ('failed', 'Failed')], max_length=8)),
-                ('progress', models.PositiveSmallIntegerField(default=0)),
-                ('message', models.CharField(blank=True, max_length=300)),
-                ('log', models.TextField(blank=True)),
-                ('result', models.JSONField(blank=True, null=True)),
-                ('environment', models.JSONField(blank=True, null=True)),
-                ('error', models.TextField(blank=True)),
-                ('worker', models.CharField(blank=True, max_length=200)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('dispatches', models.PositiveSmallIntegerField(default=0)),
-                ('celery_task_id', models.CharField(blank=True, max_length=64)),
-                ('cancel_requested', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('dispatched_at', models.DateTimeField(blank=True, null=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('heartbeat_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('dataset', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='jobs', to='registry.dataset')),
-                ('requested_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='jobs', to=settings.AUTH_USER_MODEL)),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='jobs', to='registry.modelversion')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("validation", "Validation"), ("benchmark", "Benchmark")], db_index=True, max_length=12
+                    ),
+                ),
+                ("artifact_sha256", models.CharField(help_text="The digest the evidence is about.", max_length=64)),
+                ("parameters", models.JSONField(blank=True, default=dict)),
+                ("device", models.CharField(choices=[("gpu", "GPU"), ("cpu", "CPU")], default="cpu", max_length=4)),
+                ("queue", models.CharField(db_index=True, max_length=40)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("error", "Error"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        db_index=True,
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "verdict",
+                    models.CharField(blank=True, choices=[("passed", "Passed"), ("failed", "Failed")], max_length=8),
+                ),
+                ("progress", models.PositiveSmallIntegerField(default=0)),
+                ("message", models.CharField(blank=True, max_length=300)),
+                ("log", models.TextField(blank=True)),
+                ("result", models.JSONField(blank=True, null=True)),
+                ("environment", models.JSONField(blank=True, null=True)),
+                ("error", models.TextField(blank=True)),
+                ("worker", models.CharField(blank=True, max_length=200)),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("dispatches", models.PositiveSmallIntegerField(default=0)),
+                ("celery_task_id", models.CharField(blank=True, max_length=64)),
+                ("cancel_requested", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("dispatched_at", models.DateTimeField(blank=True, null=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("heartbeat_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "dataset",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="jobs",
+                        to="registry.dataset",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="jobs", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="jobs", to="registry.modelversion"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
-                'permissions': [('run_validation', 'Can start validation jobs'), ('run_benchmark', 'Can start benchmark jobs')],
-                'indexes': [models.Index(fields=['status', 'created_at'], name='registry_job_status_idx'), models.Index(fields=['version', 'kind', 'status'], name='registry_job_evidence_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('progress__lte', 100)), name='registry_job_progress_max_100'), models.CheckConstraint(condition=models.Q(models.Q(('kind', 'validation'), _negated=True), ('dataset__isnull', False), _connector='OR'), name='registry_job_validation_has_dataset')],
+                "ordering": ["-created_at"],
+                "permissions": [
+                    ("run_validation", "Can start validation jobs"),
+                    ("run_benchmark", "Can start benchmark jobs"),
+                ],
+                "indexes": [
+                    models.Index(fields=["status", "created_at"], name="registry_job_status_idx"),
+                    models.Index(fields=["version", "kind", "status"], name="registry_job_evidence_idx"),
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("progress__lte", 100)), name="registry_job_progress_max_100"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("kind", "validation"), _negated=True), ("dataset__isnull", False), _connector="OR"
+                        ),
+                        name="registry_job_validation_has_dataset",
+                    ),
+                ],
             },
         ),
     ]

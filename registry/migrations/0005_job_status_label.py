@@ -4,15 +4,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('registry', '0004_job_roles'),
+        ("registry", "0004_job_roles"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='job',
-            name='status',
-            field=models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Completed'), ('failed', 'Failed'), ('error', 'Error'), ('cancelled', 'Cancelled')], db_index=True, default='queued', max_length=10),
+            model_name="job",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("queued", "Queued"),
+                    ("running", "Running"),
+                    ("succeeded", "Completed"),
+                    ("failed", "Failed"),
+                    ("error", "Error"),
+                    ("cancelled", "Cancelled"),
+                ],
+                db_index=True,
+                default="queued",
+                max_length=10,
+            ),
         ),
     ]

@@ -6,78 +6,100 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('portal', '0004_debt_snapshots'),
-        ('registry', '0005_job_status_label'),
+        ("portal", "0004_debt_snapshots"),
+        ("registry", "0005_job_status_label"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Observation',
+            name="Observation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('observed_at', models.DateTimeField(help_text='The end of the window the values describe.')),
-                ('window_start', models.DateTimeField(blank=True, null=True)),
-                ('sample_count', models.PositiveBigIntegerField(blank=True, null=True)),
-                ('metrics', models.JSONField(blank=True, default=dict)),
-                ('histograms', models.JSONField(blank=True, default=dict, help_text='{feature: [counts on the reference edges]}')),
-                ('psi', models.JSONField(blank=True, default=dict, help_text='{feature: PSI against the reference}')),
-                ('max_psi', models.FloatField(blank=True, null=True)),
-                ('below_floor', models.JSONField(blank=True, default=list, help_text="Metrics that missed the model's floor.")),
-                ('degradation', models.FloatField(default=0, help_text='0 healthy, 0.5 amber drift, 1 degraded.')),
-                ('source', models.CharField(blank=True, help_text='The reporting system, e.g. its hostname.', max_length=100)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("observed_at", models.DateTimeField(help_text="The end of the window the values describe.")),
+                ("window_start", models.DateTimeField(blank=True, null=True)),
+                ("sample_count", models.PositiveBigIntegerField(blank=True, null=True)),
+                ("metrics", models.JSONField(blank=True, default=dict)),
+                (
+                    "histograms",
+                    models.JSONField(blank=True, default=dict, help_text="{feature: [counts on the reference edges]}"),
+                ),
+                ("psi", models.JSONField(blank=True, default=dict, help_text="{feature: PSI against the reference}")),
+                ("max_psi", models.FloatField(blank=True, null=True)),
+                (
+                    "below_floor",
+                    models.JSONField(blank=True, default=list, help_text="Metrics that missed the model's floor."),
+                ),
+                ("degradation", models.FloatField(default=0, help_text="0 healthy, 0.5 amber drift, 1 degraded.")),
+                (
+                    "source",
+                    models.CharField(blank=True, help_text="The reporting system, e.g. its hostname.", max_length=100),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['-observed_at', '-pk'],
+                "ordering": ["-observed_at", "-pk"],
             },
         ),
         migrations.AddField(
-            model_name='registeredmodel',
-            name='first_production_at',
+            model_name="registeredmodel",
+            name="first_production_at",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='registeredmodel',
-            name='first_test_at',
+            model_name="registeredmodel",
+            name="first_test_at",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='registeredmodel',
-            name='first_version_at',
+            model_name="registeredmodel",
+            name="first_version_at",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AddIndex(
-            model_name='registeredmodel',
-            index=models.Index(fields=['first_version_at'], name='registry_model_first_v_idx'),
+            model_name="registeredmodel",
+            index=models.Index(fields=["first_version_at"], name="registry_model_first_v_idx"),
         ),
         migrations.AddIndex(
-            model_name='registeredmodel',
-            index=models.Index(fields=['first_production_at'], name='registry_model_first_prod_idx'),
+            model_name="registeredmodel",
+            index=models.Index(fields=["first_production_at"], name="registry_model_first_prod_idx"),
         ),
         migrations.AddField(
-            model_name='observation',
-            name='reference_job',
-            field=models.ForeignKey(blank=True, help_text='The validation the PSI compares with.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='observations', to='registry.job'),
+            model_name="observation",
+            name="reference_job",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="The validation the PSI compares with.",
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="observations",
+                to="registry.job",
+            ),
         ),
         migrations.AddField(
-            model_name='observation',
-            name='reported_by',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='observations', to=settings.AUTH_USER_MODEL),
+            model_name="observation",
+            name="reported_by",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="observations", to=settings.AUTH_USER_MODEL
+            ),
         ),
         migrations.AddField(
-            model_name='observation',
-            name='version',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='observations', to='registry.modelversion'),
+            model_name="observation",
+            name="version",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="observations", to="registry.modelversion"
+            ),
         ),
         migrations.AddIndex(
-            model_name='observation',
-            index=models.Index(fields=['version', '-observed_at'], name='registry_obs_latest_idx'),
+            model_name="observation",
+            index=models.Index(fields=["version", "-observed_at"], name="registry_obs_latest_idx"),
         ),
         migrations.AddConstraint(
-            model_name='observation',
-            constraint=models.CheckConstraint(condition=models.Q(('degradation__gte', 0), ('degradation__lte', 1)), name='registry_obs_degradation_range'),
+            model_name="observation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("degradation__gte", 0), ("degradation__lte", 1)),
+                name="registry_obs_degradation_range",
+            ),
         ),
     ]

@@ -5,16 +5,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('portal', '0006_debt_days'),
-        ('registry', '0006_observations_and_milestones'),
+        ("portal", "0006_debt_days"),
+        ("registry", "0006_observations_and_milestones"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='registeredmodel',
-            index=models.Index(fields=['name'], name='registry_model_name_prefix_idx', opclasses=['varchar_pattern_ops']),
+            model_name="registeredmodel",
+            index=models.Index(
+                fields=["name"], name="registry_model_name_prefix_idx", opclasses=["varchar_pattern_ops"]
+            ),
         ),
     ]

@@ -5,15 +5,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('registry', '0007_model_name_prefix_index'),
+        ("registry", "0007_model_name_prefix_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='job',
-            index=models.Index(fields=['-created_at', '-id'], name='registry_job_recent_idx'),
+            model_name="job",
+            index=models.Index(fields=["-created_at", "-id"], name="registry_job_recent_idx"),
         ),
     ]

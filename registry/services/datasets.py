@@ -16,6 +16,7 @@ from registry.choices import AuditAction, DatasetFormat
 from registry.inspector import inspect_file
 from registry.models import Dataset, RegisteredModel
 
+
 def dataset_create(
     *,
     actor: AbstractBaseUser,

@@ -11,21 +11,20 @@ import re
 import uuid
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from celery import current_app
-
 from portal.core.errors import ApplicationError
 from portal.core.services import audit_event_record
 from registry import permissions
 from registry.choices import JOB_CREATED_ACTION, AuditAction, Device, JobKind, JobStatus
-from registry.models import Dataset, Job, ModelVersion
 from registry.evidence.benchmark import BenchmarkParams
 from registry.evidence.scoring import metric_names
+from registry.models import Dataset, Job, ModelVersion
 
 logger = logging.getLogger(__name__)
 
@@ -80,8 +79,9 @@ def parse_batch_sizes(value: Any) -> list[int]:
 def floors_check(floors: Any, task_type: str) -> dict[str, float]:
     """Floors as {metric: finite number}, naming only metrics the task type's validation computes."""
     if not isinstance(floors, dict):
-        raise ApplicationError('Floors are an object of metric name to number, e.g. {"accuracy": 0.9}.',
-                               field="metric_floors")
+        raise ApplicationError(
+            'Floors are an object of metric name to number, e.g. {"accuracy": 0.9}.', field="metric_floors"
+        )
     known = metric_names(task_type)
     unknown = sorted(set(floors) - set(known))
     if unknown:
@@ -172,8 +172,13 @@ def job_create(
             actor=actor,
             action=JOB_CREATED_ACTION[kind],
             obj=job,
-            after={"version": str(version), "dataset": dataset.name if dataset else None, "device": device,
-                   "queue": job.queue, "parameters": params},
+            after={
+                "version": str(version),
+                "dataset": dataset.name if dataset else None,
+                "device": device,
+                "queue": job.queue,
+                "parameters": params,
+            },
         )
         if dispatch:
             transaction.on_commit(lambda: job_dispatch(job_id=job.pk))
@@ -209,7 +214,9 @@ def job_dispatch(*, job_id: int) -> bool:
         )
         return False
     Job.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
-        celery_task_id=task_id, dispatched_at=timezone.now(), dispatches=F("dispatches") + 1,
+        celery_task_id=task_id,
+        dispatched_at=timezone.now(),
+        dispatches=F("dispatches") + 1,
         message=f"Waiting for a worker on queue '{job.queue}'",
     )
     return True
@@ -232,8 +239,13 @@ def job_cancel(*, actor: AbstractBaseUser, job: Job) -> Job:
         job.cancel_requested = True  # the runner sees it at its next heartbeat and stops
         job.message = f"Cancelling (asked by {actor.get_username()})…"
     job.save()
-    audit_event_record(actor=actor, action=AuditAction.JOB_CANCELLED, obj=job, before=before,
-                       after={"status": job.status, "cancel_requested": job.cancel_requested})
+    audit_event_record(
+        actor=actor,
+        action=AuditAction.JOB_CANCELLED,
+        obj=job,
+        before=before,
+        after={"status": job.status, "cancel_requested": job.cancel_requested},
+    )
     return job
 
 
@@ -253,7 +265,8 @@ def reap_stale_jobs(*, now=None) -> dict[str, int]:
     # lost with a worker): a job queued behind busy workers is not duplicated every run.
     lost_before = now - timezone.timedelta(seconds=settings.GATEHOUSE_JOB_REDISPATCH_AFTER_S * 15)
     waiting = Job.objects.filter(status=JobStatus.QUEUED, started_at__isnull=True).filter(
-        Q(celery_task_id="", dispatched_at__lt=redispatch_before) | Q(dispatched_at__lt=lost_before))
+        Q(celery_task_id="", dispatched_at__lt=redispatch_before) | Q(dispatched_at__lt=lost_before)
+    )
     for job_id in waiting.values_list("pk", flat=True)[:500]:
         resent += job_dispatch(job_id=job_id)
     never_sent = Job.objects.filter(
@@ -271,23 +284,34 @@ def reap_stale_jobs(*, now=None) -> dict[str, int]:
                 continue
             locked.status = JobStatus.ERROR
             locked.finished_at = now
-            limit = (settings.GATEHOUSE_VALIDATION_TIME_LIMIT_S if locked.kind == "validation"
-                     else settings.GATEHOUSE_BENCHMARK_TIME_LIMIT_S) + 60
+            limit = (
+                settings.GATEHOUSE_VALIDATION_TIME_LIMIT_S
+                if locked.kind == "validation"
+                else settings.GATEHOUSE_BENCHMARK_TIME_LIMIT_S
+            ) + 60
             overran = locked.started_at and (now - locked.started_at).total_seconds() >= limit
             locked.error = (
-                f"The job ran past its hard time limit ({limit} s) on {locked.worker} and was stopped during "
-                f"attempt {locked.attempts}. Give it fewer rows or a shorter measured phase, or raise the limit."
-            ) if overran else (
-                f"The worker {locked.worker or '(unknown)'} stopped sending heartbeats at "
-                f"{locked.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC during attempt {locked.attempts}: it was stopped or "
-                "killed (kill -9, an out-of-memory kill, a lost node). Nothing it computed was kept. "
-                "Start the job again."
+                (
+                    f"The job ran past its hard time limit ({limit} s) on {locked.worker} and was stopped during "
+                    f"attempt {locked.attempts}. Give it fewer rows or a shorter measured phase, or raise the limit."
+                )
+                if overran
+                else (
+                    f"The worker {locked.worker or '(unknown)'} stopped sending heartbeats at "
+                    f"{locked.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC during attempt {locked.attempts}: it was stopped or "
+                    "killed (kill -9, an out-of-memory kill, a lost node). Nothing it computed was kept. "
+                    "Start the job again."
+                )
             )
             locked.message = "Worker lost"
             locked.log += f"\n[{now:%H:%M:%S}] {locked.error}"
             locked.save()
-            audit_event_record(actor=None, action=AuditAction.JOB_ERROR, obj=locked,
-                               before={"status": JobStatus.RUNNING}, after={"status": locked.status,
-                                                                            "reason": "worker lost"})
+            audit_event_record(
+                actor=None,
+                action=AuditAction.JOB_ERROR,
+                obj=locked,
+                before={"status": JobStatus.RUNNING},
+                after={"status": locked.status, "reason": "worker lost"},
+            )
             failed += 1
     return {"resent": resent, "failed": failed}

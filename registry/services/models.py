@@ -123,8 +123,9 @@ def registered_model_update(
             after={k: after[k] for k in changed},
         )
         # A completed card or a new SLO may be the evidence a waiting request needs (approvals listens).
-        transaction.on_commit(lambda: signals.model_changed.send(sender=RegisteredModel, model_id=model.pk,
-                                                                 changed=frozenset(changed)))
+        transaction.on_commit(
+            lambda: signals.model_changed.send(sender=RegisteredModel, model_id=model.pk, changed=frozenset(changed))
+        )
     return model
 
 
@@ -133,4 +134,5 @@ def model_milestone_record(*, model_id: int, stage: str, at: dt.datetime) -> Non
     on the model's row as it happens (and rebuilt from the history by approvals.milestones)."""
     if stage in (Stage.TEST, Stage.PRODUCTION):
         RegisteredModel.objects.filter(pk=model_id, **{f"first_{stage}_at__isnull": True}).update(
-            **{f"first_{stage}_at": at})
+            **{f"first_{stage}_at": at}
+        )

@@ -49,8 +49,7 @@ def _moment(value: Any, name: str) -> dt.datetime | None:
     else:
         moment = parse_datetime(str(value))
         if moment is None:
-            raise ApplicationError(f"{name} must be an ISO 8601 date and time, e.g. 2026-11-27T08:00:00Z.",
-                                   field=name)
+            raise ApplicationError(f"{name} must be an ISO 8601 date and time, e.g. 2026-11-27T08:00:00Z.", field=name)
     if timezone.is_naive(moment):
         raise ApplicationError(f"{name} needs a time zone (end it with Z or +01:00).", field=name)
     return moment
@@ -60,8 +59,9 @@ def _metrics(raw: Any) -> dict[str, float]:
     if raw in (None, ""):
         return {}
     if not isinstance(raw, dict):
-        raise ApplicationError('metrics must be an object of names and numbers, e.g. {"accuracy": 0.93}.',
-                               field="metrics")
+        raise ApplicationError(
+            'metrics must be an object of names and numbers, e.g. {"accuracy": 0.93}.', field="metrics"
+        )
     out = {}
     for name, value in raw.items():
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
@@ -74,11 +74,15 @@ def _histograms(raw: Any, reference: dict[str, dict] | None) -> tuple[dict[str, 
     if raw in (None, ""):
         return {}, {}
     if not isinstance(raw, dict):
-        raise ApplicationError("histograms must be an object: feature name → list of counts on the reference "
-                               "edges.", field="histograms")
+        raise ApplicationError(
+            "histograms must be an object: feature name → list of counts on the reference edges.", field="histograms"
+        )
     if reference is None:
-        raise ApplicationError("This version has no reference histograms yet: run a validation of it (it "
-                               "records them), then report histograms.", field="histograms")
+        raise ApplicationError(
+            "This version has no reference histograms yet: run a validation of it (it "
+            "records them), then report histograms.",
+            field="histograms",
+        )
     if len(raw) > MAX_FEATURES:
         raise ApplicationError(f"At most {MAX_FEATURES} features per observation.", field="histograms")
     counts, values = {}, {}
@@ -86,16 +90,21 @@ def _histograms(raw: Any, reference: dict[str, dict] | None) -> tuple[dict[str, 
         ref = reference.get(feature)
         if ref is None:
             known = ", ".join(sorted(reference)[:15])
-            raise ApplicationError(f"Feature {feature!r} has no reference histogram (features: {known}).",
-                                   field="histograms")
-        if not isinstance(observed, list) or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0
-                                                     for c in observed):
-            raise ApplicationError(f"The histogram of {feature!r} must be a list of counts (whole numbers ≥ 0).",
-                                   field="histograms")
+            raise ApplicationError(
+                f"Feature {feature!r} has no reference histogram (features: {known}).", field="histograms"
+            )
+        if not isinstance(observed, list) or not all(
+            isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in observed
+        ):
+            raise ApplicationError(
+                f"The histogram of {feature!r} must be a list of counts (whole numbers ≥ 0).", field="histograms"
+            )
         if len(observed) != len(ref["counts"]):
             raise ApplicationError(
                 f"The histogram of {feature!r} has {len(observed)} bins; its reference has {len(ref['counts'])} "
-                f"(edges {ref['edges']}). Count on those edges: GET the version's reference.", field="histograms")
+                f"(edges {ref['edges']}). Count on those edges: GET the version's reference.",
+                field="histograms",
+            )
         if sum(observed) == 0:
             raise ApplicationError(f"The histogram of {feature!r} counts nothing.", field="histograms")
         counts[feature] = observed
@@ -135,18 +144,22 @@ def observation_record(
     model = version.model
     permissions.require_report_observation(actor, model)
     if version.stage != Stage.PRODUCTION:
-        raise ApplicationError(f"{version} is in {version.stage}; observations are reported for the version in "
-                               "production.", field="version")
+        raise ApplicationError(
+            f"{version} is in {version.stage}; observations are reported for the version in production.",
+            field="version",
+        )
     now = timezone.now()
     observed = _moment(observed_at, "observed_at") or now
     if observed > now + CLOCK_SKEW:
-        raise ApplicationError("observed_at is in the future; send the end of the window the values describe.",
-                               field="observed_at")
+        raise ApplicationError(
+            "observed_at is in the future; send the end of the window the values describe.", field="observed_at"
+        )
     start = _moment(window_start, "window_start")
     if start is not None and start > observed:
         raise ApplicationError("window_start is after observed_at.", field="window_start")
-    if sample_count not in (None, "") and (isinstance(sample_count, bool) or not isinstance(sample_count, int)
-                                           or sample_count < 0):
+    if sample_count not in (None, "") and (
+        isinstance(sample_count, bool) or not isinstance(sample_count, int) or sample_count < 0
+    ):
         raise ApplicationError("sample_count must be a whole number ≥ 0.", field="sample_count")
     if observed_at not in (None, ""):
         # A serving system that retries sends the same window again: the first report stands, no duplicate.
@@ -156,20 +169,41 @@ def observation_record(
             return same
     values = _metrics(metrics)
     reference = reference_job(version=version)
-    counts, psi_values = _histograms(histograms, (reference.result or {}).get("reference_histograms")
-                                     if reference else None)
+    counts, psi_values = _histograms(
+        histograms, (reference.result or {}).get("reference_histograms") if reference else None
+    )
     if not values and not counts:
         raise ApplicationError("Send metrics, histograms, or both.", field="metrics")
     below, max_psi, degradation = judge(model, values, psi_values)
     with transaction.atomic():
         obs = Observation.objects.create(
-            version=version, observed_at=observed, window_start=start,
-            sample_count=sample_count if sample_count not in ("",) else None, metrics=values, histograms=counts,
-            psi=psi_values, max_psi=max_psi, below_floor=below, degradation=degradation,
-            reference_job=reference if counts else None, source=str(source or "")[:100], reported_by=actor)
-        audit_event_record(actor=actor, action=AuditAction.OBSERVATION_RECORDED, obj=obs,
-                           after={"version": str(version), "observed_at": observed.isoformat(), "metrics": values,
-                                  "max_psi": max_psi, "below_floor": below, "degradation": degradation})
+            version=version,
+            observed_at=observed,
+            window_start=start,
+            sample_count=sample_count if sample_count not in ("",) else None,
+            metrics=values,
+            histograms=counts,
+            psi=psi_values,
+            max_psi=max_psi,
+            below_floor=below,
+            degradation=degradation,
+            reference_job=reference if counts else None,
+            source=str(source or "")[:100],
+            reported_by=actor,
+        )
+        audit_event_record(
+            actor=actor,
+            action=AuditAction.OBSERVATION_RECORDED,
+            obj=obs,
+            after={
+                "version": str(version),
+                "observed_at": observed.isoformat(),
+                "metrics": values,
+                "max_psi": max_psi,
+                "below_floor": below,
+                "degradation": degradation,
+            },
+        )
     return obs
 
 
@@ -180,7 +214,8 @@ def scheduler_user():
     """The account scheduled jobs are requested by: it has no role and cannot sign in; the audit log names it."""
     User = get_user_model()
     user, created = User.objects.get_or_create(
-        username=SCHEDULER_USERNAME, defaults={"first_name": "Gatehouse", "last_name": "scheduler"})
+        username=SCHEDULER_USERNAME, defaults={"first_name": "Gatehouse", "last_name": "scheduler"}
+    )
     if created:
         user.set_unusable_password()
         user.save(update_fields=["password"])
@@ -195,16 +230,25 @@ def revalidation_due(*, now: dt.datetime | None = None) -> list[tuple[ModelVersi
     validation to repeat (same dataset). Versions never validated are not guessed at; one whose scheduled
     revalidation failed is tried again a week later, not at every run. Three queries in all."""
     now = now or timezone.now()
-    passed = (Job.objects.passed_validations_of(OuterRef("sha256")).filter(version=OuterRef("pk"))
-              .order_by("-finished_at", "-pk"))
-    scheduled = Job.objects.filter(version=OuterRef("pk"), kind=JobKind.VALIDATION,
-                                   requested_by__username=SCHEDULER_USERNAME).order_by("-created_at")
+    passed = (
+        Job.objects.passed_validations_of(OuterRef("sha256"))
+        .filter(version=OuterRef("pk"))
+        .order_by("-finished_at", "-pk")
+    )
+    scheduled = Job.objects.filter(
+        version=OuterRef("pk"), kind=JobKind.VALIDATION, requested_by__username=SCHEDULER_USERNAME
+    ).order_by("-created_at")
     busy = Job.objects.filter(version=OuterRef("pk"), kind=JobKind.VALIDATION).in_flight()
-    candidates = (ModelVersion.objects.in_production().select_related("model")
-                  .annotate(last_passed=Subquery(passed.values("pk")[:1]),
-                            last_passed_at=Subquery(passed.values("finished_at")[:1]),
-                            last_scheduled_at=Subquery(scheduled.values("created_at")[:1]),
-                            busy=Exists(busy)))
+    candidates = (
+        ModelVersion.objects.in_production()
+        .select_related("model")
+        .annotate(
+            last_passed=Subquery(passed.values("pk")[:1]),
+            last_passed_at=Subquery(passed.values("finished_at")[:1]),
+            last_scheduled_at=Subquery(scheduled.values("created_at")[:1]),
+            busy=Exists(busy),
+        )
+    )
     due = []
     for version in candidates:
         if version.last_passed is None or version.busy:
@@ -225,8 +269,14 @@ def revalidations_start(*, now: dt.datetime | None = None) -> list[Job]:
     for version, last in revalidation_due(now=now):
         # The model's floors and margin as they are now, so that the new evidence counts.
         params = {"batch_rows": last.parameters.get("batch_rows", 50_000)}
-        job = job_create(actor=actor, version=version, kind=JobKind.VALIDATION, dataset=last.dataset,
-                         parameters=params, scheduled=True)
+        job = job_create(
+            actor=actor,
+            version=version,
+            kind=JobKind.VALIDATION,
+            dataset=last.dataset,
+            parameters=params,
+            scheduled=True,
+        )
         logger.info("scheduled revalidation of %s: job %s", version, job.pk)
         started.append(job)
     return started

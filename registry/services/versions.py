@@ -18,6 +18,7 @@ from registry.inspector import inspect_file
 from registry.models import ModelVersion, RegisteredModel
 from registry.services.models import FETCHED_RELATIONS
 
+
 def model_version_create(
     *,
     actor: AbstractBaseUser,

@@ -11,10 +11,10 @@ from django.views.decorators.http import require_POST
 from portal.core.errors import ApplicationError
 from portal.core.views import filtered, form_error, paginate
 from registry import permissions, selectors
-from registry.services import jobs as job_services
 from registry.choices import JobKind
 from registry.filters import JobFilterSet
 from registry.forms import BenchmarkJobForm, ValidationJobForm
+from registry.services import jobs as job_services
 from registry.views.versions import render_version
 
 
@@ -33,12 +33,18 @@ def job_start(request: HttpRequest, name: str, number: int, kind: str) -> HttpRe
         try:
             if kind == JobKind.VALIDATION:
                 job = job_services.job_create(
-                    actor=request.user, version=version, kind=kind, dataset=data["dataset"],
+                    actor=request.user,
+                    version=version,
+                    kind=kind,
+                    dataset=data["dataset"],
                     parameters={"floors": data["floors"], "margin": data["margin"]},
                 )
             else:
                 job = job_services.job_create(
-                    actor=request.user, version=version, kind=kind, device=data["device"],
+                    actor=request.user,
+                    version=version,
+                    kind=kind,
+                    device=data["device"],
                     parameters={k: data[k] for k in ("batch_sizes", "min_seconds", "min_iterations", "warmup_ms")},
                 )
         except ApplicationError as exc:
@@ -54,13 +60,21 @@ def job_start(request: HttpRequest, name: str, number: int, kind: str) -> HttpRe
 @login_required
 def job_list(request: HttpRequest) -> HttpResponse:
     permissions.require_view_jobs(request.user)
-    filterset, queryset, status = filtered(request, JobFilterSet, selectors.job_list(),
-                                           default_order=("-created_at", "-pk"))
+    filterset, queryset, status = filtered(
+        request, JobFilterSet, selectors.job_list(), default_order=("-created_at", "-pk")
+    )
     page, query = paginate(request, queryset, capped=True)
-    return render(request, "registry/job_list.html", {
-        "filter": filterset, "page": page, "query": query,
-        "filtered": any(v for k, v in request.GET.items() if k != "page"),
-    }, status=status)
+    return render(
+        request,
+        "registry/job_list.html",
+        {
+            "filter": filterset,
+            "page": page,
+            "query": query,
+            "filtered": any(v for k, v in request.GET.items() if k != "page"),
+        },
+        status=status,
+    )
 
 
 @login_required
@@ -68,15 +82,26 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     permissions.require_view_jobs(request.user)
     job = selectors.job_get(pk=pk)
     charts = _benchmark_charts([job]) if job.kind == JobKind.BENCHMARK and job.result else None
-    other = (selectors.job_list().filter(version__model=job.version.model, kind=JobKind.BENCHMARK,
-                                         status="succeeded").exclude(pk=job.pk).order_by("-created_at")[:10]
-             if job.kind == JobKind.BENCHMARK else [])
-    return render(request, "registry/job_detail.html", {
-        "job": job, "version": job.version, "model": job.version.model,
-        "charts": charts,
-        "can_cancel": not job.finished and permissions.can_cancel_job(request.user, job),
-        "compare_with": other,
-    })
+    other = (
+        selectors.job_list()
+        .filter(version__model=job.version.model, kind=JobKind.BENCHMARK, status="succeeded")
+        .exclude(pk=job.pk)
+        .order_by("-created_at")[:10]
+        if job.kind == JobKind.BENCHMARK
+        else []
+    )
+    return render(
+        request,
+        "registry/job_detail.html",
+        {
+            "job": job,
+            "version": job.version,
+            "model": job.version.model,
+            "charts": charts,
+            "can_cancel": not job.finished and permissions.can_cancel_job(request.user, job),
+            "compare_with": other,
+        },
+    )
 
 
 @login_required
@@ -84,11 +109,19 @@ def job_progress(request: HttpRequest, pk: int) -> JsonResponse:
     """The small document the job page polls."""
     permissions.require_view_jobs(request.user)
     job = selectors.job_get(pk=pk)
-    return JsonResponse({
-        "status": job.status, "status_label": job.get_status_display(), "progress": job.progress,
-        "message": job.message, "finished": job.finished, "verdict": job.verdict, "attempts": job.attempts,
-        "log_tail": job.log[-4000:], "error": job.error,
-    })
+    return JsonResponse(
+        {
+            "status": job.status,
+            "status_label": job.get_status_display(),
+            "progress": job.progress,
+            "message": job.message,
+            "finished": job.finished,
+            "verdict": job.verdict,
+            "attempts": job.attempts,
+            "log_tail": job.log[-4000:],
+            "error": job.error,
+        }
+    )
 
 
 @login_required
@@ -126,9 +159,15 @@ def job_compare(request: HttpRequest) -> HttpResponse:
             a, b = cells[0]["throughput_samples_s"], cells[1]["throughput_samples_s"]
             delta = (b - a) / a * 100 if a else None
         rows.append({"batch": batch, "cells": cells, "throughput_delta_pct": delta})
-    return render(request, "registry/job_compare.html", {
-        "jobs": jobs, "rows": rows, "charts": _benchmark_charts(jobs),
-    })
+    return render(
+        request,
+        "registry/job_compare.html",
+        {
+            "jobs": jobs,
+            "rows": rows,
+            "charts": _benchmark_charts(jobs),
+        },
+    )
 
 
 def _benchmark_charts(jobs) -> dict:
@@ -140,9 +179,22 @@ def _benchmark_charts(jobs) -> dict:
         for r in results:
             hist = r["latency_histogram_ms"]
             centres = [(a + b) / 2 for a, b in zip(hist["edges"][:-1], hist["edges"][1:], strict=True)]
-            latency.append({"type": "bar", "x": centres, "y": hist["counts"], "opacity": 0.6,
-                            "name": f"{label} · batch {r['batch_size']}"})
-        throughput.append({"type": "scatter", "mode": "lines+markers", "name": label,
-                           "x": [r["batch_size"] for r in results],
-                           "y": [r["throughput_samples_s"] for r in results]})
+            latency.append(
+                {
+                    "type": "bar",
+                    "x": centres,
+                    "y": hist["counts"],
+                    "opacity": 0.6,
+                    "name": f"{label} · batch {r['batch_size']}",
+                }
+            )
+        throughput.append(
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": label,
+                "x": [r["batch_size"] for r in results],
+                "y": [r["throughput_samples_s"] for r in results],
+            }
+        )
     return {"latency": latency, "throughput": throughput}

@@ -18,8 +18,9 @@ from registry.models import MODEL_CARD_FIELDS
 @login_required
 @permission_required("registry.view_registeredmodel", raise_exception=True)
 def model_list(request: HttpRequest) -> HttpResponse:
-    filterset, queryset, status = filtered(request, RegisteredModelFilterSet, selectors.model_list(),
-                                           default_order=("name",))
+    filterset, queryset, status = filtered(
+        request, RegisteredModelFilterSet, selectors.model_list(), default_order=("name",)
+    )
     page, query = paginate(request, queryset)
     return render(
         request,

@@ -15,6 +15,7 @@ from registry.forms import BenchmarkJobForm, ModelVersionForm, ValidationJobForm
 
 OBSERVATIONS_SHOWN = 10
 
+
 @login_required
 def version_create(request: HttpRequest, name: str) -> HttpResponse:
     model = selectors.model_get(name=name)
@@ -81,9 +82,12 @@ def _observation_chart(version) -> dict | None:
         return None
     rows.reverse()
     names = sorted({k for r in rows for k in r["metrics"]})
-    return {"x": [r["observed_at"].isoformat() for r in rows], "max_psi": [r["max_psi"] for r in rows],
-            "metrics": {n: [r["metrics"].get(n) for r in rows] for n in names},
-            "floors": {n: version.model.metric_floors[n] for n in names if n in version.model.metric_floors}}
+    return {
+        "x": [r["observed_at"].isoformat() for r in rows],
+        "max_psi": [r["max_psi"] for r in rows],
+        "metrics": {n: [r["metrics"].get(n) for r in rows] for n in names},
+        "floors": {n: version.model.metric_floors[n] for n in names if n in version.model.metric_floors},
+    }
 
 
 @login_required

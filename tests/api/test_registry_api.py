@@ -34,17 +34,31 @@ def test_anonymous_gets_401(api):
 
 def test_a_ci_pipeline_registers_a_model_and_uploads_a_version(api, scientist, team):
     _token(api, scientist)
-    response = api.post("/api/v1/models/", {
-        "name": "fraud", "team": team.slug, "task_type": "binary-classification", "risk_tier": "critical",
-        "tags": ["payments"], "intended_use": "Card fraud",
-    }, format="json")
+    response = api.post(
+        "/api/v1/models/",
+        {
+            "name": "fraud",
+            "team": team.slug,
+            "task_type": "binary-classification",
+            "risk_tier": "critical",
+            "tags": ["payments"],
+            "intended_use": "Card fraud",
+        },
+        format="json",
+    )
     assert response.status_code == 201, response.json()
     assert response.json()["team"] == team.slug
     assert response.json()["tags"] == ["payments"]
     data = onnx_bytes(n_features=6)
-    response = api.post("/api/v1/models/fraud/versions/", {
-        "artifact": SimpleUploadedFile("m.onnx", data), "metrics": '{"auc": 0.93}', "source_commit": "deadbeef",
-    }, format="multipart")
+    response = api.post(
+        "/api/v1/models/fraud/versions/",
+        {
+            "artifact": SimpleUploadedFile("m.onnx", data),
+            "metrics": '{"auc": 0.93}',
+            "source_commit": "deadbeef",
+        },
+        format="multipart",
+    )
     assert response.status_code == 201, response.json()
     body = response.json()
     assert body["number"] == 1
@@ -62,8 +76,11 @@ def test_field_errors_are_400_with_the_field(api, scientist, team):
     assert response.status_code == 400
     body = response.json()
     assert set(body) >= {"team", "task_type", "risk_tier"}
-    response = api.post("/api/v1/models/", {"name": "Bad Name", "team": team.slug, "task_type": "regression",
-                                            "risk_tier": "low"}, format="json")
+    response = api.post(
+        "/api/v1/models/",
+        {"name": "Bad Name", "team": team.slug, "task_type": "regression", "risk_tier": "low"},
+        format="json",
+    )
     assert response.status_code == 400
     assert "lowercase" in response.json()["name"][0]
     assert not RegisteredModel.objects.exists()
@@ -73,9 +90,11 @@ def test_field_errors_are_400_with_the_field(api, scientist, team):
 def test_bad_uploads_through_the_api(case, make, message, api, scientist, team, tmp_path, artifact_storage):
     RegisteredModelFactory(name="churn", team=team)
     _token(api, scientist)
-    response = api.post("/api/v1/models/churn/versions/", {"artifact": SimpleUploadedFile(f"{case}.onnx",
-                                                                                          make(tmp_path))},
-                        format="multipart")
+    response = api.post(
+        "/api/v1/models/churn/versions/",
+        {"artifact": SimpleUploadedFile(f"{case}.onnx", make(tmp_path))},
+        format="multipart",
+    )
     assert response.status_code == 400
     errors = response.json()["artifact"]
     if case == "empty":
@@ -93,13 +112,19 @@ def test_role_and_team_rules(api, users, team):
     for role in ("outsider", "itops", "reviewer", "manager"):
         api.force_authenticate(users[role])
         assert api.get("/api/v1/models/churn/").status_code == 200
-        response = api.post("/api/v1/models/churn/versions/", {"artifact": SimpleUploadedFile("m.onnx", onnx_bytes())},
-                            format="multipart")
+        response = api.post(
+            "/api/v1/models/churn/versions/",
+            {"artifact": SimpleUploadedFile("m.onnx", onnx_bytes())},
+            format="multipart",
+        )
         assert response.status_code == 403, role
         assert "detail" in response.json()
         assert api.patch("/api/v1/models/churn/", {"risk_tier": "low"}, format="json").status_code == 403
-        response = api.post("/api/v1/models/", {"name": "x", "team": team.slug, "task_type": "regression",
-                                                "risk_tier": "low"}, format="json")
+        response = api.post(
+            "/api/v1/models/",
+            {"name": "x", "team": team.slug, "task_type": "regression", "risk_tier": "low"},
+            format="json",
+        )
         assert response.status_code == 403, role
     assert ModelVersion.objects.count() == 1
     api.force_authenticate(UserFactory(username="norole"))
@@ -125,24 +150,37 @@ def test_patch_the_model_card(api, scientist, team):
 def test_datasets_through_the_api(api, scientist, team):
     RegisteredModelFactory(name="churn", team=team)
     api.force_authenticate(scientist)
-    response = api.post("/api/v1/models/churn/datasets/", {
-        "name": "holdout", "label_column": "y", "file": SimpleUploadedFile("h.csv", b"a,y\n1,0\n2,1\n"),
-    }, format="multipart")
+    response = api.post(
+        "/api/v1/models/churn/datasets/",
+        {
+            "name": "holdout",
+            "label_column": "y",
+            "file": SimpleUploadedFile("h.csv", b"a,y\n1,0\n2,1\n"),
+        },
+        format="multipart",
+    )
     assert response.status_code == 201, response.json()
     assert response.json()["row_count"] == 2
     pk = response.json()["id"]
     assert api.get(f"/api/v1/models/churn/datasets/{pk}/").json()["columns"] == [
-        {"name": "a", "dtype": "int64"}, {"name": "y", "dtype": "int64"}]
-    response = api.post("/api/v1/models/churn/datasets/", {
-        "name": "bad", "label_column": "label", "file": SimpleUploadedFile("h.csv", b""),
-    }, format="multipart")
+        {"name": "a", "dtype": "int64"},
+        {"name": "y", "dtype": "int64"},
+    ]
+    response = api.post(
+        "/api/v1/models/churn/datasets/",
+        {
+            "name": "bad",
+            "label_column": "label",
+            "file": SimpleUploadedFile("h.csv", b""),
+        },
+        format="multipart",
+    )
     assert response.status_code == 400
 
 
 def test_filters_are_shared_with_the_pages(api, manager, scientist, team):
     for name, tier in (("a-low", "low"), ("b-high", "high")):
-        services.registered_model_create(actor=scientist, name=name, team=team, task_type="regression",
-                                         risk_tier=tier)
+        services.registered_model_create(actor=scientist, name=name, team=team, task_type="regression", risk_tier=tier)
     api.force_authenticate(manager)
     names = [m["name"] for m in api.get("/api/v1/models/?risk_tier=high").json()["results"]]
     assert names == ["b-high"]
@@ -151,8 +189,7 @@ def test_filters_are_shared_with_the_pages(api, manager, scientist, team):
 
 def test_name_prefix_search_and_page_size(api, manager, scientist, team):
     for name in ("fraud-a", "fraud-b", "fraud-c", "churn", "xfraud"):
-        services.registered_model_create(actor=scientist, name=name, team=team, task_type="regression",
-                                         risk_tier="low")
+        services.registered_model_create(actor=scientist, name=name, team=team, task_type="regression", risk_tier="low")
     api.force_authenticate(manager)
     names = [m["name"] for m in api.get("/api/v1/models/?name_prefix=fraud-").json()["results"]]
     assert names == ["fraud-a", "fraud-b", "fraud-c"]  # a prefix, not a substring: not xfraud
@@ -171,13 +208,15 @@ def test_list_endpoints_query_counts_are_constant(api, scientist, team):
     api.force_authenticate(scientist)
     model = RegisteredModelFactory(name="many", team=team)
     for i in range(5):
-        services.registered_model_create(actor=scientist, name=f"m{i}", team=team, task_type="regression",
-                                         risk_tier="low", tags=[f"t{i}"])
+        services.registered_model_create(
+            actor=scientist, name=f"m{i}", team=team, task_type="regression", risk_tier="low", tags=[f"t{i}"]
+        )
         version_create(model, scientist)
     small = (_count(api, "/api/v1/models/"), _count(api, "/api/v1/models/many/versions/"))
     for i in range(5, 50):
-        services.registered_model_create(actor=scientist, name=f"m{i}", team=team, task_type="regression",
-                                         risk_tier="low", tags=[f"t{i}"])
+        services.registered_model_create(
+            actor=scientist, name=f"m{i}", team=team, task_type="regression", risk_tier="low", tags=[f"t{i}"]
+        )
     for _ in range(10):
         version_create(model, scientist)
     large = (_count(api, "/api/v1/models/"), _count(api, "/api/v1/models/many/versions/"))
@@ -217,12 +256,21 @@ def test_every_endpoint_for_every_role(api, users, team):
     version_create(model, users["scientist"])
     payloads = {
         "/api/v1/models/churn/versions/": lambda: (
-            {"artifact": SimpleUploadedFile("m.onnx", onnx_bytes())}, "multipart"),
-        "/api/v1/models/churn/datasets/": lambda: ({"name": f"d{RegisteredModel.objects.count()}x",
-                                                    "label_column": "y",
-                                                    "file": SimpleUploadedFile("d.csv", b"a,y\n1,0\n")}, "multipart"),
-        "/api/v1/models/": lambda: ({"name": "new-model-x", "team": team.slug, "task_type": "regression",
-                                     "risk_tier": "low"}, "json"),
+            {"artifact": SimpleUploadedFile("m.onnx", onnx_bytes())},
+            "multipart",
+        ),
+        "/api/v1/models/churn/datasets/": lambda: (
+            {
+                "name": f"d{RegisteredModel.objects.count()}x",
+                "label_column": "y",
+                "file": SimpleUploadedFile("d.csv", b"a,y\n1,0\n"),
+            },
+            "multipart",
+        ),
+        "/api/v1/models/": lambda: (
+            {"name": "new-model-x", "team": team.slug, "task_type": "regression", "risk_tier": "low"},
+            "json",
+        ),
         "/api/v1/models/churn/": lambda: ({"caveats": "c"}, "json"),
     }
     for (method, url), statuses in API_EXPECTED.items():
@@ -268,7 +316,8 @@ def test_not_found_messages_name_what_is_missing(api, manager):
     api.force_authenticate(manager)
     assert api.get("/api/v1/models/nope/").json() == {"detail": "There is no model named 'nope'."}
     assert api.get("/api/v1/models/nope/versions/3/").json() == {
-        "detail": "There is no version 3 of a model named 'nope'."}
+        "detail": "There is no version 3 of a model named 'nope'."
+    }
 
 
 def test_an_identical_artifact_is_refused_with_the_version_it_matches(api, scientist, team):
@@ -276,8 +325,9 @@ def test_an_identical_artifact_is_refused_with_the_version_it_matches(api, scien
     data = onnx_bytes(seed=7)
     version_create(model, scientist, data=data)
     api.force_authenticate(scientist)
-    response = api.post("/api/v1/models/churn/versions/", {"artifact": SimpleUploadedFile("m.onnx", data)},
-                        format="multipart")
+    response = api.post(
+        "/api/v1/models/churn/versions/", {"artifact": SimpleUploadedFile("m.onnx", data)}, format="multipart"
+    )
     assert response.status_code == 400
     assert "identical to v1 of churn" in response.json()["artifact"][0]
     assert ModelVersion.objects.count() == 1
@@ -285,8 +335,9 @@ def test_an_identical_artifact_is_refused_with_the_version_it_matches(api, scien
 
 def test_unknown_team_says_so(api, scientist):
     api.force_authenticate(scientist)
-    response = api.post("/api/v1/models/", {"name": "x", "team": "nope", "task_type": "regression",
-                                            "risk_tier": "low"}, format="json")
+    response = api.post(
+        "/api/v1/models/", {"name": "x", "team": "nope", "task_type": "regression", "risk_tier": "low"}, format="json"
+    )
     assert response.json()["team"] == ["There is no team 'nope'. Use a team's slug, e.g. risk-models."]
 
 

@@ -22,8 +22,11 @@ def test_the_release_flow_through_the_api(api, users, world):  # noqa: F811
     model, version = world
     ModelVersion.objects.filter(pk=version.pk).update(stage=Stage.TEST)
     api.force_authenticate(users["scientist"])
-    body = api.post("/api/v1/requests/", {"model": "churn", "version": version.number, "action": "promote",
-                                          "justification": WHY}, format="json").json()
+    body = api.post(
+        "/api/v1/requests/",
+        {"model": "churn", "version": version.number, "action": "promote", "justification": WHY},
+        format="json",
+    ).json()
     assert body["status"] == "open" and body["to_stage"] == "production"
     assert any("No passed validation" in m for m in body["missing_evidence"])
     pk = body["id"]
@@ -33,8 +36,7 @@ def test_the_release_flow_through_the_api(api, users, world):  # noqa: F811
     _evidence(version, JobKind.VALIDATION, JobKind.BENCHMARK)
     for role in ("itops", "reviewer"):
         api.force_authenticate(users[role])
-        response = api.post(f"/api/v1/requests/{pk}/decide/", {"decision": "approve", "comment": "ok"},
-                            format="json")
+        response = api.post(f"/api/v1/requests/{pk}/decide/", {"decision": "approve", "comment": "ok"}, format="json")
         assert response.status_code == 200
     assert response.json()["status"] == "applied"
     production = api.get("/api/v1/production/").json()
@@ -46,14 +48,20 @@ def test_the_release_flow_through_the_api(api, users, world):  # noqa: F811
 def test_api_errors(api, users, world):  # noqa: F811
     model, version = world
     api.force_authenticate(users["scientist"])
-    response = api.post("/api/v1/requests/", {"model": "churn", "version": version.number, "action": "retire",
-                                              "justification": WHY}, format="json")
+    response = api.post(
+        "/api/v1/requests/",
+        {"model": "churn", "version": version.number, "action": "retire", "justification": WHY},
+        format="json",
+    )
     assert response.status_code == 400 and "cannot be asked to retire" in response.json()["action"][0]
     assert api.post("/api/v1/requests/", {"model": "churn"}, format="json").status_code == 400
     assert api.get("/api/v1/requests/999/").status_code == 404
     api.force_authenticate(users["manager"])
-    response = api.post("/api/v1/requests/", {"model": "churn", "version": version.number, "action": "promote",
-                                              "justification": WHY}, format="json")
+    response = api.post(
+        "/api/v1/requests/",
+        {"model": "churn", "version": version.number, "action": "promote", "justification": WHY},
+        format="json",
+    )
     assert response.status_code == 403
 
 
@@ -78,15 +86,20 @@ def test_two_approvers_at_the_same_moment_apply_once(team):
     from tests.factories import RegisteredModelFactory
 
     for round_ in range(10):
-        model = RegisteredModelFactory(name=f"race-{round_}", team=team, owner=scientist, risk_tier="critical",
-                                       slo_p99_latency_ms=10.0, slo_min_throughput=1000.0)
+        model = RegisteredModelFactory(
+            name=f"race-{round_}",
+            team=team,
+            owner=scientist,
+            risk_tier="critical",
+            slo_p99_latency_ms=10.0,
+            slo_min_throughput=1000.0,
+        )
         old = version_create(model, scientist)
         ModelVersion.objects.filter(pk=old.pk).update(stage=Stage.PRODUCTION)
         version = version_create(model, scientist)
         ModelVersion.objects.filter(pk=version.pk).update(stage=Stage.TEST)
         _evidence(version, JobKind.VALIDATION, JobKind.BENCHMARK)
-        request = services.promotion_request_open(actor=scientist, version=version, action="promote",
-                                                  justification=WHY)
+        request = services.promotion_request_open(actor=scientist, version=version, action="promote", justification=WHY)
         reviewer = UserFactory(role="risk-reviewers")
         services.promotion_request_decide(actor=reviewer, request=request, decision="approve", comment="ok")
         approvers = [UserFactory(role="it-operations") for _ in range(3)]  # 3 race for the 2 IT places

@@ -51,8 +51,11 @@ class Receiver:
 def _verify(headers, body) -> dict:
     expected = notify.signature(SECRET, headers["X-Gatehouse-Timestamp"], body)
     assert hmac.compare_digest(headers["X-Gatehouse-Signature"], expected)
-    assert expected == "sha256=" + hmac.new(SECRET.encode(), headers["X-Gatehouse-Timestamp"].encode() + b"." + body,
-                                            hashlib.sha256).hexdigest()
+    assert (
+        expected
+        == "sha256="
+        + hmac.new(SECRET.encode(), headers["X-Gatehouse-Timestamp"].encode() + b"." + body, hashlib.sha256).hexdigest()
+    )
     return json.loads(body)
 
 
@@ -68,14 +71,20 @@ def test_signed_events_reach_a_local_receiver(users, world):  # noqa: F811
         model, version = world
         ModelVersion.objects.filter(pk=version.pk).update(stage=Stage.TEST)
         _evidence(version, JobKind.VALIDATION, JobKind.BENCHMARK)
-        request = services.promotion_request_open(actor=users["scientist"], version=version, action="promote",
-                                                  justification=WHY)
+        request = services.promotion_request_open(
+            actor=users["scientist"], version=version, action="promote", justification=WHY
+        )
         services.promotion_request_decide(actor=users["itops"], request=request, decision="approve", comment="ok")
         services.promotion_request_decide(actor=users["reviewer"], request=request, decision="approve", comment="ok")
         _deliver_pending()
         events = [_verify(headers, body) for headers, body in receiver.received]
-        assert [e["event"] for e in events] == ["request.opened", "request.decided", "request.decided",
-                                                "version.stage_changed", "request.applied"]
+        assert [e["event"] for e in events] == [
+            "request.opened",
+            "request.decided",
+            "request.decided",
+            "version.stage_changed",
+            "request.applied",
+        ]
         applied = events[-1]["data"]
         assert applied["artifact_sha256"] == version.sha256
         assert (applied["model"], applied["version"], applied["stage"]) == ("churn", version.number, "production")
@@ -114,8 +123,7 @@ def test_approvers_are_emailed_when_a_request_opens(users, world, django_capture
         user.save()
     ModelVersion.objects.filter(pk=version.pk).update(stage=Stage.TEST)
     with django_capture_on_commit_callbacks(execute=True):
-        services.promotion_request_open(actor=users["scientist"], version=version, action="promote",
-                                        justification=WHY)
+        services.promotion_request_open(actor=users["scientist"], version=version, action="promote", justification=WHY)
     message = next(m for m in mail.outbox if "your decision is needed" in m.subject)
     assert sorted(message.to) == ["ivo@example.com", "rita@example.com"]
     assert "/approvals/requests/" in message.body

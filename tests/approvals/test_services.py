@@ -24,18 +24,33 @@ def _evidence(version, *kinds):
     model's floors and margin, and against the version in production now."""
     model = version.model
     production = ModelVersion.objects.filter(model=model, stage=Stage.PRODUCTION).exclude(pk=version.pk).first()
-    checks = [{"name": "non-inferiority", "verdict": "pass" if production else "skip", "message": "",
-               "details": {"version": production.number} if production else {}}]
+    checks = [
+        {
+            "name": "non-inferiority",
+            "verdict": "pass" if production else "skip",
+            "message": "",
+            "details": {"version": production.number} if production else {},
+        }
+    ]
     for kind in kinds:
-        Job.objects.create(kind=kind, version=version, artifact_sha256=version.sha256, queue="cpu",
-                           status=JobStatus.SUCCEEDED, verdict="passed", requested_by=version.created_by,
-                           dataset=None if kind == JobKind.BENCHMARK else _dataset(version),
-                           parameters={"floors": model.metric_floors, "margin": model.noninferiority_margin}
-                           if kind == JobKind.VALIDATION else {},
-                           result={"runtime": {"device": "cpu", "provider": "CPUExecutionProvider"},
-                                   "checks": checks,
-                                   "results": [{"batch_size": 1, "latency_ms": {"p99": 1.0},
-                                                "throughput_samples_s": 5000.0}]})
+        Job.objects.create(
+            kind=kind,
+            version=version,
+            artifact_sha256=version.sha256,
+            queue="cpu",
+            status=JobStatus.SUCCEEDED,
+            verdict="passed",
+            requested_by=version.created_by,
+            dataset=None if kind == JobKind.BENCHMARK else _dataset(version),
+            parameters={"floors": model.metric_floors, "margin": model.noninferiority_margin}
+            if kind == JobKind.VALIDATION
+            else {},
+            result={
+                "runtime": {"device": "cpu", "provider": "CPUExecutionProvider"},
+                "checks": checks,
+                "results": [{"batch_size": 1, "latency_ms": {"p99": 1.0}, "throughput_samples_s": 5000.0}],
+            },
+        )
 
 
 def _dataset(version):
@@ -45,17 +60,36 @@ def _dataset(version):
 
     existing = version.model.datasets.first()
     return existing or registry_services.dataset_create(
-        actor=version.created_by, model=version.model, name="d", label_column="y",
-        file=ContentFile(b"a,y\n1,0\n", name="d.csv"))
+        actor=version.created_by,
+        model=version.model,
+        name="d",
+        label_column="y",
+        file=ContentFile(b"a,y\n1,0\n", name="d.csv"),
+    )
 
 
 @pytest.fixture
 def world(users, team):
-    model = RegisteredModelFactory(name="churn", team=team, owner=users["scientist"], risk_tier="high",
-                                   slo_p99_latency_ms=10.0, slo_min_throughput=1000.0,
-                                   **{f: "written" for f in ("out_of_scope_use", "training_data", "evaluation_data",
-                                                             "metrics_description", "limitations",
-                                                             "ethical_considerations", "caveats")})
+    model = RegisteredModelFactory(
+        name="churn",
+        team=team,
+        owner=users["scientist"],
+        risk_tier="high",
+        slo_p99_latency_ms=10.0,
+        slo_min_throughput=1000.0,
+        **{
+            f: "written"
+            for f in (
+                "out_of_scope_use",
+                "training_data",
+                "evaluation_data",
+                "metrics_description",
+                "limitations",
+                "ethical_considerations",
+                "caveats",
+            )
+        },
+    )
     version = version_create(model, users["scientist"])
     return model, version
 
@@ -65,8 +99,11 @@ MAY_REQUEST = {
     (Stage.DESIGN, "promote"): {"scientist"},
     (Stage.TEST, "promote"): {"scientist"},
     (Stage.PRODUCTION, "retire"): {"itops", "scientist"},  # the owner may ask too
-    (Stage.DESIGN, "retire"): set(), (Stage.DESIGN, "rollback"): set(), (Stage.TEST, "retire"): set(),
-    (Stage.PRODUCTION, "promote"): set(), (Stage.RETIRED, "promote"): set(),
+    (Stage.DESIGN, "retire"): set(),
+    (Stage.DESIGN, "rollback"): set(),
+    (Stage.TEST, "retire"): set(),
+    (Stage.PRODUCTION, "promote"): set(),
+    (Stage.RETIRED, "promote"): set(),
 }
 
 
@@ -87,13 +124,13 @@ def test_who_may_open_each_transition(stage, action, users, world):
 
 def test_high_risk_design_to_test_needs_a_peer_and_evidence(users, world):
     model, version = world
-    request = services.promotion_request_open(actor=users["scientist"], version=version, action="promote",
-                                              justification=WHY)
+    request = services.promotion_request_open(
+        actor=users["scientist"], version=version, action="promote", justification=WHY
+    )
     assert request.policy["approvals"] == {"data-scientists": 1}
     assert request.artifact_sha256 == version.sha256
     with pytest.raises(PermissionDenied, match="own request"):
-        services.promotion_request_decide(actor=users["scientist"], request=request, decision="approve",
-                                          comment="ok")
+        services.promotion_request_decide(actor=users["scientist"], request=request, decision="approve", comment="ok")
     with pytest.raises(PermissionDenied):
         services.promotion_request_decide(actor=users["manager"], request=request, decision="approve", comment="")
     peer = UserFactory(username="peer", role="data-scientists")
@@ -118,8 +155,9 @@ def test_critical_needs_two_different_it_people(users, world):
     type(model).objects.filter(pk=model.pk).update(risk_tier="critical")
     ModelVersion.objects.filter(pk=version.pk).update(stage=Stage.TEST)
     _evidence(version, JobKind.VALIDATION, JobKind.BENCHMARK)
-    request = services.promotion_request_open(actor=users["scientist"], version=version, action="promote",
-                                              justification=WHY)
+    request = services.promotion_request_open(
+        actor=users["scientist"], version=version, action="promote", justification=WHY
+    )
     assert request.policy["approvals"] == {"it-operations": 2, "risk-reviewers": 1}
     services.promotion_request_decide(actor=users["itops"], request=request, decision="approve", comment="ok")
     with pytest.raises(ApplicationError, match="counts once"):
@@ -127,8 +165,9 @@ def test_critical_needs_two_different_it_people(users, world):
     services.promotion_request_decide(actor=users["reviewer"], request=request, decision="approve", comment="ok")
     version.refresh_from_db()
     assert version.stage == Stage.TEST
-    services.promotion_request_decide(actor=UserFactory(role="it-operations"), request=request,
-                                      decision="approve", comment="second IT")
+    services.promotion_request_decide(
+        actor=UserFactory(role="it-operations"), request=request, decision="approve", comment="second IT"
+    )
     version.refresh_from_db()
     assert version.stage == Stage.PRODUCTION
 
@@ -139,12 +178,14 @@ def test_test_to_production_high_needs_it_and_risk_and_retires_the_old_one(users
     ModelVersion.objects.filter(pk=old.pk).update(stage=Stage.PRODUCTION)
     ModelVersion.objects.filter(pk=version.pk).update(stage=Stage.TEST)
     _evidence(version, JobKind.VALIDATION, JobKind.BENCHMARK)
-    request = services.promotion_request_open(actor=users["scientist"], version=version, action="promote",
-                                              justification=WHY)
+    request = services.promotion_request_open(
+        actor=users["scientist"], version=version, action="promote", justification=WHY
+    )
     services.promotion_request_decide(actor=users["itops"], request=request, decision="approve", comment="ok")
     with pytest.raises(PermissionDenied):  # IT's one approval is in; a second IT person is not needed
-        services.promotion_request_decide(actor=UserFactory(role="it-operations"), request=request,
-                                          decision="approve", comment="me too")
+        services.promotion_request_decide(
+            actor=UserFactory(role="it-operations"), request=request, decision="approve", comment="me too"
+        )
     version.refresh_from_db()
     assert version.stage == Stage.TEST
     services.promotion_request_decide(actor=users["reviewer"], request=request, decision="approve", comment="ok")
@@ -153,21 +194,30 @@ def test_test_to_production_high_needs_it_and_risk_and_retires_the_old_one(users
     assert (version.stage, old.stage) == (Stage.PRODUCTION, Stage.RETIRED)
     assert StageChange.objects.get(version=old).reason == f"Superseded by v{version.number}"
     assert ModelVersion.objects.filter(model=model, stage=Stage.PRODUCTION).count() == 1
-    actions = list(AuditEvent.objects.filter(object_type="approvals.promotionrequest").order_by("id")
-                   .values_list("action", flat=True))
-    assert actions == ["approvals.request.opened", "approvals.request.approved", "approvals.request.approved",
-                       "approvals.request.applied"]
+    actions = list(
+        AuditEvent.objects.filter(object_type="approvals.promotionrequest")
+        .order_by("id")
+        .values_list("action", flat=True)
+    )
+    assert actions == [
+        "approvals.request.opened",
+        "approvals.request.approved",
+        "approvals.request.approved",
+        "approvals.request.applied",
+    ]
 
 
 def test_a_rejection_closes_the_request_with_its_reason(users, world):
     model, version = world
-    request = services.promotion_request_open(actor=users["scientist"], version=version, action="promote",
-                                              justification=WHY)
+    request = services.promotion_request_open(
+        actor=users["scientist"], version=version, action="promote", justification=WHY
+    )
     peer = UserFactory(role="data-scientists")
     with pytest.raises(ApplicationError, match="Say why"):
         services.promotion_request_decide(actor=peer, request=request, decision="reject", comment="")
-    services.promotion_request_decide(actor=peer, request=request, decision="reject",
-                                      comment="Recall on the minority class is too low.")
+    services.promotion_request_decide(
+        actor=peer, request=request, decision="reject", comment="Recall on the minority class is too low."
+    )
     request.refresh_from_db()
     version.refresh_from_db()
     assert request.status == RequestStatus.REJECTED and request.reason.startswith("Recall")
@@ -176,32 +226,48 @@ def test_a_rejection_closes_the_request_with_its_reason(users, world):
 
 def test_the_policy_is_snapshotted_when_the_request_opens(users, world):
     model, version = world
-    request = services.promotion_request_open(actor=users["scientist"], version=version, action="promote",
-                                              justification=WHY)
+    request = services.promotion_request_open(
+        actor=users["scientist"], version=version, action="promote", justification=WHY
+    )
     Policy.objects.filter(risk_tier="high", transition="design->test").update(approvals={"data-scientists": 3})
     request.refresh_from_db()
     assert request.policy["approvals"] == {"data-scientists": 1}
 
 
 def test_low_risk_design_to_test_applies_at_once_with_the_evidence(users, team):
-    model = RegisteredModelFactory(name="small", team=team, owner=users["scientist"], risk_tier="low",
-                                   **{f: "x" for f in ("out_of_scope_use", "training_data", "evaluation_data",
-                                                       "metrics_description", "limitations",
-                                                       "ethical_considerations", "caveats")})
+    model = RegisteredModelFactory(
+        name="small",
+        team=team,
+        owner=users["scientist"],
+        risk_tier="low",
+        **{
+            f: "x"
+            for f in (
+                "out_of_scope_use",
+                "training_data",
+                "evaluation_data",
+                "metrics_description",
+                "limitations",
+                "ethical_considerations",
+                "caveats",
+            )
+        },
+    )
     version = version_create(model, users["scientist"])
     _evidence(version, JobKind.VALIDATION)
-    request = services.promotion_request_open(actor=users["scientist"], version=version, action="promote",
-                                              justification=WHY)
+    request = services.promotion_request_open(
+        actor=users["scientist"], version=version, action="promote", justification=WHY
+    )
     assert request.status == RequestStatus.APPLIED
 
 
 def test_one_open_request_per_version_and_withdraw(users, world):
     model, version = world
-    request = services.promotion_request_open(actor=users["scientist"], version=version, action="promote",
-                                              justification=WHY)
+    request = services.promotion_request_open(
+        actor=users["scientist"], version=version, action="promote", justification=WHY
+    )
     with pytest.raises(ApplicationError, match="already has an open request"):
-        services.promotion_request_open(actor=users["scientist"], version=version, action="promote",
-                                        justification=WHY)
+        services.promotion_request_open(actor=users["scientist"], version=version, action="promote", justification=WHY)
     with pytest.raises(PermissionDenied):
         services.promotion_request_withdraw(actor=users["itops"], request=request)
     services.promotion_request_withdraw(actor=users["scientist"], request=request)
@@ -227,10 +293,12 @@ def test_rollback_brings_back_the_previous_production_version(users, world):
     assert v1.stage == Stage.RETIRED
     with pytest.raises(PermissionDenied):
         services.promotion_request_open(actor=users["scientist"], version=v1, action="rollback", justification=WHY)
-    rb = services.promotion_request_open(actor=users["itops"], version=v1, action="rollback",
-                                         justification="v2 doubles the error rate in production.")
-    services.promotion_request_decide(actor=UserFactory(role="it-operations"), request=rb, decision="approve",
-                                      comment="Roll back now.")
+    rb = services.promotion_request_open(
+        actor=users["itops"], version=v1, action="rollback", justification="v2 doubles the error rate in production."
+    )
+    services.promotion_request_decide(
+        actor=UserFactory(role="it-operations"), request=rb, decision="approve", comment="Roll back now."
+    )
     v1.refresh_from_db()
     v2.refresh_from_db()
     assert (v1.stage, v2.stage) == (Stage.PRODUCTION, Stage.RETIRED)
@@ -239,10 +307,12 @@ def test_rollback_brings_back_the_previous_production_version(users, world):
 def test_retirement_by_it_or_the_owner(users, world):
     model, version = world
     ModelVersion.objects.filter(pk=version.pk).update(stage=Stage.PRODUCTION)
-    request = services.promotion_request_open(actor=users["itops"], version=version, action="retire",
-                                              justification="Replaced by the new pricing service.")
-    services.promotion_request_decide(actor=users["scientist"], request=request, decision="approve",
-                                      comment="As the owner, agreed.")
+    request = services.promotion_request_open(
+        actor=users["itops"], version=version, action="retire", justification="Replaced by the new pricing service."
+    )
+    services.promotion_request_decide(
+        actor=users["scientist"], request=request, decision="approve", comment="As the owner, agreed."
+    )
     version.refresh_from_db()
     assert version.stage == Stage.RETIRED
 
@@ -251,8 +321,9 @@ def _to_production(version, users):
     ModelVersion.objects.filter(pk=version.pk).update(stage=Stage.TEST)
     version.refresh_from_db()
     _evidence(version, JobKind.VALIDATION, JobKind.BENCHMARK)
-    request = services.promotion_request_open(actor=users["scientist"], version=version, action="promote",
-                                              justification=WHY)
+    request = services.promotion_request_open(
+        actor=users["scientist"], version=version, action="promote", justification=WHY
+    )
     for role in ("itops", "reviewer"):
         services.promotion_request_decide(actor=users[role], request=request, decision="approve", comment="ok")
     version.refresh_from_db()
@@ -264,14 +335,16 @@ def test_a_rollback_that_became_stale_is_closed_not_applied(users, world):
     _to_production(v1, users)
     v2 = version_create(model, users["scientist"])
     _to_production(v2, users)
-    rollback = services.promotion_request_open(actor=users["itops"], version=v1, action="rollback",
-                                               justification="v2 misbehaves; back to v1.")
+    rollback = services.promotion_request_open(
+        actor=users["itops"], version=v1, action="rollback", justification="v2 misbehaves; back to v1."
+    )
     v3 = version_create(model, users["scientist"])
     _to_production(v3, users)  # v2 retired: v1 is no longer "the one before the current"
     rollback.refresh_from_db()
     assert rollback.status == RequestStatus.OPEN
-    services.promotion_request_decide(actor=UserFactory(role="it-operations"), request=rollback,
-                                      decision="approve", comment="go")
+    services.promotion_request_decide(
+        actor=UserFactory(role="it-operations"), request=rollback, decision="approve", comment="go"
+    )
     rollback.refresh_from_db()
     v1.refresh_from_db()
     assert rollback.status == RequestStatus.WITHDRAWN and "would skip a version" in rollback.reason
@@ -281,8 +354,9 @@ def test_a_rollback_that_became_stale_is_closed_not_applied(users, world):
 def test_open_requests_on_a_superseded_version_are_closed_at_once(users, world):
     model, v1 = world
     _to_production(v1, users)
-    retire = services.promotion_request_open(actor=users["itops"], version=v1, action="retire",
-                                             justification="Planned retirement next week.")
+    retire = services.promotion_request_open(
+        actor=users["itops"], version=v1, action="retire", justification="Planned retirement next week."
+    )
     v2 = version_create(model, users["scientist"])
     _to_production(v2, users)
     retire.refresh_from_db()
@@ -298,8 +372,7 @@ def test_a_validation_with_loosened_floors_is_not_evidence(users, world):
     version.refresh_from_db()
     ModelVersion.objects.filter(pk=version.pk).update(stage=Stage.TEST)
     _evidence(version, JobKind.VALIDATION)
-    Job.objects.filter(version=version, kind=JobKind.VALIDATION).update(parameters={"floors": {"r2": -5},
-                                                                                    "margin": 5})
+    Job.objects.filter(version=version, kind=JobKind.VALIDATION).update(parameters={"floors": {"r2": -5}, "margin": 5})
     policy = {"transition": "test->production", "evidence": {"validation": True}}
     item = evidence_for(version, policy)[0]
     assert not item.satisfied
@@ -308,12 +381,14 @@ def test_a_validation_with_loosened_floors_is_not_evidence(users, world):
 
 def test_benchmark_evidence_from_a_named_device_class(users, world):
     model, version = world
-    job = Job(result={"runtime": {"device": "gpu"}},
-              environment={"nvml": {"gpus": [{"name": "NVIDIA H100 80GB HBM3"}]}})
+    job = Job(
+        result={"runtime": {"device": "gpu"}}, environment={"nvml": {"gpus": [{"name": "NVIDIA H100 80GB HBM3"}]}}
+    )
     assert job.ran_on("") and job.ran_on("gpu") and job.ran_on("h100")
     assert not job.ran_on("a100") and not job.ran_on("cpu")
-    a100 = Job(result={"runtime": {"device": "gpu"}},
-               environment={"nvml": {"gpus": [{"name": "NVIDIA A100-SXM4-40GB"}]}})
+    a100 = Job(
+        result={"runtime": {"device": "gpu"}}, environment={"nvml": {"gpus": [{"name": "NVIDIA A100-SXM4-40GB"}]}}
+    )
     assert a100.ran_on("a100") and not a100.ran_on("a10")  # a class is a name, not a substring
     cpu_job = Job(result={"runtime": {"device": "cpu"}}, environment={"nvml": {"gpus": []}})
     assert cpu_job.ran_on("cpu") and not cpu_job.ran_on("gpu") and not cpu_job.ran_on("h100")
@@ -334,8 +409,9 @@ def test_benchmark_evidence_is_judged_by_the_model_slo_now(users, world):
 def test_the_author_of_the_artifact_does_not_approve_its_promotion(users, world):
     model, version = world  # uploaded by the scientist
     peer = UserFactory(role="data-scientists")
-    request = services.promotion_request_open(actor=users["scientist"], version=version, action="promote",
-                                              justification=WHY)
+    request = services.promotion_request_open(
+        actor=users["scientist"], version=version, action="promote", justification=WHY
+    )
     from approvals.selectors import roles_user_can_decide_in
 
     assert roles_user_can_decide_in(users["scientist"], request) == []
@@ -344,10 +420,15 @@ def test_the_author_of_the_artifact_does_not_approve_its_promotion(users, world)
 
 def test_audit_names_each_decision(users, world):
     model, version = world
-    request = services.promotion_request_open(actor=users["scientist"], version=version, action="promote",
-                                              justification=WHY)
-    services.promotion_request_decide(actor=UserFactory(role="data-scientists"), request=request,
-                                      decision="reject", comment="Not ready: recall too low.")
+    request = services.promotion_request_open(
+        actor=users["scientist"], version=version, action="promote", justification=WHY
+    )
+    services.promotion_request_decide(
+        actor=UserFactory(role="data-scientists"),
+        request=request,
+        decision="reject",
+        comment="Not ready: recall too low.",
+    )
     actions = set(AuditEvent.objects.filter(object_type="approvals.promotionrequest").values_list("action", flat=True))
     assert actions == {"approvals.request.opened", "approvals.request.rejected"}
 
@@ -357,8 +438,13 @@ def test_policy_approval_counts_are_whole_numbers_of_known_roles():
 
     policy = Policy.objects.get(risk_tier="high", transition="test->production")
     policy.full_clean()  # the shipped defaults are valid
-    for bad, message in (({"it-operations": 1.5}, "whole number"), ({"it-operations": "2"}, "whole number"),
-                         ({"it-operations": 0}, "at least 1"), ({"auditors": 1}, "not a role"), ([1], "role")):
+    for bad, message in (
+        ({"it-operations": 1.5}, "whole number"),
+        ({"it-operations": "2"}, "whole number"),
+        ({"it-operations": 0}, "at least 1"),
+        ({"auditors": 1}, "not a role"),
+        ([1], "role"),
+    ):
         policy.approvals = bad
         with pytest.raises(ValidationError) as info:
             policy.full_clean()

@@ -21,15 +21,15 @@ def open_request(users, world):  # noqa: F811
     model, version = world
     ModelVersion.objects.filter(pk=version.pk).update(stage=Stage.TEST)
     _evidence(version, JobKind.VALIDATION, JobKind.BENCHMARK)
-    return services.promotion_request_open(actor=users["scientist"], version=version, action="promote",
-                                           justification=WHY)
+    return services.promotion_request_open(
+        actor=users["scientist"], version=version, action="promote", justification=WHY
+    )
 
 
 def test_pages_for_every_role(client, users, open_request):
     for role in ("scientist", "outsider", "itops", "reviewer", "manager"):
         client.force_login(users[role])
-        for url in ("/approvals/", "/approvals/requests/", f"/approvals/requests/{open_request.pk}/",
-                    "/models/churn/"):
+        for url in ("/approvals/", "/approvals/requests/", f"/approvals/requests/{open_request.pk}/", "/models/churn/"):
             assert client.get(url).status_code == 200, (role, url)
     client.logout()
     assert client.get("/approvals/").status_code == 302
@@ -68,8 +68,13 @@ def test_the_queue_in_sql_agrees_with_the_rule_in_python(users, open_request):
 
 def test_decision_form_only_for_those_who_decide(client, users, open_request):
     url = f"/approvals/requests/{open_request.pk}/"
-    for role, expected in {"itops": True, "reviewer": True, "manager": False, "scientist": False,
-                           "outsider": False}.items():
+    for role, expected in {
+        "itops": True,
+        "reviewer": True,
+        "manager": False,
+        "scientist": False,
+        "outsider": False,
+    }.items():
         client.force_login(users[role])
         assert ('id="decision-form"' in client.get(url).content.decode()) is expected, role
     client.force_login(users["manager"])
@@ -95,14 +100,19 @@ def test_open_a_request_from_the_version_page(client, users, world):  # noqa: F8
     client.force_login(users["scientist"])
     page = client.get(version.get_absolute_url()).content.decode()
     assert "Request promotion to test" in page
-    response = client.post(f"/models/churn/versions/{version.number}/request/promote/",
-                           {"justification": "Ready for the test stage."})
+    response = client.post(
+        f"/models/churn/versions/{version.number}/request/promote/", {"justification": "Ready for the test stage."}
+    )
     request = PromotionRequest.objects.get()
     assert response["Location"] == f"/approvals/requests/{request.pk}/"
     client.force_login(users["manager"])
     assert "Request promotion" not in client.get(version.get_absolute_url()).content.decode()
-    assert client.post(f"/models/churn/versions/{version.number}/request/promote/",
-                       {"justification": "I am a manager."}).status_code == 403
+    assert (
+        client.post(
+            f"/models/churn/versions/{version.number}/request/promote/", {"justification": "I am a manager."}
+        ).status_code
+        == 403
+    )
 
 
 def test_queue_queries_do_not_grow_with_requests(client, users, world):  # noqa: F811
@@ -113,8 +123,7 @@ def test_queue_queries_do_not_grow_with_requests(client, users, world):  # noqa:
         for _ in range(n):
             v = version_create(model, users["scientist"])
             ModelVersion.objects.filter(pk=v.pk).update(stage=Stage.TEST)
-            services.promotion_request_open(actor=users["scientist"], version=v, action="promote",
-                                            justification=WHY)
+            services.promotion_request_open(actor=users["scientist"], version=v, action="promote", justification=WHY)
 
     def count():
         with CaptureQueriesContext(connection) as ctx:
@@ -135,16 +144,20 @@ def test_missing_evidence_has_a_button_that_starts_the_job(client, users, world)
     from registry.models import Job
 
     model, version = world
-    registry_services.dataset_create(actor=users["scientist"], model=model, name="d", label_column="y",
-                                     file=ContentFile(b"a,y\n1,0\n", name="d.csv"))
-    request = services.promotion_request_open(actor=users["scientist"], version=version, action="promote",
-                                              justification=WHY)
+    registry_services.dataset_create(
+        actor=users["scientist"], model=model, name="d", label_column="y", file=ContentFile(b"a,y\n1,0\n", name="d.csv")
+    )
+    request = services.promotion_request_open(
+        actor=users["scientist"], version=version, action="promote", justification=WHY
+    )
     client.force_login(users["scientist"])
     page = client.get(f"/approvals/requests/{request.pk}/").content.decode()
     assert "Start validation" in page
     dataset = model.datasets.get()
-    response = client.post(f"/models/churn/versions/{version.number}/jobs/validation/",
-                           {"dataset": dataset.pk, "margin": "0.01", "floors": ""})
+    response = client.post(
+        f"/models/churn/versions/{version.number}/jobs/validation/",
+        {"dataset": dataset.pk, "margin": "0.01", "floors": ""},
+    )
     job = Job.objects.get()
     assert response["Location"] == f"/jobs/{job.pk}/" and job.kind == "validation"
     client.force_login(users["manager"])

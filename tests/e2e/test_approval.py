@@ -21,13 +21,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_it_approves_from_the_queue_and_sees_the_stage_change(page, scientist, team):
     import_module("approvals.migrations.0002_default_policies").create(apps, None)  # flushed by earlier tests
     itops = UserFactory(username="ivo", role="it-operations")
-    model = RegisteredModelFactory(name="churn", team=team, owner=scientist, risk_tier="medium",
-                                   slo_p99_latency_ms=10.0, slo_min_throughput=1000.0)
+    model = RegisteredModelFactory(
+        name="churn", team=team, owner=scientist, risk_tier="medium", slo_p99_latency_ms=10.0, slo_min_throughput=1000.0
+    )
     version = version_create(model, scientist)
     ModelVersion.objects.filter(pk=version.pk).update(stage=Stage.TEST)
     _evidence(version, JobKind.VALIDATION, JobKind.BENCHMARK)
-    request = services.promotion_request_open(actor=scientist, version=version, action="promote",
-                                              justification=WHY)
+    request = services.promotion_request_open(actor=scientist, version=version, action="promote", justification=WHY)
     login(page, itops.username)
     page.click("nav >> text=Approvals")
     page.wait_for_selector("#queue")

@@ -59,8 +59,9 @@ def test_scientist_registers_a_model_and_uploads_a_version(page, scientist, team
 
 
 def test_a_refused_upload_says_why_in_the_browser(page, scientist, team, tmp_path):
-    RegisteredModel.objects.create(name="churn", team=team, owner=scientist, created_by=scientist,
-                                   task_type="regression")
+    RegisteredModel.objects.create(
+        name="churn", team=team, owner=scientist, created_by=scientist, task_type="regression"
+    )
     login(page, "dana")
     page.goto("/models/churn/versions/new/")
     bad = tmp_path / "model.pkl"

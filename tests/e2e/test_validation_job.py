@@ -19,8 +19,13 @@ def test_start_a_validation_job_and_watch_it_finish(page, worker, scientist, tea
     data, x, y = iris_classifier()
     version_create(model, scientist, data=data)
     rows = "\n".join(",".join(map(str, [*f, label])) for f, label in zip(x, y, strict=True))
-    services.dataset_create(actor=scientist, model=model, name="all", label_column="y",
-                            file=ContentFile(f"a,b,c,d,y\n{rows}\n".encode(), name="iris.csv"))
+    services.dataset_create(
+        actor=scientist,
+        model=model,
+        name="all",
+        label_column="y",
+        file=ContentFile(f"a,b,c,d,y\n{rows}\n".encode(), name="iris.csv"),
+    )
     login(page, "dana")
     page.goto("/models/iris/versions/1/")
     page.click("#validation-form button[type=submit]")

@@ -11,10 +11,10 @@ from sklearn import metrics as m
 
 from portal.core.errors import ApplicationError
 from registry import services
-from registry.services import jobs as job_services
 from registry.choices import JobStatus
 from registry.models import Job
 from registry.runner import run_job
+from registry.services import jobs as job_services
 from tests.factories import RegisteredModelFactory, version_create
 from tests.onnx_files import iris_classifier, onnx_bytes, raising_model
 
@@ -22,8 +22,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _iris_setup(scientist, team, *, frame_edit=None, zipmap=False, fmt="csv"):
-    model = RegisteredModelFactory(name="iris", team=team, task_type="multiclass",
-                                   metric_floors={"accuracy": 0.9})
+    model = RegisteredModelFactory(name="iris", team=team, task_type="multiclass", metric_floors={"accuracy": 0.9})
     data, x, y = iris_classifier(zipmap=zipmap)
     version = version_create(model, scientist, data=data)
     frame = pd.DataFrame(x, columns=["sl", "sw", "pl", "pw"])
@@ -38,8 +37,9 @@ def _iris_setup(scientist, team, *, frame_edit=None, zipmap=False, fmt="csv"):
         content = buffer.getvalue()
     else:
         content = frame.to_csv(index=False).encode()
-    dataset = services.dataset_create(actor=scientist, model=model, name="all", label_column="species",
-                                      file=ContentFile(content, name=f"iris.{fmt}"))
+    dataset = services.dataset_create(
+        actor=scientist, model=model, name="all", label_column="species", file=ContentFile(content, name=f"iris.{fmt}")
+    )
     return model, version, dataset, data, frame
 
 
@@ -97,8 +97,13 @@ def test_labels_the_model_never_saw_fail(scientist, team):
 def test_inference_that_raises_fails_with_the_runtime_message(scientist, team):
     model = RegisteredModelFactory(name="bad", team=team, task_type="regression")
     version = version_create(model, scientist, data=raising_model())
-    dataset = services.dataset_create(actor=scientist, model=model, name="d", label_column="y",
-                                      file=ContentFile(b"a,b,c,d,y\n1,2,3,4,0\n5,6,7,8,1\n", name="d.csv"))
+    dataset = services.dataset_create(
+        actor=scientist,
+        model=model,
+        name="d",
+        label_column="y",
+        file=ContentFile(b"a,b,c,d,y\n1,2,3,4,0\n5,6,7,8,1\n", name="d.csv"),
+    )
     job = job_services.job_create(actor=scientist, version=version, kind="validation", dataset=dataset)
     assert run_job(job.pk) == JobStatus.FAILED
     job.refresh_from_db()
@@ -112,8 +117,13 @@ def test_floors_and_non_inferiority_against_production(scientist, team):
     type(version).objects.filter(pk=version.pk).update(stage="production")
     # A worse candidate: a regression graph is no classifier, so use the same classifier with a strict floor.
     candidate = version_create(model, scientist, data=iris_classifier(zipmap=True)[0])
-    job = job_services.job_create(actor=scientist, version=candidate, kind="validation", dataset=dataset,
-                                  parameters={"floors": {"accuracy": 0.99, "log_loss": 0.01}, "margin": 0.001})
+    job = job_services.job_create(
+        actor=scientist,
+        version=candidate,
+        kind="validation",
+        dataset=dataset,
+        parameters={"floors": {"accuracy": 0.99, "log_loss": 0.01}, "margin": 0.001},
+    )
     run_job(job.pk)
     job.refresh_from_db()
     checks = {c["name"]: c for c in job.result["checks"]}
@@ -128,9 +138,13 @@ def test_floors_and_non_inferiority_against_production(scientist, team):
 def test_benchmark_record_on_the_cpu(scientist, team):
     model = RegisteredModelFactory(name="lin", team=team, slo_p99_latency_ms=1000.0, slo_min_throughput=1.0)
     version = version_create(model, scientist, data=onnx_bytes(n_features=16))
-    job = job_services.job_create(actor=scientist, version=version, kind="benchmark", device="cpu",
-                                  parameters={"batch_sizes": [1, 4], "min_seconds": 0.2, "min_iterations": 20,
-                                              "warmup_ms": 10})
+    job = job_services.job_create(
+        actor=scientist,
+        version=version,
+        kind="benchmark",
+        device="cpu",
+        parameters={"batch_sizes": [1, 4], "min_seconds": 0.2, "min_iterations": 20, "warmup_ms": 10},
+    )
     assert job.queue == "cpu"
     assert run_job(job.pk) == JobStatus.SUCCEEDED
     job.refresh_from_db()
@@ -142,7 +156,8 @@ def test_benchmark_record_on_the_cpu(scientist, team):
         assert lat["p50"] <= lat["p90"] <= lat["p95"] <= lat["p99"] <= lat["max"]
         assert r["iterations"] >= 20 and r["measured_seconds"] >= 0.2
         assert r["throughput_samples_s"] == pytest.approx(
-            r["iterations"] * r["batch_size"] / r["measured_seconds"], rel=1e-3)
+            r["iterations"] * r["batch_size"] / r["measured_seconds"], rel=1e-3
+        )
         assert r["input_shapes"] == {"input": [r["batch_size"], 16]}
     assert job.verdict == "passed"
     assert [c["name"] for c in result["slo"]["checks"]] == ["p99 latency at batch 1", "throughput at batch 4"]
@@ -151,8 +166,13 @@ def test_benchmark_record_on_the_cpu(scientist, team):
 def test_a_gpu_benchmark_without_a_gpu_says_it_ran_on_the_cpu(scientist, team):
     model = RegisteredModelFactory(name="lin", team=team, slo_p99_latency_ms=1000.0)
     version = version_create(model, scientist)
-    job = job_services.job_create(actor=scientist, version=version, kind="benchmark", device="gpu",
-                                  parameters={"batch_sizes": [1], "min_seconds": 0.1, "min_iterations": 10})
+    job = job_services.job_create(
+        actor=scientist,
+        version=version,
+        kind="benchmark",
+        device="gpu",
+        parameters={"batch_sizes": [1], "min_seconds": 0.1, "min_iterations": 10},
+    )
     assert job.queue == "gpu"
     run_job(job.pk)
     job.refresh_from_db()
@@ -203,8 +223,12 @@ def test_the_reaper_fails_a_job_whose_worker_went_silent(scientist, team, settin
     model = RegisteredModelFactory(name="lin", team=team)
     version = version_create(model, scientist)
     job = job_services.job_create(actor=scientist, version=version, kind="benchmark", device="cpu")
-    Job.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, attempts=1, worker="w1@gpu-node-7",
-                                         heartbeat_at=timezone.now() - timezone.timedelta(seconds=600))
+    Job.objects.filter(pk=job.pk).update(
+        status=JobStatus.RUNNING,
+        attempts=1,
+        worker="w1@gpu-node-7",
+        heartbeat_at=timezone.now() - timezone.timedelta(seconds=600),
+    )
     assert job_services.reap_stale_jobs()["failed"] == 1
     job.refresh_from_db()
     assert job.status == JobStatus.ERROR
@@ -212,22 +236,26 @@ def test_the_reaper_fails_a_job_whose_worker_went_silent(scientist, team, settin
     assert run_job(job.pk) is None  # a late redelivery does not resurrect it
 
 
-@pytest.mark.parametrize(("kind", "parameters", "message"), [
-    ("benchmark", {"batch_size": [4]}, "Unknown benchmark parameter(s) batch_size"),
-    ("benchmark", {"batch_sizes": [1.7]}, "batch size must be a whole number, not 1.7"),
-    ("benchmark", {"batch_sizes": "1, x"}, "batch size must be a whole number, not 'x'"),
-    ("benchmark", {"warmup_ms": 600_000}, "warmup ms must be between 0 and 60000"),
-    ("benchmark", {"min_seconds": 1e400}, "min_seconds must be a finite number"),
-    ("validation", {"floors": {"accuracy": 1e400}}, "floor accuracy must be a finite number"),
-    ("validation", {"floors": {"auc": 0.8}}, "No metric named auc for a multiclass model"),
-    ("validation", {"batch_rows": "x"}, "batch_rows must be a whole number"),
-    ("validation", {"batch_rows": 0}, "batch_rows must be between 1000 and 1000000"),
-])
+@pytest.mark.parametrize(
+    ("kind", "parameters", "message"),
+    [
+        ("benchmark", {"batch_size": [4]}, "Unknown benchmark parameter(s) batch_size"),
+        ("benchmark", {"batch_sizes": [1.7]}, "batch size must be a whole number, not 1.7"),
+        ("benchmark", {"batch_sizes": "1, x"}, "batch size must be a whole number, not 'x'"),
+        ("benchmark", {"warmup_ms": 600_000}, "warmup ms must be between 0 and 60000"),
+        ("benchmark", {"min_seconds": 1e400}, "min_seconds must be a finite number"),
+        ("validation", {"floors": {"accuracy": 1e400}}, "floor accuracy must be a finite number"),
+        ("validation", {"floors": {"auc": 0.8}}, "No metric named auc for a multiclass model"),
+        ("validation", {"batch_rows": "x"}, "batch_rows must be a whole number"),
+        ("validation", {"batch_rows": 0}, "batch_rows must be between 1000 and 1000000"),
+    ],
+)
 def test_parameters_are_checked_before_the_job_exists(kind, parameters, message, scientist, team):
     model, version, dataset, *_ = _iris_setup(scientist, team)
     with pytest.raises(ApplicationError) as info:
-        job_services.job_create(actor=scientist, version=version, kind=kind, dataset=dataset, device="cpu",
-                                parameters=parameters)
+        job_services.job_create(
+            actor=scientist, version=version, kind=kind, dataset=dataset, device="cpu", parameters=parameters
+        )
     assert message in info.value.message
     assert not Job.objects.exists()
 
@@ -239,8 +267,9 @@ def test_batch_sizes_read_from_text():
 
 def test_model_floors_name_metrics_of_the_task(scientist, team):
     with pytest.raises(ApplicationError, match="No metric named auc for a regression model"):
-        services.registered_model_create(actor=scientist, name="r", team=team, task_type="regression",
-                                         risk_tier="low", metric_floors={"auc": 0.9})
+        services.registered_model_create(
+            actor=scientist, name="r", team=team, task_type="regression", risk_tier="low", metric_floors={"auc": 0.9}
+        )
 
 
 def test_the_reaper_does_not_duplicate_a_job_waiting_behind_busy_workers(scientist, team, settings):

@@ -6,9 +6,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from registry.services import jobs as job_services
 from registry.models import Job
 from registry.runner import run_job
+from registry.services import jobs as job_services
 from tests.factories import RegisteredModelFactory, version_create
 
 pytestmark = pytest.mark.django_db
@@ -20,21 +20,35 @@ ROLES = ["scientist", "outsider", "itops", "reviewer", "manager"]
 def finished_benchmark(users, team):
     model = RegisteredModelFactory(name="lin", team=team, owner=users["scientist"])
     version = version_create(model, users["scientist"])
-    job = job_services.job_create(actor=users["scientist"], version=version, kind="benchmark", device="cpu",
-                                  parameters={"batch_sizes": [1, 2], "min_seconds": 0.1, "min_iterations": 10})
+    job = job_services.job_create(
+        actor=users["scientist"],
+        version=version,
+        kind="benchmark",
+        device="cpu",
+        parameters={"batch_sizes": [1, 2], "min_seconds": 0.1, "min_iterations": 10},
+    )
     run_job(job.pk)
     return job
 
 
 def test_job_pages_for_every_role(client, users, finished_benchmark):
     job = finished_benchmark
-    other = job_services.job_create(actor=users["scientist"], version=job.version, kind="benchmark", device="cpu",
-                                    parameters={"batch_sizes": [1], "min_seconds": 0.1, "min_iterations": 10})
+    other = job_services.job_create(
+        actor=users["scientist"],
+        version=job.version,
+        kind="benchmark",
+        device="cpu",
+        parameters={"batch_sizes": [1], "min_seconds": 0.1, "min_iterations": 10},
+    )
     run_job(other.pk)
     for role in ROLES:
         client.force_login(users[role])
-        for url in ("/jobs/", f"/jobs/{job.pk}/", f"/jobs/{job.pk}/progress/",
-                    f"/jobs/compare/?a={job.pk}&b={other.pk}"):
+        for url in (
+            "/jobs/",
+            f"/jobs/{job.pk}/",
+            f"/jobs/{job.pk}/progress/",
+            f"/jobs/compare/?a={job.pk}&b={other.pk}",
+        ):
             assert client.get(url).status_code == 200, (role, url)
     client.logout()
     assert client.get("/jobs/").status_code == 302
@@ -52,8 +66,13 @@ def test_the_job_page_shows_the_record(client, users, finished_benchmark):
 
 def test_start_buttons_follow_the_roles(client, users, finished_benchmark):
     url = "/models/lin/versions/1/"
-    expected = {"scientist": (True, True), "outsider": (False, False), "itops": (False, True),
-                "reviewer": (False, False), "manager": (False, False)}
+    expected = {
+        "scientist": (True, True),
+        "outsider": (False, False),
+        "itops": (False, True),
+        "reviewer": (False, False),
+        "manager": (False, False),
+    }
     for role, (validate, benchmark) in expected.items():
         client.force_login(users[role])
         page = client.get(url).content.decode()
@@ -63,31 +82,50 @@ def test_start_buttons_follow_the_roles(client, users, finished_benchmark):
 
 def test_start_a_benchmark_from_the_version_page(client, users, finished_benchmark):
     client.force_login(users["itops"])
-    response = client.post("/models/lin/versions/1/jobs/benchmark/", {
-        "device": "gpu", "batch_sizes": "1, 16", "min_seconds": 2, "min_iterations": 50, "warmup_ms": 100})
+    response = client.post(
+        "/models/lin/versions/1/jobs/benchmark/",
+        {"device": "gpu", "batch_sizes": "1, 16", "min_seconds": 2, "min_iterations": 50, "warmup_ms": 100},
+    )
     job = Job.objects.latest("pk")
     assert response["Location"] == f"/jobs/{job.pk}/"
     assert (job.queue, job.device, job.parameters["batch_sizes"]) == ("gpu", "gpu", [1, 16])
     client.force_login(users["manager"])
-    assert client.post("/models/lin/versions/1/jobs/benchmark/", {"device": "cpu", "batch_sizes": "1",
-                                                                   "min_seconds": 1, "min_iterations": 10,
-                                                                   "warmup_ms": 0}).status_code == 403
+    assert (
+        client.post(
+            "/models/lin/versions/1/jobs/benchmark/",
+            {"device": "cpu", "batch_sizes": "1", "min_seconds": 1, "min_iterations": 10, "warmup_ms": 0},
+        ).status_code
+        == 403
+    )
     client.force_login(users["scientist"])
-    response = client.post("/models/lin/versions/1/jobs/benchmark/", {"device": "cpu", "batch_sizes": "0, x",
-                                                                      "min_seconds": 1, "min_iterations": 10,
-                                                                      "warmup_ms": 0}, follow=True)
+    response = client.post(
+        "/models/lin/versions/1/jobs/benchmark/",
+        {"device": "cpu", "batch_sizes": "0, x", "min_seconds": 1, "min_iterations": 10, "warmup_ms": 0},
+        follow=True,
+    )
     assert "The job was not started" in response.content.decode()
 
 
 def test_jobs_api(api, users, finished_benchmark, team):
     api.force_authenticate(users["itops"])
-    response = api.post("/api/v1/jobs/", {"kind": "benchmark", "model": "lin", "version": 1, "device": "cpu",
-                                          "parameters": {"batch_sizes": [1], "min_seconds": 0.5}}, format="json")
+    response = api.post(
+        "/api/v1/jobs/",
+        {
+            "kind": "benchmark",
+            "model": "lin",
+            "version": 1,
+            "device": "cpu",
+            "parameters": {"batch_sizes": [1], "min_seconds": 0.5},
+        },
+        format="json",
+    )
     assert response.status_code == 201, response.json()
     job_id = response.json()["id"]
     assert response.json()["queue"] == "cpu" and response.json()["status"] == "queued"
-    assert api.post("/api/v1/jobs/", {"kind": "validation", "model": "lin", "version": 1},
-                    format="json").status_code == 400
+    assert (
+        api.post("/api/v1/jobs/", {"kind": "validation", "model": "lin", "version": 1}, format="json").status_code
+        == 400
+    )
     response = api.post("/api/v1/jobs/", {"kind": "benchmark", "model": "nope", "version": 1}, format="json")
     assert response.status_code == 404
     detail = api.get(f"/api/v1/jobs/{finished_benchmark.pk}/").json()
@@ -104,8 +142,9 @@ def test_jobs_api(api, users, finished_benchmark, team):
     assert pages == list(Job.objects.order_by("-created_at", "-pk").values_list("pk", flat=True)) and len(pages) > 1
     api.force_authenticate(users["manager"])
     assert api.post(f"/api/v1/jobs/{job_id}/cancel/").status_code == 403
-    assert api.post("/api/v1/jobs/", {"kind": "benchmark", "model": "lin", "version": 1},
-                    format="json").status_code == 403
+    assert (
+        api.post("/api/v1/jobs/", {"kind": "benchmark", "model": "lin", "version": 1}, format="json").status_code == 403
+    )
     api.force_authenticate(users["itops"])
     assert api.post(f"/api/v1/jobs/{job_id}/cancel/").json()["status"] == "cancelled"
     assert api.post(f"/api/v1/jobs/{job_id}/cancel/").status_code == 400
@@ -135,8 +174,10 @@ def test_job_lists_queries_are_constant(client, api, users, finished_benchmark):
 
 def test_a_refused_start_keeps_the_input_and_marks_the_field(client, users, finished_benchmark):
     client.force_login(users["scientist"])
-    response = client.post("/models/lin/versions/1/jobs/benchmark/", {
-        "device": "cpu", "batch_sizes": "1, x", "min_seconds": 2, "min_iterations": 50, "warmup_ms": 100})
+    response = client.post(
+        "/models/lin/versions/1/jobs/benchmark/",
+        {"device": "cpu", "batch_sizes": "1, x", "min_seconds": 2, "min_iterations": 50, "warmup_ms": 100},
+    )
     page = response.content.decode()
     assert response.status_code == 400
     assert "Write whole numbers separated by commas" in page
@@ -149,6 +190,9 @@ def test_api_refusals_about_the_whole_request_have_a_detail_string(api, users, f
     response = api.post(f"/api/v1/jobs/{finished_benchmark.pk}/cancel/")
     assert response.status_code == 400
     assert response.json() == {"detail": "The job already ended (completed)."}
-    response = api.post("/api/v1/jobs/", {"kind": "benchmark", "model": "lin", "version": 1,
-                                          "parameters": '{"batch_sizes": [2]}'}, format="multipart")
+    response = api.post(
+        "/api/v1/jobs/",
+        {"kind": "benchmark", "model": "lin", "version": 1, "parameters": '{"batch_sizes": [2]}'},
+        format="multipart",
+    )
     assert response.status_code == 201 and response.json()["parameters"]["batch_sizes"] == [2]

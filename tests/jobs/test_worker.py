@@ -11,9 +11,9 @@ from django.core.files.base import ContentFile
 
 from portal.celery import app
 from registry import services
-from registry.services import jobs as job_services
 from registry.choices import JobStatus
 from registry.models import Job
+from registry.services import jobs as job_services
 from tests.factories import RegisteredModelFactory, version_create
 from tests.onnx_files import iris_classifier, onnx_bytes
 
@@ -37,8 +37,13 @@ def _iris(scientist, team):
     data, x, y = iris_classifier()
     version = version_create(model, scientist, data=data)
     rows = "\n".join(",".join(map(str, list(features) + [label])) for features, label in zip(x, y, strict=True))
-    dataset = services.dataset_create(actor=scientist, model=model, name="all", label_column="y",
-                                      file=ContentFile(f"a,b,c,d,y\n{rows}\n".encode(), name="iris.csv"))
+    dataset = services.dataset_create(
+        actor=scientist,
+        model=model,
+        name="all",
+        label_column="y",
+        file=ContentFile(f"a,b,c,d,y\n{rows}\n".encode(), name="iris.csv"),
+    )
     return version, dataset
 
 
@@ -57,8 +62,13 @@ def test_a_killed_worker_process_ends_the_job_with_the_reason_never_running(work
     settings.GATEHOUSE_JOB_STALE_AFTER_S = 5
     model = RegisteredModelFactory(name="lin", team=team)
     version = version_create(model, scientist, data=onnx_bytes(n_features=64))
-    job = job_services.job_create(actor=scientist, version=version, kind="benchmark", device="cpu",
-                                  parameters={"batch_sizes": [1], "min_seconds": 8, "min_iterations": 10})
+    job = job_services.job_create(
+        actor=scientist,
+        version=version,
+        kind="benchmark",
+        device="cpu",
+        parameters={"batch_sizes": [1], "min_seconds": 8, "min_iterations": 10},
+    )
     _wait(job, lambda j: j.status == JobStatus.RUNNING and j.progress > 10)
     worker.kill_pool_child()  # kill -9 of the process running the job
     job = _wait(job, lambda j: j.finished, timeout=90, reap=job_services.reap_stale_jobs)
@@ -75,8 +85,13 @@ def test_the_whole_worker_killed_fails_the_job_with_the_reason(worker, scientist
     settings.GATEHOUSE_JOB_STALE_AFTER_S = 4
     model = RegisteredModelFactory(name="lin", team=team)
     version = version_create(model, scientist)
-    job = job_services.job_create(actor=scientist, version=version, kind="benchmark", device="cpu",
-                                  parameters={"batch_sizes": [1], "min_seconds": 30, "min_iterations": 10})
+    job = job_services.job_create(
+        actor=scientist,
+        version=version,
+        kind="benchmark",
+        device="cpu",
+        parameters={"batch_sizes": [1], "min_seconds": 30, "min_iterations": 10},
+    )
     _wait(job, lambda j: j.status == JobStatus.RUNNING)
     worker.stop(signal.SIGKILL)
     job = _wait(job, lambda j: j.finished, timeout=30, reap=job_services.reap_stale_jobs)
@@ -113,8 +128,13 @@ def test_a_job_submitted_while_the_broker_is_down_runs_once_it_is_back(worker, s
 def test_cancel_a_running_job(worker, scientist, team):
     model = RegisteredModelFactory(name="lin", team=team)
     version = version_create(model, scientist)
-    job = job_services.job_create(actor=scientist, version=version, kind="benchmark", device="cpu",
-                                  parameters={"batch_sizes": [1], "min_seconds": 30, "min_iterations": 10})
+    job = job_services.job_create(
+        actor=scientist,
+        version=version,
+        kind="benchmark",
+        device="cpu",
+        parameters={"batch_sizes": [1], "min_seconds": 30, "min_iterations": 10},
+    )
     _wait(job, lambda j: j.status == JobStatus.RUNNING and j.progress > 5)
     job_services.job_cancel(actor=scientist, job=job)
     job = _wait(job, lambda j: j.finished, timeout=20)

@@ -24,14 +24,38 @@ from tests.debt_history import NOW, ago, build
 
 pytestmark = pytest.mark.django_db
 
-A = {"shelf": 0.0, "stale": 10 / 90, "unmonitored": 1.0, "degrading": 0.5, "overdue_validation": 1.0,
-     "ungoverned": 0.0, "stuck": 1.0}
-B = {"shelf": 0.5, "stale": 0.0, "unmonitored": 0.0, "degrading": 0.0, "overdue_validation": 0.0,
-     "ungoverned": 0.5, "stuck": 0.0}
-C = {"shelf": 0.0, "stale": 0.0, "unmonitored": 0.0, "degrading": 0.0, "overdue_validation": 0.0,
-     "ungoverned": 2 / 3, "stuck": 0.0}
-INDEX = {"alpha-critical": 100 * (2 / 9 + 3 + 1.5 + 2 + 1) / 14, "beta-low": 100 * (0.5 + 1.0) / 14,
-         "gamma-medium": 100 * (4 / 3) / 14}
+A = {
+    "shelf": 0.0,
+    "stale": 10 / 90,
+    "unmonitored": 1.0,
+    "degrading": 0.5,
+    "overdue_validation": 1.0,
+    "ungoverned": 0.0,
+    "stuck": 1.0,
+}
+B = {
+    "shelf": 0.5,
+    "stale": 0.0,
+    "unmonitored": 0.0,
+    "degrading": 0.0,
+    "overdue_validation": 0.0,
+    "ungoverned": 0.5,
+    "stuck": 0.0,
+}
+C = {
+    "shelf": 0.0,
+    "stale": 0.0,
+    "unmonitored": 0.0,
+    "degrading": 0.0,
+    "overdue_validation": 0.0,
+    "ungoverned": 2 / 3,
+    "stuck": 0.0,
+}
+INDEX = {
+    "alpha-critical": 100 * (2 / 9 + 3 + 1.5 + 2 + 1) / 14,
+    "beta-low": 100 * (0.5 + 1.0) / 14,
+    "gamma-medium": 100 * (4 / 3) / 14,
+}
 
 
 @pytest.fixture
@@ -58,10 +82,13 @@ def test_components_and_index_of_each_model(history, source):
     assert not items["delta-retired"].facts.live and not items["epsilon-empty"].facts.live
     assert items["delta-retired"].index == 0
     assert portfolio_index(items.values()) == pytest.approx(
-        (4 * INDEX["alpha-critical"] + 1 * INDEX["beta-low"] + 2 * INDEX["gamma-medium"]) / 7)
+        (4 * INDEX["alpha-critical"] + 1 * INDEX["beta-low"] + 2 * INDEX["gamma-medium"]) / 7
+    )
     assert sum(contributions(items.values()).values()) == pytest.approx(portfolio_index(items.values()))
-    assert "request #" in items["alpha-critical"].details["stuck"] and "6 working day" in items["alpha-critical"]\
-        .details["stuck"]
+    assert (
+        "request #" in items["alpha-critical"].details["stuck"]
+        and "6 working day" in items["alpha-critical"].details["stuck"]
+    )
     assert items["gamma-medium"].details["ungoverned"] == "missing an active owner, an approval record for v1"
 
 
@@ -71,8 +98,8 @@ def test_history_rebuilds_an_earlier_day(history):
     # Only A existed; its latest observation then was the red one of D-90, none since its return at D-77.
     assert set(items) == {"alpha-critical", "delta-retired"}
     assert items["alpha-critical"].components == pytest.approx(
-        {"shelf": 0, "stale": 0, "unmonitored": 1, "degrading": 1, "overdue_validation": 0, "ungoverned": 0,
-         "stuck": 0})
+        {"shelf": 0, "stale": 0, "unmonitored": 1, "degrading": 1, "overdue_validation": 0, "ungoverned": 0, "stuck": 0}
+    )
     assert items["alpha-critical"].index == pytest.approx(100 * 6 / 14)
     # At D-90 A was in test since D-95: five days on the shelf is within the 30-day target.
     early = _by_name(debts(facts_at(ago(90)), ago(90)))
@@ -84,12 +111,26 @@ def test_the_card_is_replayed_from_the_audit_log(team, scientist):
     from registry import services
 
     with time_machine.travel(ago(30), tick=False):
-        model = services.registered_model_create(actor=scientist, name="replayed", team=team,
-                                                 task_type="regression", risk_tier="low", intended_use="x")
+        model = services.registered_model_create(
+            actor=scientist, name="replayed", team=team, task_type="regression", risk_tier="low", intended_use="x"
+        )
     with time_machine.travel(ago(10), tick=False):
-        services.registered_model_update(actor=scientist, model=model, **{
-            f: "Written." for f in ("out_of_scope_use", "training_data", "evaluation_data", "metrics_description",
-                                    "limitations", "ethical_considerations", "caveats")})
+        services.registered_model_update(
+            actor=scientist,
+            model=model,
+            **{
+                f: "Written."
+                for f in (
+                    "out_of_scope_use",
+                    "training_data",
+                    "evaluation_data",
+                    "metrics_description",
+                    "limitations",
+                    "ethical_considerations",
+                    "caveats",
+                )
+            },
+        )
     assert not facts_at(ago(20))[0].card_complete
     assert facts_at(ago(5))[0].card_complete
 
@@ -100,8 +141,10 @@ def test_flow_metrics(history):
         start, end = NOW.date() - dt.timedelta(days=100), NOW.date()
         flow = flow_metrics(scope, start, end)
         bounds = range_bounds(start, end)
-        rows = {key: flow_rows(key, scope, *bounds) for key in ("production_yield", "change_failure_rate",
-                                                                      "dwell_test", "approval_wait_median")}
+        rows = {
+            key: flow_rows(key, scope, *bounds)
+            for key in ("production_yield", "change_failure_rate", "dwell_test", "approval_wait_median")
+        }
     names = {history[k].pk: history[k].name for k in "abcde"}
     assert flow["production_yield"].value == pytest.approx(200 / 3)
     assert sorted(names[m] for m, _ in rows["production_yield"]) == ["alpha-critical", "beta-low", "gamma-medium"]
@@ -109,8 +152,9 @@ def test_flow_metrics(history):
     assert flow["lead_time_p90"].value == pytest.approx(14.5)
     assert flow["lead_time_median"].values == pytest.approx([10, 15])
     assert flow["dwell_design"].value == pytest.approx(5)
-    assert flow["dwell_design"].box == pytest.approx({"n": 4, "min": 3, "max": 10, "q1": 4.5, "median": 5, "q3": 6.25,
-                                                      "p90": 8.5})
+    assert flow["dwell_design"].box == pytest.approx(
+        {"n": 4, "min": 3, "max": 10, "q1": 4.5, "median": 5, "q3": 6.25, "p90": 8.5}
+    )
     assert flow["dwell_test"].value == pytest.approx(10)
     assert len(rows["dwell_test"]) == 3
     assert flow["dwell_production"].value == pytest.approx(1.5)
@@ -129,27 +173,30 @@ def test_milestones_kept_by_the_services_match_the_rebuild(team, scientist, itop
     from django.apps import apps
 
     from approvals import services as approvals
-    from approvals.models import StageChange
     from approvals.milestones import rebuild
+    from approvals.models import StageChange
     from registry.models import ModelVersion, RegisteredModel
     from tests.approvals.test_services import WHY, _evidence
     from tests.factories import RegisteredModelFactory, UserFactory, version_create
 
     import_module("approvals.migrations.0002_default_policies").create(apps, None)
     itops2 = UserFactory(username="ivo2", role="it-operations")
-    model = RegisteredModelFactory(name="kept", team=team, owner=scientist, risk_tier="low",
-                                   slo_p99_latency_ms=10.0, slo_min_throughput=100.0)
+    model = RegisteredModelFactory(
+        name="kept", team=team, owner=scientist, risk_tier="low", slo_p99_latency_ms=10.0, slo_min_throughput=100.0
+    )
     v1 = version_create(model, scientist)
     v2 = version_create(model, scientist)
     for version in (v1, v2):
         ModelVersion.objects.filter(pk=version.pk).update(stage="test")
         version.refresh_from_db()
         _evidence(version, "validation", "benchmark")
-        request = approvals.promotion_request_open(actor=scientist, version=version, action="promote",
-                                                   justification=WHY)
+        request = approvals.promotion_request_open(
+            actor=scientist, version=version, action="promote", justification=WHY
+        )
         approvals.promotion_request_decide(actor=itops, request=request, decision="approve", comment="ok")
-    request = approvals.promotion_request_open(actor=itops, version=ModelVersion.objects.get(pk=v1.pk),
-                                               action="rollback", justification=WHY)
+    request = approvals.promotion_request_open(
+        actor=itops, version=ModelVersion.objects.get(pk=v1.pk), action="rollback", justification=WHY
+    )
     approvals.promotion_request_decide(actor=itops2, request=request, decision="approve", comment="ok")
     kept = RegisteredModel.objects.filter(pk=model.pk).values("first_version_at", "first_production_at").get()
     changes = list(StageChange.objects.order_by("pk").values("entered_at", "rolled_back_at"))
@@ -171,7 +218,8 @@ def test_dashboard_figures_funnel_shelf_heatmap_and_filters(history):
         assert board.headline["stuck"].value == 1
         assert board.headline["ungoverned"].value == 2
         assert board.headline["debt_index"].value == pytest.approx(
-            (4 * INDEX["alpha-critical"] + 1 * INDEX["beta-low"] + 2 * INDEX["gamma-medium"]) / 7, abs=1e-3)
+            (4 * INDEX["alpha-critical"] + 1 * INDEX["beta-low"] + 2 * INDEX["gamma-medium"]) / 7, abs=1e-3
+        )
         assert [f.value for f in board.funnel] == [5, 4, 3, 2, 2]
         assert [f.value for f in board.shelf] == [0, 1, 0, 0, 0]
         heat = board.heatmap
@@ -212,8 +260,9 @@ def test_snapshots_backfill_and_trend(history):
     assert [r["date"] for r in days] == [NOW.date() - dt.timedelta(days=d) for d in (3, 2, 1, 0)]
     today = days[-1]
     assert today["models"] == 3
-    assert today["index"] == pytest.approx((4 * INDEX["alpha-critical"] + INDEX["beta-low"]
-                                            + 2 * INDEX["gamma-medium"]) / 7, abs=1e-3)
+    assert today["index"] == pytest.approx(
+        (4 * INDEX["alpha-critical"] + INDEX["beta-low"] + 2 * INDEX["gamma-medium"]) / 7, abs=1e-3
+    )
     assert sum(today[c] for c in WEIGHTS) == pytest.approx(today["index"], abs=1e-3)
     summary = snapshot_summary(NOW.date(), Scope())
     assert summary["production"] == 2 and summary["stuck"] == 1
@@ -247,7 +296,8 @@ def test_days_without_live_models_are_done_once_and_gaps_are_not_audited(team, s
 
     model = RegisteredModelFactory(name="nothing-yet", team=team, owner=scientist)
     RegisteredModelFactory._meta.model.objects.filter(pk=model.pk).update(
-        created_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=5))
+        created_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=5)
+    )
     assert debt_backfill() == {"days": 5, "rows": 0}
     assert debt_backfill() == {"days": 0, "rows": 0}
     assert DebtDay.objects.count() == 5
@@ -258,8 +308,8 @@ def test_days_without_live_models_are_done_once_and_gaps_are_not_audited(team, s
 
 def test_a_rollback_after_a_retirement_undoes_nothing(history):
     """v1 retired for good, then rolled back into production: no deployment was undone by it."""
-    from approvals.models import StageChange
     from approvals.milestones import rebuild
+    from approvals.models import StageChange
     from tests.debt_history import change, request
 
     c1 = history["c1"]
@@ -290,6 +340,9 @@ def test_the_funnel_and_yield_stand_as_of_the_end_of_the_range(history):
     assert board.day is None  # no snapshot that early: the page says so rather than show today's
     title, _, rows = whole_day
     assert title == f"Model debt on {NOW.date():%Y-%m-%d}" and {r.name for r in rows} == {
-        "alpha-critical", "beta-low", "gamma-medium"}
+        "alpha-critical",
+        "beta-low",
+        "gamma-medium",
+    }
     with pytest.raises(KeyError):
         drill(board, "heat:999999:stale")

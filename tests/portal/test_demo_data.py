@@ -2,12 +2,12 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from portal.core.audit import verify_chain
+from portal.core.models import AuditEvent
 from portal.dashboard.board import dashboard
 from portal.dashboard.facts import facts_now
 from portal.dashboard.figures import Scope
 from portal.dashboard.formula import debts
-from portal.core.audit import verify_chain
-from portal.core.models import AuditEvent
 from portal.dashboard.models import DebtSnapshot
 from registry.models import Dataset, Job, ModelVersion, Observation, RegisteredModel
 

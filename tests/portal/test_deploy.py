@@ -34,8 +34,9 @@ PRODUCTION_ENV = {
 def _manage(*args: str, env: dict[str, str] | None = None, tmp_path: Path) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SECRET_KEY", "DEBUG"))}
     clean.update(GATEHOUSE_VAR_DIR=str(tmp_path), **(env or {}))
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=clean, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_the_compose_file_follows_the_compose_specification():
@@ -43,8 +44,9 @@ def test_the_compose_file_follows_the_compose_specification():
 
     import jsonschema
 
-    schema = json.loads(importlib.resources.files("check_jsonschema.builtin_schemas.vendor")
-                        .joinpath("compose-spec.json").read_text())
+    schema = json.loads(
+        importlib.resources.files("check_jsonschema.builtin_schemas.vendor").joinpath("compose-spec.json").read_text()
+    )
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     jsonschema.validate(compose, schema)  # raises with the path of the first error
     services = compose["services"]
@@ -71,8 +73,14 @@ def test_check_deploy_is_clean_with_the_production_environment(tmp_path):
 
 
 def test_production_settings_refuse_a_weak_setup(tmp_path):
-    result = _manage("check", "--deploy", "--fail-level", "WARNING",
-                     env={**PRODUCTION_ENV, "SECURE_HSTS_SECONDS": "0"}, tmp_path=tmp_path)
+    result = _manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        env={**PRODUCTION_ENV, "SECURE_HSTS_SECONDS": "0"},
+        tmp_path=tmp_path,
+    )
     assert result.returncode != 0 and "security.W004" in result.stderr + result.stdout
 
 
@@ -97,8 +105,11 @@ def _free_port() -> int:
 
 
 def _redis(port: int) -> subprocess.Popen:
-    process = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     for _ in range(50):
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
@@ -143,8 +154,13 @@ def test_readyz_names_the_broker_when_redis_stops_and_recovers(client, settings)
 
 @pytest.mark.django_db
 def test_readyz_names_missing_storage(client, settings, tmp_path):
-    settings.STORAGES = {**settings.STORAGES, "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path / "gone")}}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "gone")},
+        },
+    }
     body = client.get("/readyz").json()
     assert body["failing"] == ["storage"] and "error" not in body["checks"]["storage"]  # no details in public
     settings.GATEHOUSE_METRICS_TOKEN = "ops"
@@ -162,9 +178,16 @@ def test_prometheus_metrics(client, settings, scientist):
     from django.utils import timezone
 
     now = timezone.now()
-    Job.objects.create(kind="benchmark", version=version, artifact_sha256=version.sha256, queue="gpu",
-                       status="succeeded", requested_by=scientist, started_at=now - timezone.timedelta(seconds=42),
-                       finished_at=now)
+    Job.objects.create(
+        kind="benchmark",
+        version=version,
+        artifact_sha256=version.sha256,
+        queue="gpu",
+        status="succeeded",
+        requested_by=scientist,
+        started_at=now - timezone.timedelta(seconds=42),
+        finished_at=now,
+    )
     client.get("/healthz")
     client.get("/accounts/login/")
     text = client.get("/metrics").content.decode()
@@ -179,11 +202,13 @@ def test_prometheus_metrics(client, settings, scientist):
 
 
 def test_json_logs_carry_the_request_id(tmp_path):
-    code = ("import logging; from portal.core.request_context import RequestContextMiddleware; "
-            "from django.test import RequestFactory; "
-            "mw = RequestContextMiddleware(lambda r: logging.getLogger('gatehouse.test').warning('inside') or "
-            "__import__('django.http').http.HttpResponse()); "
-            "mw(RequestFactory().get('/', HTTP_X_REQUEST_ID='abcdef123456'))")
+    code = (
+        "import logging; from portal.core.request_context import RequestContextMiddleware; "
+        "from django.test import RequestFactory; "
+        "mw = RequestContextMiddleware(lambda r: logging.getLogger('gatehouse.test').warning('inside') or "
+        "__import__('django.http').http.HttpResponse()); "
+        "mw(RequestFactory().get('/', HTTP_X_REQUEST_ID='abcdef123456'))"
+    )
     result = _manage("shell", "-c", code, env={**PRODUCTION_ENV, "LOG_FORMAT": "json"}, tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr
     line = next(json.loads(x) for x in result.stderr.splitlines() if x.startswith("{") and "inside" in x)
@@ -202,13 +227,22 @@ def test_single_sign_on_is_off_unless_configured_and_maps_groups(tmp_path):
     code = "from django.urls import reverse; print(reverse('oidc_authentication_init'))"
     off = _manage("shell", "-c", code, env=PRODUCTION_ENV, tmp_path=tmp_path)
     assert off.returncode != 0 and "NoReverseMatch" in off.stderr
-    on = _manage("shell", "-c", code, env={
-        **PRODUCTION_ENV, "OIDC_RP_CLIENT_ID": "gatehouse", "OIDC_RP_CLIENT_SECRET": "x",
-        "OIDC_OP_AUTHORIZATION_ENDPOINT": "https://sso.example.com/authorize",
-        "OIDC_OP_TOKEN_ENDPOINT": "https://sso.example.com/token",
-        "OIDC_OP_USER_ENDPOINT": "https://sso.example.com/userinfo",
-        "OIDC_OP_JWKS_ENDPOINT": "https://sso.example.com/jwks", "OIDC_ROLE_MAP": "ml=data-scientists"},
-        tmp_path=tmp_path)
+    on = _manage(
+        "shell",
+        "-c",
+        code,
+        env={
+            **PRODUCTION_ENV,
+            "OIDC_RP_CLIENT_ID": "gatehouse",
+            "OIDC_RP_CLIENT_SECRET": "x",
+            "OIDC_OP_AUTHORIZATION_ENDPOINT": "https://sso.example.com/authorize",
+            "OIDC_OP_TOKEN_ENDPOINT": "https://sso.example.com/token",
+            "OIDC_OP_USER_ENDPOINT": "https://sso.example.com/userinfo",
+            "OIDC_OP_JWKS_ENDPOINT": "https://sso.example.com/jwks",
+            "OIDC_ROLE_MAP": "ml=data-scientists",
+        },
+        tmp_path=tmp_path,
+    )
     assert on.returncode == 0, on.stderr
     assert on.stdout.strip().splitlines()[-1] == "/oidc/authenticate/"
     broken = _manage("check", env={**PRODUCTION_ENV, "OIDC_RP_CLIENT_ID": "gatehouse"}, tmp_path=tmp_path)
@@ -226,8 +260,14 @@ def test_sso_sign_in_sets_the_roles_the_provider_grants(settings):
     settings.OIDC_ROLE_MAP = {"ml": "data-scientists", "leads": "managers"}
     settings.OIDC_GROUPS_CLAIM = "groups"
     settings.OIDC_REQUIRE_VERIFIED_EMAIL = True
-    for name in ("OIDC_RP_CLIENT_ID", "OIDC_RP_CLIENT_SECRET", "OIDC_OP_TOKEN_ENDPOINT", "OIDC_OP_USER_ENDPOINT",
-                 "OIDC_OP_JWKS_ENDPOINT", "OIDC_OP_AUTHORIZATION_ENDPOINT"):
+    for name in (
+        "OIDC_RP_CLIENT_ID",
+        "OIDC_RP_CLIENT_SECRET",
+        "OIDC_OP_TOKEN_ENDPOINT",
+        "OIDC_OP_USER_ENDPOINT",
+        "OIDC_OP_JWKS_ENDPOINT",
+        "OIDC_OP_AUTHORIZATION_ENDPOINT",
+    ):
         setattr(settings, name, "x")
     backend = GatehouseOIDCBackend()
     assert not backend.verify_claims({"email": "ada@example.com", "groups": ["ml"]})  # not verified

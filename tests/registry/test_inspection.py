@@ -18,8 +18,9 @@ from tests.registry.bad_files import BAD_ONNX
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("case", "make", "message"), BAD_ONNX, ids=[c[0] for c in BAD_ONNX])
-def test_bad_artifact_is_refused_and_leaves_nothing(case, make, message, scientist, team, tmp_path, artifact_storage,
-                                                      settings):
+def test_bad_artifact_is_refused_and_leaves_nothing(
+    case, make, message, scientist, team, tmp_path, artifact_storage, settings
+):
     model = RegisteredModelFactory(team=team, owner=scientist)
     events_before = AuditEvent.objects.count()
     with pytest.raises(ApplicationError) as info:

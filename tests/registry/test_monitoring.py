@@ -14,9 +14,9 @@ from rest_framework.authtoken.models import Token
 
 from portal.core.errors import ApplicationError
 from portal.core.models import AuditEvent
-from registry.services import monitoring
-from registry.models import Job, ModelVersion, Observation
 from registry.evidence.drift import ReferenceBuilder, bin_edges, histogram_of, psi, psi_band
+from registry.models import Job, ModelVersion, Observation
+from registry.services import monitoring
 from tests.factories import RegisteredModelFactory, version_create
 
 pytestmark = pytest.mark.django_db
@@ -49,8 +49,14 @@ def test_reference_histograms_count_every_row_and_ignore_float_precision():
 
 @pytest.fixture
 def production(scientist, team):
-    model = RegisteredModelFactory(name="scored", team=team, owner=scientist, task_type="binary-classification",
-                                   risk_tier="high", metric_floors={"accuracy": 0.9})
+    model = RegisteredModelFactory(
+        name="scored",
+        team=team,
+        owner=scientist,
+        task_type="binary-classification",
+        risk_tier="high",
+        metric_floors={"accuracy": 0.9},
+    )
     version = version_create(model, scientist)
     ModelVersion.objects.filter(pk=version.pk).update(stage="production")
     version.refresh_from_db()
@@ -58,10 +64,18 @@ def production(scientist, team):
 
 
 def _reference(version, finished=None):
-    return Job.objects.create(kind="validation", version=version, artifact_sha256=version.sha256, queue="cpu",
-                              status="succeeded", verdict="passed", requested_by=version.created_by,
-                              dataset=_dataset(version), finished_at=finished or timezone.now(),
-                              result={"reference_histograms": REFERENCE, "metrics": {"accuracy": 0.95}})
+    return Job.objects.create(
+        kind="validation",
+        version=version,
+        artifact_sha256=version.sha256,
+        queue="cpu",
+        status="succeeded",
+        verdict="passed",
+        requested_by=version.created_by,
+        dataset=_dataset(version),
+        finished_at=finished or timezone.now(),
+        result={"reference_histograms": REFERENCE, "metrics": {"accuracy": 0.95}},
+    )
 
 
 def _dataset(version):
@@ -72,9 +86,14 @@ def _dataset(version):
 
 def test_a_healthy_observation(production, itops):
     job = _reference(production)
-    obs = monitoring.observation_record(actor=itops, version=production, metrics={"accuracy": 0.93},
-                                        histograms={"x": [50, 30, 20], "y": [44, 56]}, sample_count=100,
-                                        source="gateway")
+    obs = monitoring.observation_record(
+        actor=itops,
+        version=production,
+        metrics={"accuracy": 0.93},
+        histograms={"x": [50, 30, 20], "y": [44, 56]},
+        sample_count=100,
+        source="gateway",
+    )
     assert obs.degradation == 0 and obs.below_floor == [] and obs.reference_job == job
     assert obs.psi["x"] == 0 and obs.psi["y"] == pytest.approx(psi([40, 60], [44, 56]), abs=1e-6)
     assert obs.max_psi == obs.psi["y"]
@@ -82,32 +101,38 @@ def test_a_healthy_observation(production, itops):
     assert event.actor == itops and event.after["degradation"] == 0
 
 
-@pytest.mark.parametrize(("metrics", "histograms", "degradation", "below"), [
-    ({"accuracy": 0.85}, None, 1.0, ["accuracy"]),  # under its floor
-    (None, {"y": [60, 40]}, 0.5, []),  # PSI 0.16: amber
-    (None, {"y": [80, 20]}, 1.0, []),  # PSI 0.68: red
-    ({"accuracy": 0.99, "latency_ms": 3.0}, None, 0.0, []),  # metrics without a floor are recorded, not judged
-])
+@pytest.mark.parametrize(
+    ("metrics", "histograms", "degradation", "below"),
+    [
+        ({"accuracy": 0.85}, None, 1.0, ["accuracy"]),  # under its floor
+        (None, {"y": [60, 40]}, 0.5, []),  # PSI 0.16: amber
+        (None, {"y": [80, 20]}, 1.0, []),  # PSI 0.68: red
+        ({"accuracy": 0.99, "latency_ms": 3.0}, None, 0.0, []),  # metrics without a floor are recorded, not judged
+    ],
+)
 def test_verdicts(production, itops, metrics, histograms, degradation, below):
     _reference(production)
     obs = monitoring.observation_record(actor=itops, version=production, metrics=metrics, histograms=histograms)
     assert obs.degradation == degradation and obs.below_floor == below
 
 
-@pytest.mark.parametrize(("payload", "field", "message"), [
-    ({}, "metrics", "Send metrics, histograms, or both"),
-    ({"metrics": {"accuracy": "high"}}, "metrics", "must be a finite number"),
-    ({"metrics": {"accuracy": float("nan")}}, "metrics", "must be a finite number"),
-    ({"metrics": [0.9]}, "metrics", "must be an object"),
-    ({"histograms": {"z": [1, 2]}}, "histograms", "Feature 'z' has no reference histogram"),
-    ({"histograms": {"x": [1, 2]}}, "histograms", "has 2 bins; its reference has 3"),
-    ({"histograms": {"x": [1, -2, 3]}}, "histograms", "whole numbers ≥ 0"),
-    ({"histograms": {"x": [0, 0, 0]}}, "histograms", "counts nothing"),
-    ({"metrics": {"accuracy": 0.9}, "observed_at": "yesterday"}, "observed_at", "ISO 8601"),
-    ({"metrics": {"accuracy": 0.9}, "observed_at": "2026-01-01T00:00:00"}, "observed_at", "time zone"),
-    ({"metrics": {"accuracy": 0.9}, "observed_at": "2999-01-01T00:00:00Z"}, "observed_at", "in the future"),
-    ({"metrics": {"accuracy": 0.9}, "sample_count": -1}, "sample_count", "whole number"),
-])
+@pytest.mark.parametrize(
+    ("payload", "field", "message"),
+    [
+        ({}, "metrics", "Send metrics, histograms, or both"),
+        ({"metrics": {"accuracy": "high"}}, "metrics", "must be a finite number"),
+        ({"metrics": {"accuracy": float("nan")}}, "metrics", "must be a finite number"),
+        ({"metrics": [0.9]}, "metrics", "must be an object"),
+        ({"histograms": {"z": [1, 2]}}, "histograms", "Feature 'z' has no reference histogram"),
+        ({"histograms": {"x": [1, 2]}}, "histograms", "has 2 bins; its reference has 3"),
+        ({"histograms": {"x": [1, -2, 3]}}, "histograms", "whole numbers ≥ 0"),
+        ({"histograms": {"x": [0, 0, 0]}}, "histograms", "counts nothing"),
+        ({"metrics": {"accuracy": 0.9}, "observed_at": "yesterday"}, "observed_at", "ISO 8601"),
+        ({"metrics": {"accuracy": 0.9}, "observed_at": "2026-01-01T00:00:00"}, "observed_at", "time zone"),
+        ({"metrics": {"accuracy": 0.9}, "observed_at": "2999-01-01T00:00:00Z"}, "observed_at", "in the future"),
+        ({"metrics": {"accuracy": 0.9}, "sample_count": -1}, "sample_count", "whole number"),
+    ],
+)
 def test_bad_observations_are_refused_and_write_nothing(production, itops, payload, field, message):
     _reference(production)
     events = AuditEvent.objects.count()
@@ -144,8 +169,11 @@ def test_the_api(api, production, itops, manager):
     _reference(production)
     reference = api.get(url + "reference/").json()
     assert reference["histograms"] == REFERENCE and "Count each feature" in reference["how"]
-    created = api.post(url + "observations/", {"metrics": {"accuracy": 0.8}, "histograms": {"x": [50, 30, 20]},
-                                               "source": "gw-1"}, format="json")
+    created = api.post(
+        url + "observations/",
+        {"metrics": {"accuracy": 0.8}, "histograms": {"x": [50, 30, 20]}, "source": "gw-1"},
+        format="json",
+    )
     assert created.status_code == 201, created.content
     assert created.json()["degradation"] == 1.0 and created.json()["below_floor"] == ["accuracy"]
     bad = api.post(url + "observations/", {"histograms": {"x": [1]}}, format="json")
@@ -159,8 +187,10 @@ def test_the_api(api, production, itops, manager):
     again = api.post(url + "observations/", window, format="json")  # a retry of the same report
     assert (first.status_code, again.status_code) == (201, 200) and first.json()["id"] == again.json()["id"]
     assert Observation.objects.count() == 2
-    assert api.post("/api/v1/models/scored/versions/99/observations/", {"metrics": {"a": 1}},
-                    format="json").status_code == 404
+    assert (
+        api.post("/api/v1/models/scored/versions/99/observations/", {"metrics": {"a": 1}}, format="json").status_code
+        == 404
+    )
     api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=manager).key}")
     assert api.get(url + "observations/").status_code == 200
     refused = api.post(url + "observations/", {"metrics": {"accuracy": 0.9}}, format="json")

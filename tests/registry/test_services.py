@@ -21,8 +21,13 @@ pytestmark = pytest.mark.django_db
 
 def test_model_create_records_an_audit_event_with_the_card(scientist, team):
     model = services.registered_model_create(
-        actor=scientist, name="churn", team=team, task_type="binary-classification", risk_tier="high",
-        tags=["Churn", "tabular", "churn"], intended_use="Retention offers.",
+        actor=scientist,
+        name="churn",
+        team=team,
+        task_type="binary-classification",
+        risk_tier="high",
+        tags=["Churn", "tabular", "churn"],
+        intended_use="Retention offers.",
     )
     assert sorted(model.tags.values_list("name", flat=True)) == ["churn", "tabular"]
     event = AuditEvent.objects.get(action="registry.model.created")
@@ -34,19 +39,22 @@ def test_model_create_records_an_audit_event_with_the_card(scientist, team):
 
 def test_model_name_rules(scientist, team):
     with pytest.raises(ValidationError) as info:
-        services.registered_model_create(actor=scientist, name="Churn Model", team=team,
-                                         task_type="regression", risk_tier="low")
+        services.registered_model_create(
+            actor=scientist, name="Churn Model", team=team, task_type="regression", risk_tier="low"
+        )
     assert "lowercase" in str(info.value)
     with pytest.raises(ApplicationError, match="reserved"):
-        services.registered_model_create(actor=scientist, name="new", team=team, task_type="regression",
-                                         risk_tier="low")
+        services.registered_model_create(
+            actor=scientist, name="new", team=team, task_type="regression", risk_tier="low"
+        )
     assert not RegisteredModel.objects.exists()
 
 
 def test_a_scientist_cannot_register_for_another_team(outsider_scientist, team):
     with pytest.raises(PermissionDenied):
-        services.registered_model_create(actor=outsider_scientist, name="x", team=team, task_type="regression",
-                                         risk_tier="low")
+        services.registered_model_create(
+            actor=outsider_scientist, name="x", team=team, task_type="regression", risk_tier="low"
+        )
 
 
 def test_managers_cannot_register(manager, team):
@@ -113,6 +121,7 @@ def test_upload_over_the_size_limit_is_refused(scientist, team, settings, artifa
 
 # --- datasets ---------------------------------------------------------------------------------------------
 
+
 def _csv(frame: pd.DataFrame) -> bytes:
     return frame.to_csv(index=False).encode()
 
@@ -130,15 +139,22 @@ FRAME = pd.DataFrame({"a": [1.5, 2.0, 3.25], "b": [1, 2, 3], "city": ["x", "y", 
 def test_dataset_schema_rows_and_digest(fmt, encode, scientist, team):
     model = RegisteredModelFactory(team=team, owner=scientist)
     data = encode(FRAME)
-    ds = services.dataset_create(actor=scientist, model=model, name="holdout", label_column="label",
-                                 file=ContentFile(data, name=f"holdout.{fmt}"))
+    ds = services.dataset_create(
+        actor=scientist,
+        model=model,
+        name="holdout",
+        label_column="label",
+        file=ContentFile(data, name=f"holdout.{fmt}"),
+    )
     import hashlib
 
     assert ds.sha256 == hashlib.sha256(data).hexdigest()
     assert ds.row_count == 3
     assert ds.columns == [
-        {"name": "a", "dtype": "float64"}, {"name": "b", "dtype": "int64"},
-        {"name": "city", "dtype": "string"}, {"name": "label", "dtype": "int64"},
+        {"name": "a", "dtype": "float64"},
+        {"name": "b", "dtype": "int64"},
+        {"name": "city", "dtype": "string"},
+        {"name": "label", "dtype": "int64"},
     ]
     assert AuditEvent.objects.filter(action="registry.dataset.created").count() == 1
 
@@ -161,8 +177,9 @@ BAD_DATASETS = [
 def test_bad_datasets_are_refused_and_leave_nothing(filename, data, label, message, scientist, team, artifact_storage):
     model = RegisteredModelFactory(team=team, owner=scientist)
     with pytest.raises(ApplicationError) as info:
-        services.dataset_create(actor=scientist, model=model, name="d", label_column=label,
-                                file=ContentFile(data, name=filename))
+        services.dataset_create(
+            actor=scientist, model=model, name="d", label_column=label, file=ContentFile(data, name=filename)
+        )
     assert message in info.value.message
     assert not Dataset.objects.exists()
     assert stored_files(artifact_storage) == []
@@ -170,14 +187,17 @@ def test_bad_datasets_are_refused_and_leave_nothing(filename, data, label, messa
 
 def test_dataset_names_are_unique_per_model(scientist, team):
     model = RegisteredModelFactory(team=team, owner=scientist)
-    services.dataset_create(actor=scientist, model=model, name="d", label_column="label",
-                            file=ContentFile(_csv(FRAME), name="d.csv"))
+    services.dataset_create(
+        actor=scientist, model=model, name="d", label_column="label", file=ContentFile(_csv(FRAME), name="d.csv")
+    )
     with pytest.raises(ApplicationError, match="already has a dataset"):
-        services.dataset_create(actor=scientist, model=model, name="d", label_column="label",
-                                file=ContentFile(_csv(FRAME), name="d.csv"))
+        services.dataset_create(
+            actor=scientist, model=model, name="d", label_column="label", file=ContentFile(_csv(FRAME), name="d.csv")
+        )
 
 
 # --- constraints enforced by the database -----------------------------------------------------------------
+
 
 def test_database_allows_one_production_version_per_model(scientist, team):
     model = RegisteredModelFactory(team=team, owner=scientist)

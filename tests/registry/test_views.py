@@ -28,8 +28,13 @@ def world(users, team):
 
     from registry import services
 
-    dataset = services.dataset_create(actor=users["scientist"], model=model, name="holdout", label_column="y",
-                                      file=ContentFile(b"x1,x2,y\n1,2,0\n3,4,1\n", name="h.csv"))
+    dataset = services.dataset_create(
+        actor=users["scientist"],
+        model=model,
+        name="holdout",
+        label_column="y",
+        file=ContentFile(b"x1,x2,y\n1,2,0\n3,4,1\n", name="h.csv"),
+    )
     return {"model": model, "version": version, "dataset": dataset}
 
 
@@ -55,19 +60,19 @@ def _pages(world):
 # Expected status per page and role; the team rule: only the owning team's data scientists change a model.
 EXPECTED = {
     #                  scientist outsider itops reviewer manager
-    "home":             (200, 200, 200, 200, 200),
-    "list":             (200, 200, 200, 200, 200),
-    "create":           (200, 200, 403, 403, 403),
-    "detail":           (200, 200, 200, 200, 200),
-    "edit":             (200, 403, 403, 403, 403),
-    "version-new":      (200, 403, 403, 403, 403),
-    "version":          (200, 200, 200, 200, 200),
-    "download":         (200, 200, 200, 200, 403),
-    "dataset-new":      (200, 403, 403, 403, 403),
-    "dataset":          (200, 200, 200, 200, 200),
+    "home": (200, 200, 200, 200, 200),
+    "list": (200, 200, 200, 200, 200),
+    "create": (200, 200, 403, 403, 403),
+    "detail": (200, 200, 200, 200, 200),
+    "edit": (200, 403, 403, 403, 403),
+    "version-new": (200, 403, 403, 403, 403),
+    "version": (200, 200, 200, 200, 200),
+    "download": (200, 200, 200, 200, 403),
+    "dataset-new": (200, 403, 403, 403, 403),
+    "dataset": (200, 200, 200, 200, 200),
     "dataset-download": (200, 200, 200, 200, 403),
-    "audit":            (200, 200, 200, 200, 200),
-    "account":          (200, 200, 200, 200, 200),
+    "audit": (200, 200, 200, 200, 200),
+    "account": (200, 200, 200, 200, 200),
 }
 
 
@@ -125,19 +130,32 @@ def test_download_is_the_uploaded_file(client, users, world):
 # --- forms ------------------------------------------------------------------------------------------------
 
 CARD = {
-    "intended_use": "Retention", "out_of_scope_use": "Credit", "training_data": "CRM 2025",
-    "evaluation_data": "CRM 2026Q1", "metrics_description": "AUC", "limitations": "EU only",
-    "ethical_considerations": "No protected attributes", "caveats": "None",
+    "intended_use": "Retention",
+    "out_of_scope_use": "Credit",
+    "training_data": "CRM 2025",
+    "evaluation_data": "CRM 2026Q1",
+    "metrics_description": "AUC",
+    "limitations": "EU only",
+    "ethical_considerations": "No protected attributes",
+    "caveats": "None",
 }
 
 
 def test_register_a_model_through_the_form(client, scientist, team):
     client.force_login(scientist)
-    response = client.post("/models/new/", {
-        "name": "churn-predictor", "team": team.pk, "description": "Who leaves next month",
-        "task_type": "binary-classification", "risk_tier": "high", "refresh_interval_days": 90,
-        "tags": "churn, Tabular", **CARD,
-    })
+    response = client.post(
+        "/models/new/",
+        {
+            "name": "churn-predictor",
+            "team": team.pk,
+            "description": "Who leaves next month",
+            "task_type": "binary-classification",
+            "risk_tier": "high",
+            "refresh_interval_days": 90,
+            "tags": "churn, Tabular",
+            **CARD,
+        },
+    )
     assert response.status_code == 302
     assert response["Location"] == "/models/churn-predictor/"
     model = RegisteredModel.objects.get(name="churn-predictor")
@@ -149,10 +167,18 @@ def test_register_a_model_through_the_form(client, scientist, team):
 def test_the_form_keeps_what_was_typed_and_marks_the_fields(client, scientist, team, other_team):
     RegisteredModelFactory(name="taken", team=team)
     client.force_login(scientist)
-    response = client.post("/models/new/", {
-        "name": "taken", "team": team.pk, "task_type": "regression", "risk_tier": "low",
-        "refresh_interval_days": 0, "intended_use": "Typed text stays", "tags": "a, b",
-    })
+    response = client.post(
+        "/models/new/",
+        {
+            "name": "taken",
+            "team": team.pk,
+            "task_type": "regression",
+            "risk_tier": "low",
+            "refresh_interval_days": 0,
+            "intended_use": "Typed text stays",
+            "tags": "a, b",
+        },
+    )
     page = response.content.decode()
     assert response.status_code == 200
     assert "A model with this name is already registered; choose another name." in page
@@ -167,10 +193,15 @@ def test_upload_a_version_through_the_form(client, scientist, team, tmp_path):
     model = RegisteredModelFactory(name="churn", team=team)
     data = onnx_bytes(n_features=5)
     client.force_login(scientist)
-    response = client.post("/models/churn/versions/new/", {
-        "artifact": SimpleUploadedFile("m.onnx", data), "source_commit": "ABCDEF1",
-        "training_run_url": "https://mlflow.example.com/runs/1", "metrics": "auc = 0.91\nrmse: 0.3",
-    })
+    response = client.post(
+        "/models/churn/versions/new/",
+        {
+            "artifact": SimpleUploadedFile("m.onnx", data),
+            "source_commit": "ABCDEF1",
+            "training_run_url": "https://mlflow.example.com/runs/1",
+            "metrics": "auc = 0.91\nrmse: 0.3",
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     version = ModelVersion.objects.get(model=model)
     assert version.sha256 == hashlib.sha256(data).hexdigest()
@@ -186,9 +217,13 @@ def test_upload_a_version_through_the_form(client, scientist, team, tmp_path):
 def test_bad_uploads_through_the_form(case, make, message, client, scientist, team, tmp_path, artifact_storage):
     RegisteredModelFactory(name="churn", team=team)
     client.force_login(scientist)
-    response = client.post("/models/churn/versions/new/", {
-        "artifact": SimpleUploadedFile(f"{case}.onnx", make(tmp_path)), "training_data_ref": "kept value",
-    })
+    response = client.post(
+        "/models/churn/versions/new/",
+        {
+            "artifact": SimpleUploadedFile(f"{case}.onnx", make(tmp_path)),
+            "training_data_ref": "kept value",
+        },
+    )
     page = response.content.decode()
     assert response.status_code == 200
     if case == "empty":
@@ -206,9 +241,13 @@ def test_bad_uploads_through_the_form(case, make, message, client, scientist, te
 def test_metrics_lines_are_checked(client, scientist, team):
     RegisteredModelFactory(name="churn", team=team)
     client.force_login(scientist)
-    response = client.post("/models/churn/versions/new/", {
-        "artifact": SimpleUploadedFile("m.onnx", onnx_bytes()), "metrics": "auc = 0.9\nrecall = lots",
-    })
+    response = client.post(
+        "/models/churn/versions/new/",
+        {
+            "artifact": SimpleUploadedFile("m.onnx", onnx_bytes()),
+            "metrics": "auc = 0.9\nrecall = lots",
+        },
+    )
     assert "Line 2: &#x27;lots&#x27; is not a number." in response.content.decode()
 
 
@@ -216,9 +255,12 @@ def test_upload_over_the_limit_through_the_form(client, scientist, team, setting
     settings.GATEHOUSE_MAX_UPLOAD_MB = 1
     RegisteredModelFactory(name="churn", team=team)
     client.force_login(scientist)
-    response = client.post("/models/churn/versions/new/", {
-        "artifact": SimpleUploadedFile("big.onnx", b"\x08" * (2 * 1024 * 1024)),
-    })
+    response = client.post(
+        "/models/churn/versions/new/",
+        {
+            "artifact": SimpleUploadedFile("big.onnx", b"\x08" * (2 * 1024 * 1024)),
+        },
+    )
     assert "over the upload limit of 1 MB" in response.content.decode()
     assert list((tmp_path / "uploads").iterdir()) == []
 
@@ -226,24 +268,41 @@ def test_upload_over_the_limit_through_the_form(client, scientist, team, setting
 def test_add_a_dataset_through_the_form(client, scientist, team):
     RegisteredModelFactory(name="churn", team=team)
     client.force_login(scientist)
-    response = client.post("/models/churn/datasets/new/", {
-        "name": "holdout", "label_column": "y", "file": SimpleUploadedFile("h.csv", b"a,y\n1,0\n2,1\n"),
-    })
+    response = client.post(
+        "/models/churn/datasets/new/",
+        {
+            "name": "holdout",
+            "label_column": "y",
+            "file": SimpleUploadedFile("h.csv", b"a,y\n1,0\n2,1\n"),
+        },
+    )
     assert response.status_code == 302
     assert Dataset.objects.get().row_count == 2
-    response = client.post("/models/churn/datasets/new/", {
-        "name": "other", "label_column": "label", "file": SimpleUploadedFile("h.csv", b"a,y\n1,0\n"),
-    })
+    response = client.post(
+        "/models/churn/datasets/new/",
+        {
+            "name": "other",
+            "label_column": "label",
+            "file": SimpleUploadedFile("h.csv", b"a,y\n1,0\n"),
+        },
+    )
     assert "The label column &#x27;label&#x27; is not in the file. Its columns are: a, y." in response.content.decode()
 
 
 def test_edit_the_model_card(client, scientist, team):
     model = RegisteredModelFactory(name="churn", team=team)
     client.force_login(scientist)
-    response = client.post("/models/churn/edit/", {
-        "description": "d", "task_type": "regression", "risk_tier": "critical", "refresh_interval_days": 30,
-        "tags": "x", **CARD,
-    })
+    response = client.post(
+        "/models/churn/edit/",
+        {
+            "description": "d",
+            "task_type": "regression",
+            "risk_tier": "critical",
+            "refresh_interval_days": 30,
+            "tags": "x",
+            **CARD,
+        },
+    )
     assert response.status_code == 302
     model.refresh_from_db()
     assert model.risk_tier == "critical" and model.card_complete
@@ -251,14 +310,19 @@ def test_edit_the_model_card(client, scientist, team):
 
 # --- list: search, filters, sorting, pagination, query counts ---------------------------------------------
 
+
 def test_search_filter_sort_and_paginate(client, manager, team, other_team):
     from registry import services
 
     owner = UserFactory(role="data-scientists", teams=[team, other_team])
     for i in range(30):
         services.registered_model_create(
-            actor=owner, name=f"m-{i:02d}", team=team if i % 2 else other_team, task_type="regression",
-            risk_tier="high" if i % 3 == 0 else "low", tags=["fraud"] if i == 7 else [],
+            actor=owner,
+            name=f"m-{i:02d}",
+            team=team if i % 2 else other_team,
+            task_type="regression",
+            risk_tier="high" if i % 3 == 0 else "low",
+            tags=["fraud"] if i == 7 else [],
         )
     client.force_login(manager)
     page = client.get("/models/").content.decode()
@@ -281,8 +345,9 @@ def _list_queries(client, n, owner, team):
     from registry import services
 
     for i in range(RegisteredModel.objects.count(), n):
-        model = services.registered_model_create(actor=owner, name=f"q-{i}", team=team, task_type="regression",
-                                                 risk_tier="low", tags=["a", f"t{i}"])
+        model = services.registered_model_create(
+            actor=owner, name=f"q-{i}", team=team, task_type="regression", risk_tier="low", tags=["a", f"t{i}"]
+        )
         if i < 3:
             version_create(model, owner)
     with CaptureQueriesContext(connection) as ctx:

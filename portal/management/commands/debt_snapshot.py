@@ -6,13 +6,18 @@ from portal.dashboard.snapshots import debt_backfill, debt_snapshot_take
 
 
 class Command(BaseCommand):
-    help = ("Take today's model-debt snapshot now; with --backfill, first rebuild every missing past day from "
-            "the history (stage changes, observations, jobs, requests and the audit log).")
+    help = (
+        "Take today's model-debt snapshot now; with --backfill, first rebuild every missing past day from "
+        "the history (stage changes, observations, jobs, requests and the audit log)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--backfill", action="store_true", help="Also snapshot every past day that has none.")
-        parser.add_argument("--since", type=dt.date.fromisoformat, help="First day to backfill (YYYY-MM-DD); "
-                            "default: the day of the first audit event.")
+        parser.add_argument(
+            "--since",
+            type=dt.date.fromisoformat,
+            help="First day to backfill (YYYY-MM-DD); default: the day of the first audit event.",
+        )
         parser.add_argument("--replace", action="store_true", help="Rebuild past days that have a snapshot too.")
         parser.add_argument("--day", type=dt.date.fromisoformat, help="Snapshot one past day (YYYY-MM-DD) only.")
 

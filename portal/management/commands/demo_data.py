@@ -21,6 +21,4 @@ class Command(BaseCommand):
                 f"{created['datasets']} new dataset(s)."
             )
         )
-        self.stdout.write(
-            f"Demo logins (password '{DEMO_PASSWORD}'): {', '.join(u[0] for u in DEMO_USERS)}, admin"
-        )
+        self.stdout.write(f"Demo logins (password '{DEMO_PASSWORD}'): {', '.join(u[0] for u in DEMO_USERS)}, admin")

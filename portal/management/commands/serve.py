@@ -26,13 +26,42 @@ class Command(BaseCommand):
         # Links in emails point at the address we serve on, unless configured otherwise.
         os.environ.setdefault("GATEHOUSE_BASE_URL", f"http://{addr}")
         worker = subprocess.Popen(  # noqa: S603
-            [python, "-m", "celery", "-A", "portal", "worker", "-B", "-Q", "cpu,gpu", "-c", "1", "--loglevel", "INFO",
-             "--hostname", "embedded@%h"],
+            [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "portal",
+                "worker",
+                "-B",
+                "-Q",
+                "cpu,gpu",
+                "-c",
+                "1",
+                "--loglevel",
+                "INFO",
+                "--hostname",
+                "embedded@%h",
+            ],
         )
         # A second, small worker for webhook deliveries, so they never wait behind a long evidence job.
         events = subprocess.Popen(  # noqa: S603
-            [python, "-m", "celery", "-A", "portal", "worker", "-Q", "events", "-c", "1", "--loglevel", "INFO",
-             "--hostname", "events@%h"],
+            [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "portal",
+                "worker",
+                "-Q",
+                "events",
+                "-c",
+                "1",
+                "--loglevel",
+                "INFO",
+                "--hostname",
+                "events@%h",
+            ],
         )
         web = subprocess.Popen([python, "manage.py", "runserver", addr, "--noreload"])  # noqa: S603
         children = [web, worker, events]
