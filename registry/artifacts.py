@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import logging
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -90,6 +91,33 @@ def storage_delete_quietly(key: str | None) -> None:
         default_storage.delete(key)
     except Exception:  # the original error matters more than a failed cleanup
         logger.exception("could not remove %s from artifact storage", key)
+
+
+class Incoming:
+    """An upload on its way into storage (``incoming``): its spooled copy, and the key it was stored under."""
+
+    def __init__(self, spooled: SpooledFile):
+        self.spooled = spooled
+        self.path, self.sha256, self.size = spooled.path, spooled.sha256, spooled.size
+        self.key: str | None = None
+
+    def store(self, key: str) -> str:
+        self.key = storage_save(key, self.spooled)
+        return self.key
+
+
+@contextlib.contextmanager
+def incoming(fileobj: Any, *, field: str) -> Iterator[Incoming]:
+    """Spool and hash an upload for the block; if anything in it fails, what it stored is removed again, and
+    the temporary copy always is: a refusal leaves no row and no file."""
+    upload = Incoming(spool(fileobj, field=field))
+    try:
+        yield upload
+    except BaseException:
+        storage_delete_quietly(upload.key)
+        raise
+    finally:
+        upload.spooled.cleanup()
 
 
 def open_stored(key: str) -> IO[bytes]:

@@ -57,7 +57,3 @@ def users(scientist, outsider_scientist, itops, reviewer, manager):
 @pytest.fixture
 def api():
     return APIClient()
-
-
-def stored_files(root) -> list[str]:
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())

@@ -9,6 +9,10 @@ import zipfile
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+from skl2onnx import convert_sklearn
+from skl2onnx.common.data_types import FloatTensorType
+from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression
 
 
 def linear_model(n_features: int = 4, *, opset: int = 17, seed: int = 0, batch: str | int = "N") -> onnx.ModelProto:
@@ -85,11 +89,6 @@ def raising_model() -> bytes:
 
 def iris_classifier(*, zipmap: bool = False):
     """A real scikit-learn classifier on iris, exported by skl2onnx: (onnx bytes, features, labels)."""
-    from skl2onnx import convert_sklearn
-    from skl2onnx.common.data_types import FloatTensorType
-    from sklearn.datasets import load_iris
-    from sklearn.linear_model import LogisticRegression
-
     bunch = load_iris()
     x = bunch.data.astype(np.float32)
     estimator = LogisticRegression(max_iter=500).fit(x, bunch.target)

@@ -15,8 +15,12 @@ import time
 from pathlib import Path
 
 import pytest
+import redis
 from django.conf import settings
 from django.db import connection
+
+from portal.celery import ensure_broker_folders
+from portal.core.roles import ensure_role_groups
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,12 +32,9 @@ def shared_artifacts(tmp_path_factory):
 
 def _purge_broker() -> None:
     if settings.REDIS_URL:
-        import redis
-
         redis.Redis.from_url(settings.REDIS_URL).flushdb()
     else:
         shutil.rmtree(settings.BROKER_DIR, ignore_errors=True)
-        from portal.celery import ensure_broker_folders
 
         ensure_broker_folders()
 
@@ -102,8 +103,6 @@ class Worker:
 @pytest.fixture
 def worker(transactional_db, shared_artifacts, tmp_path, settings):
     """A worker process for this test; artifacts go where it reads them."""
-    from portal.core.roles import ensure_role_groups
-
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {

@@ -70,20 +70,13 @@ def _previous_production(version: ModelVersion) -> ModelVersion | None:
     return None
 
 
-@transaction.atomic
-def promotion_request_open(
-    *, actor: AbstractBaseUser, version: ModelVersion, action: str, justification: str
-) -> PromotionRequest:
-    _lock_model_of(version)
-    version = ModelVersion.objects.select_for_update().select_related("model", "model__team").get(pk=version.pk)
+def _may_open(actor: AbstractBaseUser, version: ModelVersion, action: str) -> tuple[Transition, Policy]:
+    """The transition ``action`` asks for from the version's stage, if the actor may ask it, with its policy."""
     transition = transition_for(version.stage, action)
     if transition is None:
         raise ApplicationError(f"{version} is in {version.stage}: it cannot be asked to {action}.", field="action")
     if not may_request(actor, version, transition):
         raise PermissionDenied(f"Your role cannot {transition.label.lower()} for {version.model.name}.")
-    justification = (justification or "").strip()
-    if len(justification) < 10:
-        raise ApplicationError("Say why, in a sentence or more (at least 10 characters).", field="justification")
     if action == Action.ROLLBACK and _previous_production(version) != version:
         raise ApplicationError(
             f"Only the version in production before the current one can be rolled back to; {version} is not it.",
@@ -95,6 +88,19 @@ def promotion_request_open(
             f"No policy is set for {transition.key} at risk tier {version.model.risk_tier}; "
             "ask an administrator to add one."
         )
+    return transition, policy
+
+
+@transaction.atomic
+def promotion_request_open(
+    *, actor: AbstractBaseUser, version: ModelVersion, action: str, justification: str
+) -> PromotionRequest:
+    _lock_model_of(version)
+    version = ModelVersion.objects.select_for_update().select_related("model", "model__team").get(pk=version.pk)
+    transition, policy = _may_open(actor, version, action)
+    justification = (justification or "").strip()
+    if len(justification) < 10:
+        raise ApplicationError("Say why, in a sentence or more (at least 10 characters).", field="justification")
     try:
         with transaction.atomic():
             request = PromotionRequest.objects.create(

@@ -44,59 +44,62 @@ class _Rows:
             self.next += 1
 
 
+def _read(end: dt.datetime, scope: Scope, *, replay_attributes: bool) -> dict[str, list]:
+    """Each source's rows up to ``end`` in time order (each row's first item is its time)."""
+    ids = scope.model_ids
+
+    def only(path: str) -> Q:
+        return Q(**{f"{path}__in": ids}) if ids else Q()
+
+    models = RegisteredModel.objects.filter(only("id"), created_at__lte=end).order_by("created_at", "pk")
+    fields = ("id", "name", "team_id", "risk_tier", "refresh_interval_days", "owner__is_active", "created_at")
+    rows = {
+        "models": [(m["created_at"], m) for m in models.values(*fields, *MODEL_CARD_FIELDS)],
+        "versions": ModelVersion.objects.filter(only("model_id"), created_at__lte=end)
+        .order_by("created_at", "pk")
+        .values_list("created_at", "id", "model_id", "number", "sha256", "trained_at"),
+        "changes": StageChange.objects.filter(only("version__model_id"), created_at__lte=end)
+        .order_by("created_at", "pk")
+        .values_list("created_at", "version_id", "to_stage", "request_id"),
+        "requests": PromotionRequest.objects.filter(only("version__model_id"), created_at__lte=end)
+        .order_by("created_at", "pk")
+        .values_list("created_at", "id", "version_id", "closed_at"),
+        "audit": [],
+    }
+    # A subquery, not a list of ids: SQLite takes at most 32,766 parameters.
+    ever_production = StageChange.objects.filter(
+        only("version__model_id"), to_stage=Stage.PRODUCTION, created_at__lte=end
+    ).values("version_id")
+    rows["observations"] = (
+        Observation.objects.filter(version_id__in=ever_production, observed_at__lte=end)
+        .order_by("observed_at", "pk")
+        .values_list("observed_at", "version_id", "degradation", "max_psi", "below_floor")
+    )
+    rows["validations"] = (
+        Job.objects.passed_validations()
+        .filter(version_id__in=ever_production, finished_at__lte=end)
+        .order_by("finished_at", "pk")
+        .values_list("finished_at", "version_id", "artifact_sha256")
+    )
+    if replay_attributes:
+        audit = AuditEvent.objects.filter(
+            object_type="registry.registeredmodel",
+            created_at__lte=end,
+            action__in=[AuditAction.MODEL_CREATED, AuditAction.MODEL_UPDATED],
+        )
+        if ids:
+            audit = audit.filter(object_id__in=[str(i) for i in ids])
+        rows["audit"] = audit.order_by("id").values_list("created_at", "object_id", "after")
+    return {name: list(source) for name, source in rows.items()}
+
+
 class _History:
     """Every source the facts come from, read once up to ``end``, and the state the sweep has reached."""
 
     def __init__(self, end: dt.datetime, scope: Scope, *, replay_attributes: bool):
         self.scope = scope
-        ids = scope.model_ids
-        only = (lambda prefix: Q(**{f"{prefix}__in": ids})) if ids else (lambda prefix: Q())
         self.teams = {t.id: t for t in Team.objects.all()}
         self.slugs = {t.slug: t for t in self.teams.values()}
-        models = (
-            RegisteredModel.objects.filter(only("id"), created_at__lte=end)
-            .order_by("created_at", "pk")
-            .values(
-                "id",
-                "name",
-                "team_id",
-                "risk_tier",
-                "refresh_interval_days",
-                "owner__is_active",
-                "created_at",
-                *MODEL_CARD_FIELDS,
-            )
-        )
-        versions = (
-            ModelVersion.objects.filter(only("model_id"), created_at__lte=end)
-            .order_by("created_at", "pk")
-            .values_list("created_at", "id", "model_id", "number", "sha256", "trained_at")
-        )
-        changes = (
-            StageChange.objects.filter(only("version__model_id"), created_at__lte=end)
-            .order_by("created_at", "pk")
-            .values_list("created_at", "version_id", "to_stage", "request_id")
-        )
-        # A subquery, not a list of ids: SQLite takes at most 32,766 parameters.
-        ever_production = StageChange.objects.filter(
-            only("version__model_id"), to_stage=Stage.PRODUCTION, created_at__lte=end
-        ).values("version_id")
-        observations = (
-            Observation.objects.filter(version_id__in=ever_production, observed_at__lte=end)
-            .order_by("observed_at", "pk")
-            .values_list("observed_at", "version_id", "degradation", "max_psi", "below_floor")
-        )
-        validations = (
-            Job.objects.passed_validations()
-            .filter(version_id__in=ever_production, finished_at__lte=end)
-            .order_by("finished_at", "pk")
-            .values_list("finished_at", "version_id", "artifact_sha256")
-        )
-        requests = (
-            PromotionRequest.objects.filter(only("version__model_id"), created_at__lte=end)
-            .order_by("created_at", "pk")
-            .values_list("created_at", "id", "version_id", "closed_at")
-        )
         self.present: dict[int, dict] = {}  # model id → its row
         self.replayed: dict[int, dict] = defaultdict(dict)  # model id → attributes as the audit log left them
         self.version: dict[int, tuple] = {}  # version id → its row
@@ -107,27 +110,17 @@ class _History:
         self.last_observation: dict[int, tuple] = {}
         self.last_validation: dict[int, dict[str, dt.datetime]] = defaultdict(dict)
         self.open_requests: dict[int, tuple] = {}  # request id → (opened, id, version id, closed)
+        rows = _read(end, scope, replay_attributes=replay_attributes)
+        # In this order at each moment: a model before its replayed attributes and its versions, and so on.
         self.sources = [
-            _Rows([(m["created_at"], m) for m in models], self._model),
-            _Rows(list(versions), self._version),
-            _Rows(list(changes), self._change),
-            _Rows(list(observations), self._observe),
-            _Rows(list(validations), self._validate),
-            _Rows(list(requests), self._request),
+            _Rows(rows["models"], self._model),
+            _Rows(rows["audit"], self._replay),
+            _Rows(rows["versions"], self._version),
+            _Rows(rows["changes"], self._change),
+            _Rows(rows["observations"], self._observe),
+            _Rows(rows["validations"], self._validate),
+            _Rows(rows["requests"], self._request),
         ]
-        if replay_attributes:
-            audit = (
-                AuditEvent.objects.filter(
-                    object_type="registry.registeredmodel",
-                    created_at__lte=end,
-                    action__in=[AuditAction.MODEL_CREATED, AuditAction.MODEL_UPDATED],
-                )
-                .order_by("id")
-                .values_list("created_at", "object_id", "after")
-            )
-            if ids:
-                audit = audit.filter(object_id__in=[str(i) for i in ids])
-            self.sources.insert(1, _Rows(list(audit), self._replay))
 
     # --- the events ----------------------------------------------------------------------------------------
 

@@ -120,6 +120,76 @@ def _stability(latencies_ms: np.ndarray, batch: int) -> dict[str, Any]:
     }
 
 
+def _warm_up(runtime: Runtime, feeds, params: BenchmarkParams, should_stop) -> dict[str, float]:
+    """Run until both the warm-up iterations and the warm-up time are done."""
+    start = time.perf_counter()
+    iterations = 0
+    while iterations < params.warmup_iterations or (time.perf_counter() - start) * 1000 < params.warmup_ms:
+        runtime.run(feeds)
+        iterations += 1
+        if iterations % 50 == 0 and should_stop():
+            raise InterruptedError("cancelled")
+    runtime.synchronize()
+    return {"iterations": iterations, "ms": round((time.perf_counter() - start) * 1000, 1)}
+
+
+def _measure(runtime: Runtime, feeds, params: BenchmarkParams, should_stop, report) -> tuple[array, float, bool]:
+    """The measured phase: at least ``min_iterations`` and ``min_seconds``, at most ``max_seconds``; each
+    iteration timed on the host with the device synchronised. ``report(done, iterations)`` shows progress."""
+    latencies = array("d")  # 8 bytes an iteration, however long the run
+    start = time.perf_counter()
+    while True:
+        t0 = time.perf_counter()
+        runtime.run(feeds)
+        runtime.synchronize()
+        latencies.append(time.perf_counter() - t0)
+        elapsed = time.perf_counter() - start
+        if len(latencies) >= params.min_iterations and elapsed >= params.min_seconds:
+            return latencies, time.perf_counter() - start, False
+        if elapsed >= params.max_seconds:
+            return latencies, time.perf_counter() - start, True
+        if len(latencies) % 50 == 0:
+            if should_stop():
+                raise InterruptedError("cancelled")
+            # Both minimums must be met, so the phase is as far along as the slower of the two.
+            report(min(1.0, len(latencies) / params.min_iterations, elapsed / params.min_seconds), len(latencies))
+
+
+def _batch(runtime: Runtime, batch: int, params: BenchmarkParams, *, gpu_index, should_stop, report) -> dict:
+    """Warm up, then measure one batch size, with the host's memory and (on a GPU) NVML sampled meanwhile."""
+    feeds = make_inputs(runtime.info.inputs, batch, params.seed)
+    report(0.0, "warm-up")
+    warmup = _warm_up(runtime, feeds, params, should_stop)
+    report(0.1, "measuring")
+    rss_before = rss_mib()
+    with Sampler(interval=0.1, gpu_index=gpu_index) as sampler:
+        latencies, wall, deadline_hit = _measure(
+            runtime, feeds, params, should_stop, lambda done, n: report(0.1 + 0.9 * done, f"{n} iterations")
+        )
+    latencies_ms = np.frombuffer(latencies, dtype=np.float64) * 1000
+    rss_after = rss_mib()
+    sampled = sampler.summary()
+    return {
+        "batch_size": batch,
+        "input_shapes": {name: list(value.shape) for name, value in feeds.items()},
+        "warmup": warmup,
+        "iterations": len(latencies),
+        "measured_seconds": round(wall, 4),
+        "throughput_samples_s": len(latencies) * batch / wall,
+        "latency_ms": _percentiles(latencies_ms),
+        # A compact histogram for the charts (the raw latencies would be large).
+        "latency_histogram_ms": _histogram(latencies_ms),
+        "stability": _stability(latencies_ms, batch),
+        "max_seconds_reached": deadline_hit,
+        "host_rss_mib": {
+            "before": round(rss_before, 1),
+            "after": round(rss_after, 1),
+            "peak": round(max(rss_after, sampled.get("host_rss_peak_mib", 0)), 1),
+        },
+        "sampled": sampled,
+    }
+
+
 def run_benchmark(
     runtime: Runtime,
     params: BenchmarkParams,
@@ -130,68 +200,22 @@ def run_benchmark(
 ) -> dict[str, Any]:
     params.validate()
     info = runtime.info
-    results = []
-    sampler_gpu = gpu_index if info.device == "gpu" else None
     total = len(params.batch_sizes)
+    results = []
     for position, batch in enumerate(params.batch_sizes):
-        feeds = make_inputs(info.inputs, batch, params.seed)
-        progress(position / total, f"batch {batch}: warm-up")
-        warm_start = time.perf_counter()
-        warm_iters = 0
-        while warm_iters < params.warmup_iterations or (time.perf_counter() - warm_start) * 1000 < params.warmup_ms:
-            runtime.run(feeds)
-            warm_iters += 1
-            if warm_iters % 50 == 0 and should_stop():
-                raise InterruptedError("cancelled")
-        runtime.synchronize()
-        warm_ms = (time.perf_counter() - warm_start) * 1000
-        progress((position + 0.1) / total, f"batch {batch}: measuring")
-        latencies = array("d")  # 8 bytes an iteration, however long the run
-        rss_before = rss_mib()
-        with Sampler(interval=0.1, gpu_index=sampler_gpu) as sampler:
-            start = time.perf_counter()
-            deadline_hit = False
-            while True:
-                t0 = time.perf_counter()
-                runtime.run(feeds)
-                runtime.synchronize()
-                latencies.append(time.perf_counter() - t0)
-                elapsed = time.perf_counter() - start
-                if len(latencies) >= params.min_iterations and elapsed >= params.min_seconds:
-                    break
-                if elapsed >= params.max_seconds:
-                    deadline_hit = True
-                    break
-                if len(latencies) % 50 == 0:
-                    if should_stop():
-                        raise InterruptedError("cancelled")
-                    # Both minimums must be met, so the phase is as far along as the slower of the two.
-                    done = min(1.0, len(latencies) / params.min_iterations, elapsed / params.min_seconds)
-                    progress((position + 0.1 + 0.9 * done) / total, f"batch {batch}: {len(latencies)} iterations")
-            wall = time.perf_counter() - start
-        latencies_ms = np.frombuffer(latencies, dtype=np.float64) * 1000
-        rss_after = rss_mib()
-        sampled = sampler.summary()
+
+        def report(done: float, what: str, position=position, batch=batch) -> None:
+            progress((position + done) / total, f"batch {batch}: {what}")
+
         results.append(
-            {
-                "batch_size": batch,
-                "input_shapes": {name: list(array.shape) for name, array in feeds.items()},
-                "warmup": {"iterations": warm_iters, "ms": round(warm_ms, 1)},
-                "iterations": len(latencies),
-                "measured_seconds": round(wall, 4),
-                "throughput_samples_s": len(latencies) * batch / wall,
-                "latency_ms": _percentiles(latencies_ms),
-                # A compact histogram for the charts (the raw latencies would be large).
-                "latency_histogram_ms": _histogram(latencies_ms),
-                "stability": _stability(latencies_ms, batch),
-                "max_seconds_reached": deadline_hit,
-                "host_rss_mib": {
-                    "before": round(rss_before, 1),
-                    "after": round(rss_after, 1),
-                    "peak": round(max(rss_after, sampled.get("host_rss_peak_mib", 0)), 1),
-                },
-                "sampled": sampled,
-            }
+            _batch(
+                runtime,
+                batch,
+                params,
+                gpu_index=gpu_index if info.device == "gpu" else None,
+                should_stop=should_stop,
+                report=report,
+            )
         )
     progress(1.0, "done")
     return {

@@ -11,7 +11,7 @@ from django.utils.text import slugify
 from portal.core.errors import ApplicationError
 from portal.core.services import audit_event_record
 from registry import permissions
-from registry.artifacts import spool, storage_delete_quietly, storage_save
+from registry.artifacts import incoming
 from registry.choices import AuditAction, DatasetFormat
 from registry.inspector import inspect_file
 from registry.models import Dataset, RegisteredModel
@@ -38,18 +38,16 @@ def dataset_create(
     fmt = formats[suffix]
     if Dataset.objects.filter(model=model, name=name).exists():
         raise ApplicationError(f"{model.name} already has a dataset named '{name}'.", field="name")
-    spooled = spool(file, field="file")
-    stored_key = None
-    try:
-        facts = inspect_file(fmt, spooled.path, field="file", label_column=label_column)
+    with incoming(file, field="file") as upload:
+        facts = inspect_file(fmt, upload.path, field="file", label_column=label_column)
         with transaction.atomic():
             dataset = Dataset(
                 model=model,
                 name=name,
                 description=description,
                 format=fmt,
-                sha256=spooled.sha256,
-                size_bytes=spooled.size,
+                sha256=upload.sha256,
+                size_bytes=upload.size,
                 row_count=facts["row_count"],
                 columns=facts["columns"],
                 label_column=label_column,
@@ -57,8 +55,7 @@ def dataset_create(
             )
             dataset.file.name = "placeholder"
             dataset.full_clean()
-            stored_key = storage_save(f"datasets/{model.name}/{slugify(name) or 'dataset'}.{fmt}", spooled)
-            dataset.file.name = stored_key
+            dataset.file.name = upload.store(f"datasets/{model.name}/{slugify(name) or 'dataset'}.{fmt}")
             try:
                 dataset.save()
             except IntegrityError:
@@ -70,14 +67,9 @@ def dataset_create(
                 after={
                     "model": model.name,
                     "name": name,
-                    "sha256": spooled.sha256,
+                    "sha256": upload.sha256,
                     "rows": dataset.row_count,
                     "label_column": label_column,
                 },
             )
-    except BaseException:
-        storage_delete_quietly(stored_key)
-        raise
-    finally:
-        spooled.cleanup()
     return dataset

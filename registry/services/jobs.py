@@ -122,6 +122,29 @@ def _validation_parameters(raw: dict[str, Any], version: ModelVersion) -> dict[s
     return {"floors": floors, "margin": margin, "batch_rows": batch_rows}
 
 
+def _checked(
+    actor, version: ModelVersion, kind: str, dataset: Dataset | None, device: str, raw: dict[str, Any], scheduled: bool
+) -> tuple[Dataset | None, str, dict[str, Any]]:
+    """(dataset, device, parameters) of a job the actor may start, or the refusal."""
+    model = version.model
+    if kind == JobKind.VALIDATION:
+        if not scheduled:
+            permissions.require_run_validation(actor, model)
+        if dataset is None:
+            raise ApplicationError("Choose the dataset to validate on.", field="dataset")
+        if dataset.model_id != model.pk:
+            raise ApplicationError(f"Dataset {dataset.name} belongs to another model.", field="dataset")
+        return dataset, Device.CPU, _validation_parameters(raw, version)
+    if kind == JobKind.BENCHMARK:
+        if not scheduled:
+            permissions.require_run_benchmark(actor, model)
+        params = _benchmark_parameters(raw)
+        if device not in Device.values:
+            raise ApplicationError(f"Device must be one of {', '.join(Device.values)}.", field="device")
+        return None, device, params
+    raise ApplicationError(f"Unknown job kind {kind!r}.", field="kind")
+
+
 def job_create(
     *,
     actor: AbstractBaseUser,
@@ -136,26 +159,7 @@ def job_create(
     """Create the Job row and send its task once the transaction commits. ``scheduled`` jobs are started by
     Gatehouse itself (revalidation), by the scheduler account, which has no role to check. ``dispatch=False``
     leaves the job for the caller to run in-process (the demo's history, played at past times)."""
-    model = version.model
-    raw = parameters or {}
-    if kind == JobKind.VALIDATION:
-        if not scheduled:
-            permissions.require_run_validation(actor, model)
-        if dataset is None:
-            raise ApplicationError("Choose the dataset to validate on.", field="dataset")
-        if dataset.model_id != model.pk:
-            raise ApplicationError(f"Dataset {dataset.name} belongs to another model.", field="dataset")
-        params = _validation_parameters(raw, version)
-        device = Device.CPU
-    elif kind == JobKind.BENCHMARK:
-        if not scheduled:
-            permissions.require_run_benchmark(actor, model)
-        params = _benchmark_parameters(raw)
-        dataset = None
-        if device not in Device.values:
-            raise ApplicationError(f"Device must be one of {', '.join(Device.values)}.", field="device")
-    else:
-        raise ApplicationError(f"Unknown job kind {kind!r}.", field="kind")
+    dataset, device, params = _checked(actor, version, kind, dataset, device, parameters or {}, scheduled)
     with transaction.atomic():
         job = Job.objects.create(
             kind=kind,

@@ -37,6 +37,7 @@ MONITOR_WINDOW_DAYS = {"critical": 1, "high": 7, "medium": 14, "low": 30}
 # again on schedule, and counts as overdue in the debt index.
 REVALIDATE_DAYS = {"critical": 90, "high": 180, "medium": 365, "low": 365}
 CLOCK_SKEW = dt.timedelta(minutes=5)
+MAX_SAMPLES = 2**63 - 1  # what the column holds
 MAX_FEATURES = 2000
 SCHEDULER_USERNAME = "gatehouse-scheduler"
 
@@ -47,7 +48,10 @@ def _moment(value: Any, name: str) -> dt.datetime | None:
     if isinstance(value, dt.datetime):
         moment = value
     else:
-        moment = parse_datetime(str(value))
+        try:
+            moment = parse_datetime(str(value))
+        except ValueError:  # well formed, but no such moment (month 13, hour 99)
+            moment = None
         if moment is None:
             raise ApplicationError(f"{name} must be an ISO 8601 date and time, e.g. 2026-11-27T08:00:00Z.", field=name)
     if timezone.is_naive(moment):
@@ -130,6 +134,26 @@ def judge(model, metrics: dict[str, float], psi_values: dict[str, float]) -> tup
     return below, max_psi, degradation
 
 
+def _window(
+    observed_at: Any, window_start: Any, sample_count: Any
+) -> tuple[dt.datetime, dt.datetime | None, int | None]:
+    """The window the values describe (its end defaults to now; never in the future) and its sample count."""
+    now = timezone.now()
+    observed = _moment(observed_at, "observed_at") or now
+    if observed > now + CLOCK_SKEW:
+        raise ApplicationError(
+            "observed_at is in the future; send the end of the window the values describe.", field="observed_at"
+        )
+    start = _moment(window_start, "window_start")
+    if start is not None and start > observed:
+        raise ApplicationError("window_start is after observed_at.", field="window_start")
+    if sample_count in (None, ""):
+        return observed, start, None
+    if isinstance(sample_count, bool) or not isinstance(sample_count, int) or not 0 <= sample_count <= MAX_SAMPLES:
+        raise ApplicationError(f"sample_count must be a whole number from 0 to {MAX_SAMPLES:,}.", field="sample_count")
+    return observed, start, sample_count
+
+
 def observation_record(
     *,
     actor: AbstractBaseUser,
@@ -148,19 +172,7 @@ def observation_record(
             f"{version} is in {version.stage}; observations are reported for the version in production.",
             field="version",
         )
-    now = timezone.now()
-    observed = _moment(observed_at, "observed_at") or now
-    if observed > now + CLOCK_SKEW:
-        raise ApplicationError(
-            "observed_at is in the future; send the end of the window the values describe.", field="observed_at"
-        )
-    start = _moment(window_start, "window_start")
-    if start is not None and start > observed:
-        raise ApplicationError("window_start is after observed_at.", field="window_start")
-    if sample_count not in (None, "") and (
-        isinstance(sample_count, bool) or not isinstance(sample_count, int) or sample_count < 0
-    ):
-        raise ApplicationError("sample_count must be a whole number ≥ 0.", field="sample_count")
+    observed, start, sample_count = _window(observed_at, window_start, sample_count)
     if observed_at not in (None, ""):
         # A serving system that retries sends the same window again: the first report stands, no duplicate.
         same = Observation.objects.filter(version=version, observed_at=observed, source=str(source or "")[:100]).first()
@@ -180,7 +192,7 @@ def observation_record(
             version=version,
             observed_at=observed,
             window_start=start,
-            sample_count=sample_count if sample_count not in ("",) else None,
+            sample_count=sample_count,
             metrics=values,
             histograms=counts,
             psi=psi_values,

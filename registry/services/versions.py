@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -12,11 +12,22 @@ from django.db.models import Max
 from portal.core.errors import ApplicationError
 from portal.core.services import audit_event_record
 from registry import permissions
-from registry.artifacts import spool, storage_delete_quietly, storage_save
+from registry.artifacts import incoming
 from registry.choices import AuditAction
 from registry.inspector import inspect_file
 from registry.models import ModelVersion, RegisteredModel
 from registry.services.models import FETCHED_RELATIONS
+
+
+class Lineage(TypedDict, total=False):
+    """Where a version came from, as its submitter says."""
+
+    source_code_url: str
+    source_commit: str
+    training_run_url: str
+    training_data_ref: str
+    trained_at: dt.datetime | None
+    notes: str
 
 
 def model_version_create(
@@ -24,64 +35,38 @@ def model_version_create(
     actor: AbstractBaseUser,
     model: RegisteredModel,
     artifact: Any,
-    source_code_url: str = "",
-    source_commit: str = "",
-    training_run_url: str = "",
-    training_data_ref: str = "",
-    trained_at: dt.datetime | None = None,
     parent_number: int | None = None,
     metrics: dict[str, float] | None = None,
-    notes: str = "",
+    **lineage: Unpack[Lineage],
 ) -> ModelVersion:
     """Register a new version of ``model`` from an ONNX file; the server assigns the number."""
     permissions.require_add_version(actor, model)
     metrics = _clean_metrics(metrics or {})
-    spooled = spool(artifact, field="artifact")
-    stored_key = None
-    try:
-        facts = inspect_file("onnx", spooled.path, field="artifact")
+    with incoming(artifact, field="artifact") as upload:
+        facts = inspect_file("onnx", upload.path, field="artifact")
         with transaction.atomic():
-            locked = RegisteredModel.objects.select_for_update().select_related("team").get(pk=model.pk)
-            permissions.require_add_version(actor, locked)  # again, on the locked row
-            twin = locked.versions.filter(sha256=spooled.sha256).values_list("number", flat=True).first()
-            if twin is not None:
-                raise ApplicationError(
-                    f"This file is identical to v{twin} of {locked.name} (same SHA-256). A version's artifact never "
-                    "changes, so there is nothing new to register.",
-                    field="artifact",
-                )
+            locked = _locked_for_upload(actor, model, upload.sha256)
             number = (locked.versions.aggregate(n=Max("number"))["n"] or 0) + 1
-            parent = None
-            if parent_number is not None:
-                parent = locked.versions.filter(number=parent_number).first()
-                if parent is None:
-                    raise ApplicationError(f"{model.name} has no version {parent_number}.", field="parent_number")
             version = ModelVersion(
                 model=locked,
                 number=number,
                 format=facts["format"],
-                sha256=spooled.sha256,
-                size_bytes=spooled.size,
+                sha256=upload.sha256,
+                size_bytes=upload.size,
                 signature=facts["signature"],
                 opsets=facts["opsets"],
                 ir_version=facts["ir_version"],
                 producer=facts["producer"][:200],
-                source_code_url=source_code_url,
-                source_commit=source_commit,
-                training_run_url=training_run_url,
-                training_data_ref=training_data_ref,
-                trained_at=trained_at,
-                parent=parent,
+                parent=_parent(locked, parent_number),
                 metrics=metrics,
-                notes=notes,
                 created_by=actor,
+                **lineage,
             )
             version.artifact.name = f"models/{locked.name}/v{number}/placeholder"
             # The number is unique under the model's row lock and a new version is in design: the fields are
             # validated here, the constraints by the database on insert.
             version.full_clean(exclude=FETCHED_RELATIONS, validate_unique=False, validate_constraints=False)
-            stored_key = storage_save(f"models/{locked.name}/v{number}/{spooled.sha256[:12]}.onnx", spooled)
-            version.artifact.name = stored_key
+            version.artifact.name = upload.store(f"models/{locked.name}/v{number}/{upload.sha256[:12]}.onnx")
             version.save()
             if locked.first_version_at is None:  # a flow milestone (approvals.milestones)
                 RegisteredModel.objects.filter(pk=locked.pk).update(first_version_at=version.created_at)
@@ -92,19 +77,37 @@ def model_version_create(
                 after={
                     "model": locked.name,
                     "number": number,
-                    "sha256": spooled.sha256,
-                    "size_bytes": spooled.size,
+                    "sha256": upload.sha256,
+                    "size_bytes": upload.size,
                     "stage": version.stage,
-                    "source_commit": source_commit,
+                    "source_commit": lineage.get("source_commit", ""),
                     "metrics": metrics,
                 },
             )
-    except BaseException:
-        storage_delete_quietly(stored_key)
-        raise
-    finally:
-        spooled.cleanup()
     return version
+
+
+def _locked_for_upload(actor: AbstractBaseUser, model: RegisteredModel, sha256: str) -> RegisteredModel:
+    """The model's row, locked for numbering; the team rule checked again on it; the same bytes refused."""
+    locked = RegisteredModel.objects.select_for_update().select_related("team").get(pk=model.pk)
+    permissions.require_add_version(actor, locked)
+    twin = locked.versions.filter(sha256=sha256).values_list("number", flat=True).first()
+    if twin is not None:
+        raise ApplicationError(
+            f"This file is identical to v{twin} of {locked.name} (same SHA-256). A version's artifact never "
+            "changes, so there is nothing new to register.",
+            field="artifact",
+        )
+    return locked
+
+
+def _parent(model: RegisteredModel, number: int | None) -> ModelVersion | None:
+    if number is None:
+        return None
+    parent = model.versions.filter(number=number).first()
+    if parent is None:
+        raise ApplicationError(f"{model.name} has no version {number}.", field="parent_number")
+    return parent
 
 
 def _clean_metrics(metrics: dict[str, Any]) -> dict[str, float]:

@@ -10,10 +10,11 @@ from django.db import connection, connections
 from approvals import services
 from approvals.choices import RequestStatus
 from approvals.models import PromotionRequest
+from portal.core.roles import ensure_role_groups
 from registry.choices import JobKind, Stage
 from registry.models import ModelVersion
-from tests.approvals.test_services import WHY, _evidence, world  # noqa: F401 - the fixture
-from tests.factories import UserFactory, version_create
+from tests.factories import JUSTIFICATION as WHY
+from tests.factories import RegisteredModelFactory, UserFactory, evidence, version_create
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +34,7 @@ def test_the_release_flow_through_the_api(api, users, world):  # noqa: F811
     assert api.post(f"/api/v1/requests/{pk}/decide/", {"decision": "approve"}, format="json").status_code == 403
     api.force_authenticate(users["manager"])
     assert api.post(f"/api/v1/requests/{pk}/decide/", {"decision": "approve"}, format="json").status_code == 403
-    _evidence(version, JobKind.VALIDATION, JobKind.BENCHMARK)
+    evidence(version, JobKind.VALIDATION, JobKind.BENCHMARK)
     for role in ("itops", "reviewer"):
         api.force_authenticate(users[role])
         response = api.post(f"/api/v1/requests/{pk}/decide/", {"decision": "approve", "comment": "ok"}, format="json")
@@ -79,11 +80,8 @@ def _decide(user, request, barrier, outcomes: list[str]) -> None:
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are exercised on PostgreSQL")
 def test_two_approvers_at_the_same_moment_apply_once(team):
-    from portal.core.roles import ensure_role_groups
-
     ensure_role_groups()
     scientist = UserFactory(username="dana", role="data-scientists", teams=[team])
-    from tests.factories import RegisteredModelFactory
 
     for round_ in range(10):
         model = RegisteredModelFactory(
@@ -98,7 +96,7 @@ def test_two_approvers_at_the_same_moment_apply_once(team):
         ModelVersion.objects.filter(pk=old.pk).update(stage=Stage.PRODUCTION)
         version = version_create(model, scientist)
         ModelVersion.objects.filter(pk=version.pk).update(stage=Stage.TEST)
-        _evidence(version, JobKind.VALIDATION, JobKind.BENCHMARK)
+        evidence(version, JobKind.VALIDATION, JobKind.BENCHMARK)
         request = services.promotion_request_open(actor=scientist, version=version, action="promote", justification=WHY)
         reviewer = UserFactory(role="risk-reviewers")
         services.promotion_request_decide(actor=reviewer, request=request, decision="approve", comment="ok")

@@ -15,7 +15,8 @@ from approvals import notify, services
 from approvals.models import Webhook, WebhookDelivery
 from registry.choices import JobKind, Stage
 from registry.models import ModelVersion
-from tests.approvals.test_services import WHY, _evidence, world  # noqa: F401 - the fixture
+from tests.factories import JUSTIFICATION as WHY
+from tests.factories import evidence
 
 pytestmark = pytest.mark.django_db
 SECRET = "s3cret-for-tests"
@@ -70,7 +71,7 @@ def test_signed_events_reach_a_local_receiver(users, world):  # noqa: F811
         Webhook.objects.create(url=f"http://127.0.0.1:{receiver.port}/hook", secret=SECRET)
         model, version = world
         ModelVersion.objects.filter(pk=version.pk).update(stage=Stage.TEST)
-        _evidence(version, JobKind.VALIDATION, JobKind.BENCHMARK)
+        evidence(version, JobKind.VALIDATION, JobKind.BENCHMARK)
         request = services.promotion_request_open(
             actor=users["scientist"], version=version, action="promote", justification=WHY
         )

@@ -3,95 +3,21 @@
 from __future__ import annotations
 
 import pytest
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from approvals import services
 from approvals.choices import RequestStatus
 from approvals.models import Policy, StageChange
+from approvals.selectors import evidence_for, roles_user_can_decide_in
 from portal.core.errors import ApplicationError
 from portal.core.models import AuditEvent
-from registry.choices import JobKind, JobStatus, Stage
+from registry.choices import JobKind, Stage
 from registry.models import Job, ModelVersion
-from tests.factories import RegisteredModelFactory, UserFactory, version_create
+from tests.factories import JUSTIFICATION, RegisteredModelFactory, UserFactory, evidence, version_create
 
 pytestmark = pytest.mark.django_db
 
-WHY = "Validated on the 2026 holdout; ready for the next stage."
-
-
-def _evidence(version, *kinds):
-    """Evidence rows as the runner leaves them (the jobs themselves are tested in tests/jobs): judged by the
-    model's floors and margin, and against the version in production now."""
-    model = version.model
-    production = ModelVersion.objects.filter(model=model, stage=Stage.PRODUCTION).exclude(pk=version.pk).first()
-    checks = [
-        {
-            "name": "non-inferiority",
-            "verdict": "pass" if production else "skip",
-            "message": "",
-            "details": {"version": production.number} if production else {},
-        }
-    ]
-    for kind in kinds:
-        Job.objects.create(
-            kind=kind,
-            version=version,
-            artifact_sha256=version.sha256,
-            queue="cpu",
-            status=JobStatus.SUCCEEDED,
-            verdict="passed",
-            requested_by=version.created_by,
-            dataset=None if kind == JobKind.BENCHMARK else _dataset(version),
-            parameters={"floors": model.metric_floors, "margin": model.noninferiority_margin}
-            if kind == JobKind.VALIDATION
-            else {},
-            result={
-                "runtime": {"device": "cpu", "provider": "CPUExecutionProvider"},
-                "checks": checks,
-                "results": [{"batch_size": 1, "latency_ms": {"p99": 1.0}, "throughput_samples_s": 5000.0}],
-            },
-        )
-
-
-def _dataset(version):
-    from django.core.files.base import ContentFile
-
-    from registry import services as registry_services
-
-    existing = version.model.datasets.first()
-    return existing or registry_services.dataset_create(
-        actor=version.created_by,
-        model=version.model,
-        name="d",
-        label_column="y",
-        file=ContentFile(b"a,y\n1,0\n", name="d.csv"),
-    )
-
-
-@pytest.fixture
-def world(users, team):
-    model = RegisteredModelFactory(
-        name="churn",
-        team=team,
-        owner=users["scientist"],
-        risk_tier="high",
-        slo_p99_latency_ms=10.0,
-        slo_min_throughput=1000.0,
-        **{
-            f: "written"
-            for f in (
-                "out_of_scope_use",
-                "training_data",
-                "evaluation_data",
-                "metrics_description",
-                "limitations",
-                "ethical_considerations",
-                "caveats",
-            )
-        },
-    )
-    version = version_create(model, users["scientist"])
-    return model, version
+WHY = JUSTIFICATION
 
 
 # (stage, action) → who may open the request: the state table for every role.
@@ -122,7 +48,7 @@ def test_who_may_open_each_transition(stage, action, users, world):
             services.promotion_request_withdraw(actor=user, request=request)
 
 
-def test_high_risk_design_to_test_needs_a_peer_and_evidence(users, world):
+def test_high_risk_design_to_test_needs_a_peer_andevidence(users, world):
     model, version = world
     request = services.promotion_request_open(
         actor=users["scientist"], version=version, action="promote", justification=WHY
@@ -139,7 +65,7 @@ def test_high_risk_design_to_test_needs_a_peer_and_evidence(users, world):
     assert request.status == RequestStatus.APPROVED  # approvals in, evidence missing
     version.refresh_from_db()
     assert version.stage == Stage.DESIGN
-    _evidence(version, JobKind.VALIDATION)
+    evidence(version, JobKind.VALIDATION)
     services.promotion_requests_recheck(version_id=version.pk)
     request.refresh_from_db()
     version.refresh_from_db()
@@ -154,7 +80,7 @@ def test_critical_needs_two_different_it_people(users, world):
     model, version = world
     type(model).objects.filter(pk=model.pk).update(risk_tier="critical")
     ModelVersion.objects.filter(pk=version.pk).update(stage=Stage.TEST)
-    _evidence(version, JobKind.VALIDATION, JobKind.BENCHMARK)
+    evidence(version, JobKind.VALIDATION, JobKind.BENCHMARK)
     request = services.promotion_request_open(
         actor=users["scientist"], version=version, action="promote", justification=WHY
     )
@@ -177,7 +103,7 @@ def test_test_to_production_high_needs_it_and_risk_and_retires_the_old_one(users
     old = version_create(model, users["scientist"])
     ModelVersion.objects.filter(pk=old.pk).update(stage=Stage.PRODUCTION)
     ModelVersion.objects.filter(pk=version.pk).update(stage=Stage.TEST)
-    _evidence(version, JobKind.VALIDATION, JobKind.BENCHMARK)
+    evidence(version, JobKind.VALIDATION, JobKind.BENCHMARK)
     request = services.promotion_request_open(
         actor=users["scientist"], version=version, action="promote", justification=WHY
     )
@@ -234,7 +160,7 @@ def test_the_policy_is_snapshotted_when_the_request_opens(users, world):
     assert request.policy["approvals"] == {"data-scientists": 1}
 
 
-def test_low_risk_design_to_test_applies_at_once_with_the_evidence(users, team):
+def test_low_risk_design_to_test_applies_at_once_with_theevidence(users, team):
     model = RegisteredModelFactory(
         name="small",
         team=team,
@@ -254,7 +180,7 @@ def test_low_risk_design_to_test_applies_at_once_with_the_evidence(users, team):
         },
     )
     version = version_create(model, users["scientist"])
-    _evidence(version, JobKind.VALIDATION)
+    evidence(version, JobKind.VALIDATION)
     request = services.promotion_request_open(
         actor=users["scientist"], version=version, action="promote", justification=WHY
     )
@@ -278,14 +204,14 @@ def test_one_open_request_per_version_and_withdraw(users, world):
 def test_rollback_brings_back_the_previous_production_version(users, world):
     model, v1 = world
     ModelVersion.objects.filter(pk=v1.pk).update(stage=Stage.TEST)
-    _evidence(v1, JobKind.VALIDATION, JobKind.BENCHMARK)
+    evidence(v1, JobKind.VALIDATION, JobKind.BENCHMARK)
     r1 = services.promotion_request_open(actor=users["scientist"], version=v1, action="promote", justification=WHY)
     services.promotion_request_decide(actor=users["itops"], request=r1, decision="approve", comment="ok")
     services.promotion_request_decide(actor=users["reviewer"], request=r1, decision="approve", comment="ok")
     v2 = version_create(model, users["scientist"])
     ModelVersion.objects.filter(pk=v2.pk).update(stage=Stage.TEST)
     v2.refresh_from_db()
-    _evidence(v2, JobKind.VALIDATION, JobKind.BENCHMARK)
+    evidence(v2, JobKind.VALIDATION, JobKind.BENCHMARK)
     r2 = services.promotion_request_open(actor=users["scientist"], version=v2, action="promote", justification=WHY)
     services.promotion_request_decide(actor=users["itops"], request=r2, decision="approve", comment="ok")
     services.promotion_request_decide(actor=users["reviewer"], request=r2, decision="approve", comment="ok")
@@ -320,7 +246,7 @@ def test_retirement_by_it_or_the_owner(users, world):
 def _to_production(version, users):
     ModelVersion.objects.filter(pk=version.pk).update(stage=Stage.TEST)
     version.refresh_from_db()
-    _evidence(version, JobKind.VALIDATION, JobKind.BENCHMARK)
+    evidence(version, JobKind.VALIDATION, JobKind.BENCHMARK)
     request = services.promotion_request_open(
         actor=users["scientist"], version=version, action="promote", justification=WHY
     )
@@ -364,14 +290,12 @@ def test_open_requests_on_a_superseded_version_are_closed_at_once(users, world):
     assert "moved from production to retired" in retire.reason
 
 
-def test_a_validation_with_loosened_floors_is_not_evidence(users, world):
-    from approvals.selectors import evidence_for
-
+def test_a_validation_with_loosened_floors_is_notevidence(users, world):
     model, version = world
     type(model).objects.filter(pk=model.pk).update(metric_floors={"r2": 0.25}, noninferiority_margin=0.01)
     version.refresh_from_db()
     ModelVersion.objects.filter(pk=version.pk).update(stage=Stage.TEST)
-    _evidence(version, JobKind.VALIDATION)
+    evidence(version, JobKind.VALIDATION)
     Job.objects.filter(version=version, kind=JobKind.VALIDATION).update(parameters={"floors": {"r2": -5}, "margin": 5})
     policy = {"transition": "test->production", "evidence": {"validation": True}}
     item = evidence_for(version, policy)[0]
@@ -395,10 +319,8 @@ def test_benchmark_evidence_from_a_named_device_class(users, world):
 
 
 def test_benchmark_evidence_is_judged_by_the_model_slo_now(users, world):
-    from approvals.selectors import evidence_for
-
     model, version = world
-    _evidence(version, JobKind.BENCHMARK)  # p99 1.0 ms, 5,000 samples/s
+    evidence(version, JobKind.BENCHMARK)  # p99 1.0 ms, 5,000 samples/s
     policy = {"transition": "test->production", "evidence": {"benchmark": True}}
     assert evidence_for(version, policy)[0].satisfied
     type(model).objects.filter(pk=model.pk).update(slo_p99_latency_ms=0.5)
@@ -412,7 +334,6 @@ def test_the_author_of_the_artifact_does_not_approve_its_promotion(users, world)
     request = services.promotion_request_open(
         actor=users["scientist"], version=version, action="promote", justification=WHY
     )
-    from approvals.selectors import roles_user_can_decide_in
 
     assert roles_user_can_decide_in(users["scientist"], request) == []
     assert roles_user_can_decide_in(peer, request) == ["data-scientists"]
@@ -434,8 +355,6 @@ def test_audit_names_each_decision(users, world):
 
 
 def test_policy_approval_counts_are_whole_numbers_of_known_roles():
-    from django.core.exceptions import ValidationError
-
     policy = Policy.objects.get(risk_tier="high", transition="test->production")
     policy.full_clean()  # the shipped defaults are valid
     for bad, message in (

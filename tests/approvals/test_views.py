@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from approvals import services
+from approvals import selectors, services
 from approvals.models import PromotionRequest
+from registry import services as registry_services
 from registry.choices import JobKind, Stage
-from registry.models import ModelVersion
-from tests.approvals.test_services import WHY, _evidence, world  # noqa: F401 - the fixture
-from tests.factories import version_create
+from registry.models import Job, ModelVersion
+from tests.factories import JUSTIFICATION as WHY
+from tests.factories import UserFactory, evidence, version_create
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +23,7 @@ pytestmark = pytest.mark.django_db
 def open_request(users, world):  # noqa: F811
     model, version = world
     ModelVersion.objects.filter(pk=version.pk).update(stage=Stage.TEST)
-    _evidence(version, JobKind.VALIDATION, JobKind.BENCHMARK)
+    evidence(version, JobKind.VALIDATION, JobKind.BENCHMARK)
     return services.promotion_request_open(
         actor=users["scientist"], version=version, action="promote", justification=WHY
     )
@@ -45,11 +48,6 @@ def test_the_queue_shows_what_needs_each_user(client, users, open_request):
 def test_the_queue_in_sql_agrees_with_the_rule_in_python(users, open_request):
     """queue_for pages in SQL; roles_user_can_decide_in is the rule the services enforce: they must agree for
     every person at every step of a request's life."""
-    from django.contrib.auth import get_user_model
-
-    from approvals import selectors
-    from tests.factories import UserFactory
-
     second_it = UserFactory(username="it2")
     second_it.groups.set(users["itops"].groups.all())
     people = [*users.values(), second_it]
@@ -138,10 +136,6 @@ def test_queue_queries_do_not_grow_with_requests(client, users, world):  # noqa:
 
 
 def test_missing_evidence_has_a_button_that_starts_the_job(client, users, world):  # noqa: F811
-    from django.core.files.base import ContentFile
-
-    from registry import services as registry_services
-    from registry.models import Job
 
     model, version = world
     registry_services.dataset_create(

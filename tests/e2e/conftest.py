@@ -7,6 +7,8 @@ import shutil
 
 import pytest
 
+from portal.core.roles import ensure_role_groups
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Playwright's sync API runs an event loop in this thread; Django's ORM calls from the test body are safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -18,7 +20,7 @@ def browser():
         if os.environ.get("GATEHOUSE_REQUIRE_BROWSER"):
             pytest.fail("chromium is not installed (apt-get install chromium); .ci/run installs it")
         pytest.skip("chromium is not installed: apt-get install chromium to run the browser tests")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415 - only where chromium is installed
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
@@ -39,8 +41,6 @@ def browser():
 @pytest.fixture(autouse=True)
 def _roles(transactional_db):
     """Transactional tests start from a flushed database, without the groups the migration made."""
-    from portal.core.roles import ensure_role_groups
-
     ensure_role_groups()
 
 

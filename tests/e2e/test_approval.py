@@ -10,10 +10,10 @@ from django.apps import apps
 from approvals import services
 from registry.choices import JobKind, Stage
 from registry.models import ModelVersion
-from tests.approvals.test_services import WHY, _evidence
 from tests.e2e.conftest import login
 from tests.e2e.test_register_and_upload import _shot
-from tests.factories import RegisteredModelFactory, UserFactory, version_create
+from tests.factories import JUSTIFICATION as WHY
+from tests.factories import RegisteredModelFactory, UserFactory, evidence, version_create
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -26,7 +26,7 @@ def test_it_approves_from_the_queue_and_sees_the_stage_change(page, scientist, t
     )
     version = version_create(model, scientist)
     ModelVersion.objects.filter(pk=version.pk).update(stage=Stage.TEST)
-    _evidence(version, JobKind.VALIDATION, JobKind.BENCHMARK)
+    evidence(version, JobKind.VALIDATION, JobKind.BENCHMARK)
     request = services.promotion_request_open(actor=scientist, version=version, action="promote", justification=WHY)
     login(page, itops.username)
     page.click("nav >> text=Approvals")

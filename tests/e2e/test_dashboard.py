@@ -9,9 +9,9 @@ import pytest
 import time_machine
 
 from portal.dashboard.snapshots import debt_backfill, debt_snapshot_take
-from tests.debt_history import NOW, build
 from tests.e2e.conftest import login
 from tests.e2e.test_register_and_upload import _shot
+from tests.portal.dashboard.history import NOW, build
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

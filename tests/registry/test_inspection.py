@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import threading
+from pathlib import Path
+
 import pytest
 from django.core.files.base import ContentFile
 
 from portal.core.errors import ApplicationError
 from portal.core.models import AuditEvent
 from registry import services
-from registry.inspector import inspect_file
+from registry.inspector import _inspector, inspect_file
 from registry.models import ModelVersion
-from tests.conftest import stored_files
 from tests.factories import RegisteredModelFactory
 from tests.onnx_files import onnx_bytes
 from tests.registry.bad_files import BAD_ONNX
+from tests.support import stored_files
 
 
 @pytest.mark.django_db
@@ -70,10 +73,6 @@ def test_a_file_too_large_for_the_memory_limit_is_refused_not_fatal(tmp_path, se
 def test_concurrent_uploads_get_their_own_answers_from_single_threaded_fork_servers(tmp_path):
     """gthread workers inspect several files at once: each gets its own file's facts, from fork servers that
     run one thread (forking a threaded process is unsafe) and are replaced when they die."""
-    import threading
-    from pathlib import Path
-
-    from registry.inspector import _inspector
 
     def features(n: int) -> int:
         path = tmp_path / f"m{n}.onnx"

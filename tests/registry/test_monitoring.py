@@ -17,7 +17,7 @@ from portal.core.models import AuditEvent
 from registry.evidence.drift import ReferenceBuilder, bin_edges, histogram_of, psi, psi_band
 from registry.models import Job, ModelVersion, Observation
 from registry.services import monitoring
-from tests.factories import RegisteredModelFactory, version_create
+from tests.factories import DatasetFactory, RegisteredModelFactory, version_create
 
 pytestmark = pytest.mark.django_db
 REFERENCE = {"x": {"edges": [0.0, 1.0], "counts": [50, 30, 20]}, "y": {"edges": [10.0], "counts": [40, 60]}}
@@ -79,9 +79,7 @@ def _reference(version, finished=None):
 
 
 def _dataset(version):
-    from tests.approvals.test_services import _dataset as make
-
-    return make(version)
+    return DatasetFactory(model=version.model)
 
 
 def test_a_healthy_observation(production, itops):

@@ -6,9 +6,12 @@ from __future__ import annotations
 import hashlib
 import socket
 
+import boto3
 import pandas as pd
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
+from moto.server import ThreadedMotoServer
 from rest_framework.authtoken.models import Token
 
 from registry.models import Dataset, ModelVersion
@@ -29,8 +32,6 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def s3_server():
-    from moto.server import ThreadedMotoServer
-
     port = _free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
@@ -68,7 +69,6 @@ def _round_trip(api, scientist, team, name: str) -> dict:
         name=name, team=team, owner=scientist, task_type="multiclass", metric_floors={"accuracy": 0.9}
     )
     api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=scientist)[0].key}")
-    from django.core.files.uploadedfile import SimpleUploadedFile
 
     uploaded = api.post(
         f"/api/v1/models/{name}/versions/",
@@ -114,7 +114,6 @@ def test_the_same_upload_validation_and_download_on_s3_as_on_the_folder(api, sci
     assert local["uploaded"] == local["registered"] == local["downloaded"]
     assert remote["uploaded"] == remote["registered"] == remote["downloaded"] == local["downloaded"]
     assert remote["verdict"] == local["verdict"] == "passed" and remote["accuracy"] == local["accuracy"]
-    import boto3
 
     client = boto3.client(
         "s3",

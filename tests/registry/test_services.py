@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import io
 
 import pandas as pd
@@ -12,9 +13,9 @@ from portal.core.errors import ApplicationError
 from portal.core.models import AuditEvent
 from registry import services
 from registry.models import Dataset, ModelVersion, RegisteredModel
-from tests.conftest import stored_files
 from tests.factories import RegisteredModelFactory, version_create
 from tests.onnx_files import onnx_bytes
+from tests.support import stored_files
 
 pytestmark = pytest.mark.django_db
 
@@ -87,7 +88,6 @@ def test_version_numbers_digest_signature_and_storage(scientist, team, artifact_
     v2 = version_create(model, scientist, data=onnx_bytes(seed=1), parent_number=1)
     assert (v1.number, v2.number) == (1, 2)
     assert v2.parent == v1
-    import hashlib
 
     assert v1.sha256 == hashlib.sha256(data).hexdigest()
     assert v1.size_bytes == len(data)
@@ -146,7 +146,6 @@ def test_dataset_schema_rows_and_digest(fmt, encode, scientist, team):
         label_column="label",
         file=ContentFile(data, name=f"holdout.{fmt}"),
     )
-    import hashlib
 
     assert ds.sha256 == hashlib.sha256(data).hexdigest()
     assert ds.row_count == 3

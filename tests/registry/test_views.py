@@ -5,15 +5,18 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils.html import escape
 
+from registry import services
 from registry.models import Dataset, ModelVersion, RegisteredModel
-from tests.conftest import stored_files
 from tests.factories import RegisteredModelFactory, UserFactory, version_create
 from tests.onnx_files import onnx_bytes
 from tests.registry.bad_files import BAD_ONNX
+from tests.support import stored_files
 
 pytestmark = pytest.mark.django_db
 
@@ -24,9 +27,6 @@ ROLES = ["scientist", "outsider", "itops", "reviewer", "manager"]
 def world(users, team):
     model = RegisteredModelFactory(name="churn", team=team, owner=users["scientist"])
     version = version_create(model, users["scientist"])
-    from django.core.files.base import ContentFile
-
-    from registry import services
 
     dataset = services.dataset_create(
         actor=users["scientist"],
@@ -229,8 +229,6 @@ def test_bad_uploads_through_the_form(case, make, message, client, scientist, te
     if case == "empty":
         assert "The submitted file is empty." in page  # Django's own check comes first
     else:
-        from django.utils.html import escape
-
         assert escape(message) in page
     assert "kept value" in page
     assert not ModelVersion.objects.exists()
@@ -312,8 +310,6 @@ def test_edit_the_model_card(client, scientist, team):
 
 
 def test_search_filter_sort_and_paginate(client, manager, team, other_team):
-    from registry import services
-
     owner = UserFactory(role="data-scientists", teams=[team, other_team])
     for i in range(30):
         services.registered_model_create(
@@ -342,8 +338,6 @@ def test_search_filter_sort_and_paginate(client, manager, team, other_team):
 
 
 def _list_queries(client, n, owner, team):
-    from registry import services
-
     for i in range(RegisteredModel.objects.count(), n):
         model = services.registered_model_create(
             actor=owner, name=f"q-{i}", team=team, task_type="regression", risk_tier="low", tags=["a", f"t{i}"]

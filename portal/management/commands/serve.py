@@ -1,7 +1,8 @@
-"""Start the web server and one Celery worker side by side; Ctrl-C stops both (used by `make run`)."""
+"""Start the web server, the workers and the scheduler side by side; Ctrl-C stops them all (`make run`)."""
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
@@ -14,57 +15,40 @@ from django.core.management.base import BaseCommand
 
 from portal.demo.accounts import DEMO_PASSWORD, DEMO_USERS
 
+CELERY = [sys.executable, "-m", "celery", "-A", "portal"]
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: Linux kills it when serve goes away, even by kill -9, so no worker or
+    scheduler outlives the command that started it."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: Ctrl-C and SIGTERM still stop them (stop() below)
+        pass
+
+
+def _start(argv: list[str]) -> subprocess.Popen:
+    return subprocess.Popen(argv, preexec_fn=_die_with_parent)  # noqa: S603 - our own commands
+
 
 class Command(BaseCommand):
-    help = "Run the portal (web server + one Celery worker on queues cpu and gpu, with beat) until Ctrl-C."
+    help = "Run the portal (web server, a worker on queues cpu and gpu, a webhook worker, beat) until Ctrl-C."
 
     def add_arguments(self, parser):
-        parser.add_argument("--addr", default="127.0.0.1:8000")
+        parser.add_argument("--addr", default="127.0.0.1:8000", help="host:port to serve on (default %(default)s)")
 
     def handle(self, *args, addr: str, **options):
-        python = sys.executable
         # Links in emails point at the address we serve on, unless configured otherwise.
         os.environ.setdefault("GATEHOUSE_BASE_URL", f"http://{addr}")
-        worker = subprocess.Popen(  # noqa: S603
-            [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "portal",
-                "worker",
-                "-B",
-                "-Q",
-                "cpu,gpu",
-                "-c",
-                "1",
-                "--loglevel",
-                "INFO",
-                "--hostname",
-                "embedded@%h",
-            ],
-        )
-        # A second, small worker for webhook deliveries, so they never wait behind a long evidence job.
-        events = subprocess.Popen(  # noqa: S603
-            [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "portal",
-                "worker",
-                "-Q",
-                "events",
-                "-c",
-                "1",
-                "--loglevel",
-                "INFO",
-                "--hostname",
-                "events@%h",
-            ],
-        )
-        web = subprocess.Popen([python, "manage.py", "runserver", addr, "--noreload"])  # noqa: S603
-        children = [web, worker, events]
+        children = [
+            _start([sys.executable, "manage.py", "runserver", addr, "--noreload"]),
+            _start([*CELERY, "worker", "-Q", "cpu,gpu", "-c", "1", "--loglevel", "INFO", "--hostname", "embedded@%h"]),
+            # A second, small worker for webhook deliveries, so they never wait behind a long evidence job.
+            _start([*CELERY, "worker", "-Q", "events", "-c", "1", "--loglevel", "INFO", "--hostname", "events@%h"]),
+            # The scheduler in a process of its own, supervised like the others (not a worker's -B).
+            _start([*CELERY, "beat", "--loglevel", "INFO", "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME]),
+        ]
 
         def stop(*_):
             for child in children:
@@ -79,27 +63,29 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, lambda *_: (stop(), sys.exit(0)))
         # Ctrl-C stops everything even when a shell started us with SIGINT ignored (a background job).
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        url = f"http://{addr}/"
         try:
-            for _ in range(120):
-                if web.poll() is not None:
-                    raise SystemExit(f"The web server exited with status {web.returncode}; see its output above.")
-                try:
-                    urllib.request.urlopen(url + "healthz", timeout=1).read()  # noqa: S310 - our own loopback URL
-                    break
-                except OSError:
-                    time.sleep(0.5)
-            self.stdout.write(self.style.SUCCESS(f"\nGatehouse is up: {url}"))
-            if settings.DEBUG:
-                self.stdout.write(f"Demo logins, password '{DEMO_PASSWORD}':")
-                for username, full_name, role, _teams in DEMO_USERS:
-                    self.stdout.write(f"  {username:<11} {full_name} ({role})")
-                self.stdout.write("  admin       administrator (Django admin at /admin/)")
-            self.stdout.write("Press Ctrl-C to stop the web server and the worker.\n")
+            self._wait_for_web(children[0], f"http://{addr}/")
             while all(child.poll() is None for child in children):
                 time.sleep(0.5)
-            self.stderr.write("A process stopped; shutting the other down.")
+            self.stderr.write("A process stopped; shutting the others down.")
         except KeyboardInterrupt:
             self.stdout.write("\nStopping…")
         finally:
             stop()
+
+    def _wait_for_web(self, web: subprocess.Popen, url: str) -> None:
+        for _ in range(120):
+            if web.poll() is not None:
+                raise SystemExit(f"The web server exited with status {web.returncode}; see its output above.")
+            try:
+                urllib.request.urlopen(url + "healthz", timeout=1).read()  # noqa: S310 - our own loopback URL
+                break
+            except OSError:
+                time.sleep(0.5)
+        self.stdout.write(self.style.SUCCESS(f"\nGatehouse is up: {url}"))
+        if settings.DEBUG:
+            self.stdout.write(f"Demo logins, password '{DEMO_PASSWORD}':")
+            for username, full_name, role, _teams in DEMO_USERS:
+                self.stdout.write(f"  {username:<11} {full_name} ({role})")
+            self.stdout.write("  admin       administrator (Django admin at /admin/)")
+        self.stdout.write("Press Ctrl-C to stop the web server, the workers and the scheduler.\n")

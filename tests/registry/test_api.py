@@ -6,16 +6,18 @@ import hashlib
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 
 from registry import services
 from registry.models import ModelVersion, RegisteredModel
-from tests.conftest import stored_files
 from tests.factories import RegisteredModelFactory, UserFactory, version_create
 from tests.onnx_files import onnx_bytes
 from tests.registry.bad_files import BAD_ONNX
+from tests.support import stored_files
 
 pytestmark = pytest.mark.django_db
 
@@ -288,8 +290,6 @@ def test_every_endpoint_for_every_role(api, users, team):
 
 
 def test_the_openapi_schema_generates_without_warnings():
-    from django.core.management import call_command
-
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")
 
 
@@ -342,8 +342,6 @@ def test_unknown_team_says_so(api, scientist):
 
 
 def test_token_authentication_reads_the_permissions_with_the_token(api, scientist, manager, team):
-    from django.test import Client
-
     model = RegisteredModelFactory(name="tok", team=team)
     version_create(model, scientist)
     key = Token.objects.create(user=manager).key

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import onnxruntime as ort
 import pandas as pd
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
+from django.utils import timezone
 from sklearn import metrics as m
 
 from portal.core.errors import ApplicationError
@@ -30,8 +34,6 @@ def _iris_setup(scientist, team, *, frame_edit=None, zipmap=False, fmt="csv"):
     if frame_edit:
         frame = frame_edit(frame)
     if fmt == "parquet":
-        import io
-
         buffer = io.BytesIO()
         frame.to_parquet(buffer, index=False)
         content = buffer.getvalue()
@@ -190,7 +192,6 @@ def test_bad_parameters_are_refused(scientist, team, itops, manager):
         job_services.job_create(actor=scientist, version=version, kind="benchmark", parameters={"batch_sizes": [0]})
     with pytest.raises(ApplicationError, match="Choose the dataset"):
         job_services.job_create(actor=scientist, version=version, kind="validation")
-    from django.core.exceptions import PermissionDenied
 
     with pytest.raises(PermissionDenied):
         job_services.job_create(actor=itops, version=version, kind="validation")
@@ -205,7 +206,6 @@ def test_cancel_a_queued_job_and_the_runner_skips_it(scientist, team, manager):
     model = RegisteredModelFactory(name="lin", team=team)
     version = version_create(model, scientist)
     job = job_services.job_create(actor=scientist, version=version, kind="benchmark", device="cpu")
-    from django.core.exceptions import PermissionDenied
 
     with pytest.raises(PermissionDenied):
         job_services.job_cancel(actor=manager, job=job)
@@ -218,8 +218,6 @@ def test_cancel_a_queued_job_and_the_runner_skips_it(scientist, team, manager):
 
 
 def test_the_reaper_fails_a_job_whose_worker_went_silent(scientist, team, settings):
-    from django.utils import timezone
-
     model = RegisteredModelFactory(name="lin", team=team)
     version = version_create(model, scientist)
     job = job_services.job_create(actor=scientist, version=version, kind="benchmark", device="cpu")
@@ -273,8 +271,6 @@ def test_model_floors_name_metrics_of_the_task(scientist, team):
 
 
 def test_the_reaper_does_not_duplicate_a_job_waiting_behind_busy_workers(scientist, team, settings):
-    from django.utils import timezone
-
     model = RegisteredModelFactory(name="lin", team=team)
     version = version_create(model, scientist)
     job = job_services.job_create(actor=scientist, version=version, kind="benchmark", device="cpu")

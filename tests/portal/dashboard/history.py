@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import itertools
 
+from approvals.milestones import rebuild
 from approvals.models import PromotionRequest, StageChange
 from registry.models import Dataset, Job, ModelVersion, Observation, RegisteredModel
 from tests.factories import RegisteredModelFactory, TeamFactory, UserFactory
@@ -174,7 +175,46 @@ def build() -> dict:
             requested_by=owner,
             finished_at=ago(days),
         )
-    from approvals.milestones import rebuild
 
     rebuild()  # the milestones the services keep as they go, from the rows written above
     return {"a": a, "b": b, "c": c, "d": d, "e": e, "team_a": team_a, "team_b": team_b, "a1": a1, "c1": c1}
+
+
+# The components and indexes of the history's models at NOW, worked out by hand.
+A = {
+    "shelf": 0.0,
+    "stale": 10 / 90,
+    "unmonitored": 1.0,
+    "degrading": 0.5,
+    "overdue_validation": 1.0,
+    "ungoverned": 0.0,
+    "stuck": 1.0,
+}
+B = {
+    "shelf": 0.5,
+    "stale": 0.0,
+    "unmonitored": 0.0,
+    "degrading": 0.0,
+    "overdue_validation": 0.0,
+    "ungoverned": 0.5,
+    "stuck": 0.0,
+}
+C = {
+    "shelf": 0.0,
+    "stale": 0.0,
+    "unmonitored": 0.0,
+    "degrading": 0.0,
+    "overdue_validation": 0.0,
+    "ungoverned": 2 / 3,
+    "stuck": 0.0,
+}
+INDEX = {
+    "alpha-critical": 100 * (2 / 9 + 3 + 1.5 + 2 + 1) / 14,
+    "beta-low": 100 * (0.5 + 1.0) / 14,
+    "gamma-medium": 100 * (4 / 3) / 14,
+}
+
+
+def by_name(items) -> dict:
+    """ModelDebts by model name."""
+    return {m.facts.name: m for m in items}

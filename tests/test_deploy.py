@@ -3,6 +3,7 @@ the production environment, /readyz naming a dependency that is down, metrics, J
 
 from __future__ import annotations
 
+import importlib.resources
 import json
 import os
 import shutil
@@ -12,8 +13,18 @@ import sys
 import time
 from pathlib import Path
 
+import jsonschema
 import pytest
 import yaml
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.utils import timezone
+
+from portal.celery import app
+from portal.core.models import AuditEvent
+from portal.core.oidc import GatehouseOIDCBackend, parse_role_map, roles_from_claims
+from registry.models import Job
+from tests.factories import RegisteredModelFactory, version_create
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION_ENV = {
@@ -40,10 +51,6 @@ def _manage(*args: str, env: dict[str, str] | None = None, tmp_path: Path) -> su
 
 
 def test_the_compose_file_follows_the_compose_specification():
-    import importlib.resources
-
-    import jsonschema
-
     schema = json.loads(
         importlib.resources.files("check_jsonschema.builtin_schemas.vendor").joinpath("compose-spec.json").read_text()
     )
@@ -121,8 +128,6 @@ def _redis(port: int) -> subprocess.Popen:
 @pytest.mark.django_db
 @pytest.mark.skipif(not shutil.which("redis-server"), reason="redis-server is not installed here (CI has it)")
 def test_readyz_names_the_broker_when_redis_stops_and_recovers(client, settings):
-    from portal.celery import app
-
     port = _free_port()
     url = f"redis://127.0.0.1:{port}/0"
     previous = app.conf.broker_url
@@ -170,12 +175,8 @@ def test_readyz_names_missing_storage(client, settings, tmp_path):
 
 @pytest.mark.django_db
 def test_prometheus_metrics(client, settings, scientist):
-    from registry.models import Job
-    from tests.factories import RegisteredModelFactory, version_create
-
     model = RegisteredModelFactory(name="metered", team=scientist.teams.first(), owner=scientist)
     version = version_create(model, scientist)
-    from django.utils import timezone
 
     now = timezone.now()
     Job.objects.create(
@@ -216,8 +217,6 @@ def test_json_logs_carry_the_request_id(tmp_path):
 
 
 def test_single_sign_on_is_off_unless_configured_and_maps_groups(tmp_path):
-    from portal.core.oidc import parse_role_map, roles_from_claims
-
     mapping = parse_role_map("ml=data-scientists, ops=it-operations")
     assert mapping == {"ml": "data-scientists", "ops": "it-operations"}
     assert roles_from_claims({"groups": ["ml", "other"]}, mapping) == {"data-scientists"}
@@ -251,12 +250,6 @@ def test_single_sign_on_is_off_unless_configured_and_maps_groups(tmp_path):
 
 @pytest.mark.django_db
 def test_sso_sign_in_sets_the_roles_the_provider_grants(settings):
-    from django.contrib.auth import get_user_model
-    from django.core.exceptions import PermissionDenied
-
-    from portal.core.models import AuditEvent
-    from portal.core.oidc import GatehouseOIDCBackend
-
     settings.OIDC_ROLE_MAP = {"ml": "data-scientists", "leads": "managers"}
     settings.OIDC_GROUPS_CLAIM = "groups"
     settings.OIDC_REQUIRE_VERIFIED_EMAIL = True
@@ -289,8 +282,6 @@ def test_sso_sign_in_sets_the_roles_the_provider_grants(settings):
 
 @pytest.mark.django_db
 def test_the_audit_log_records_the_client_behind_trusted_proxies(client, settings, scientist):
-    from portal.core.models import AuditEvent
-
     client.force_login(scientist)
     settings.GATEHOUSE_TRUSTED_PROXIES = 1
     client.post("/account/token/", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9", REMOTE_ADDR="10.0.0.2")

@@ -1,12 +1,18 @@
 from __future__ import annotations
 
+import csv
+import io
+import json
+
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from portal.core.audit import verify_chain
 from portal.core.models import AuditEvent
 from portal.core.services import team_create
+from portal.core.views import CappedPaginator
 
 pytestmark = pytest.mark.django_db
 
@@ -71,12 +77,6 @@ def test_request_id_and_ip_are_recorded(client, scientist):
 
 
 def test_audit_page_filters_and_exports(client, scientist, manager):
-    import csv
-    import io
-    import json
-
-    from portal.core.services import team_create
-
     for name in ("Alpha", "Beta", "Gamma"):
         team_create(name=name, actor=scientist)
     client.force_login(manager)
@@ -94,11 +94,6 @@ def test_audit_page_filters_and_exports(client, scientist, manager):
 
 
 def test_a_long_log_counts_up_to_the_cap_and_pages_on(client, scientist, manager, monkeypatch):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    from portal.core.views import CappedPaginator
-
     monkeypatch.setattr(CappedPaginator, "CAP", 4)
     for n in range(6):
         team_create(name=f"Log {n}", actor=scientist)

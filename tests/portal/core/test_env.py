@@ -1,7 +1,11 @@
+import os
+import subprocess
+import sys
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.core.env import env_bool, env_int, env_list
+from portal.core.env import env_bool, env_int, env_list, env_str
 
 
 @pytest.mark.parametrize(
@@ -30,8 +34,6 @@ def test_env_int_and_list(monkeypatch):
 
 
 def test_secret_from_file(monkeypatch, tmp_path):
-    from portal.core.env import env_str
-
     (tmp_path / "secret").write_text("s3cret\n")
     monkeypatch.setenv("SECRET_KEY_FILE", str(tmp_path / "secret"))
     assert env_str("SECRET_KEY") == "s3cret"
@@ -39,10 +41,6 @@ def test_secret_from_file(monkeypatch, tmp_path):
 
 def test_a_typo_stops_start_up(tmp_path):
     """The settings module itself refuses to load: a real start-up, in a child process."""
-    import os
-    import subprocess
-    import sys
-
     env = {**os.environ, "DEBUG": "ture", "DJANGO_SETTINGS_MODULE": "portal.settings"}
     proc = subprocess.run([sys.executable, "manage.py", "check"], capture_output=True, text=True, env=env)
     assert proc.returncode != 0

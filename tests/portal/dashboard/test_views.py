@@ -13,8 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 
 from portal.dashboard.snapshots import debt_backfill, debt_snapshot_take
-from tests.debt_history import NOW, build, change, version
 from tests.factories import RegisteredModelFactory, UserFactory
+from tests.portal.dashboard.history import NOW, build, change, version
 
 pytestmark = pytest.mark.django_db
 
