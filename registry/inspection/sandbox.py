@@ -57,10 +57,12 @@ def answer(kind: str, path: str, label: str | None) -> str:
     return json.dumps(result)
 
 
-def _die_with_parent() -> None:
-    """Linux: the child is killed if the server that forked it goes away, so no parse outlives its deadline."""
-    with contextlib.suppress(OSError, AttributeError):  # not Linux: the server's SIGKILL on timeout still applies
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+def die_with_parent(sig: int = signal.SIGKILL) -> None:
+    """Linux: this process gets ``sig`` when the process that started it goes away, even by kill -9, so a parse
+    never outlives its server (nor a worker `manage.py serve`). Elsewhere a no-op: the parent's own stop
+    (the server's SIGKILL on timeout, serve's terminate) still applies."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, sig)  # PR_SET_PDEATHSIG
 
 
 def _inspect_in_child(request: dict) -> dict:
@@ -70,7 +72,7 @@ def _inspect_in_child(request: dict) -> dict:
     if pid == 0:  # the child: never returns
         code = 0
         try:
-            _die_with_parent()
+            die_with_parent()
             # Only the answer pipe and stderr stay open: nothing the child does can touch the server's
             # request and reply streams.
             devnull = os.open(os.devnull, os.O_RDWR)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
 import subprocess
@@ -14,22 +13,14 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from portal.demo.accounts import DEMO_PASSWORD, DEMO_USERS
+from registry.inspection.sandbox import die_with_parent
 
 CELERY = [sys.executable, "-m", "celery", "-A", "portal"]
-PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    """In the child, before exec: Linux kills it when serve goes away, even by kill -9, so no worker or
-    scheduler outlives the command that started it."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):  # not Linux: Ctrl-C and SIGTERM still stop them (stop() below)
-        pass
 
 
 def _start(argv: list[str]) -> subprocess.Popen:
-    return subprocess.Popen(argv, preexec_fn=_die_with_parent)  # noqa: S603 - our own commands
+    """A child that is stopped when serve goes away, even by kill -9: no worker or scheduler outlives it."""
+    return subprocess.Popen(argv, preexec_fn=lambda: die_with_parent(signal.SIGTERM))  # noqa: S603 - our own
 
 
 class Command(BaseCommand):
