@@ -33,9 +33,13 @@ demo: $(VENV)/.installed-run
 test: $(VENV)/.installed-test
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# The style and the architecture: ruff (lint and format), the layer contracts (docs/architecture.md), and no
+# model change without its migration.
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .
-	$(PY) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	SECRET_KEY=$${SECRET_KEY:-lint-only} $(PY) manage.py makemigrations --check --dry-run
 
 # bench/ (bench/README.md): 10,000 models in PostgreSQL, pages under load, the registry API beside MLflow's.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/gatehouse_bench

@@ -1,6 +1,6 @@
 """The Django admin, audited: every change made here writes an audit event, as the pages' changes do.
 
-``AuditedAdmin`` hooks the admin's own change log (``log_addition``, ``log_change``, ``log_deletion(s)``,
+``AuditedAdmin`` hooks the admin's own change log (``log_addition``, ``log_change``, ``log_deletions``,
 which every admin view calls, the password form and bulk deletion included), recording the fields changed
 with their values before and after (secrets only as "changed"). Models whose writes have a service (teams,
 policies) call it instead and let the service audit; ``ReadOnlyAdmin`` shows rows the admin must not edit.
@@ -79,14 +79,6 @@ class AuditedAdmin(admin.ModelAdmin):
         entry = super().log_change(request, obj, message)
         if not self.audited_by_service:
             self._record(request, obj, AuditAction.ADMIN_CHANGED, message)
-        return entry
-
-    def log_deletion(self, request, obj, object_repr):
-        entry = super().log_deletion(request, obj, object_repr)
-        with transaction.atomic():
-            audit_event_record(
-                actor=request.user, action=AuditAction.ADMIN_DELETED, obj=obj, before={"object": object_repr}
-            )
         return entry
 
     def log_deletions(self, request, queryset):

@@ -15,6 +15,7 @@ from rest_framework.authtoken.models import Token
 from portal.dashboard.snapshots import debt_backfill, debt_snapshot_take
 from tests.factories import RegisteredModelFactory, UserFactory
 from tests.portal.dashboard.history import NOW, build, change, version
+from tests.support import SESSION, query_budget
 
 pytestmark = pytest.mark.django_db
 
@@ -137,3 +138,37 @@ def test_the_board_is_cached_until_its_inputs_change(client, manager, history, a
     assert recomputed == computed and changed["funnel"] != first["funnel"]
     debt_snapshot_take()  # so does a new snapshot
     assert get()[0] == computed
+
+
+def test_the_dashboard_query_budget(client, manager, history, at_now):
+    """Every query the page runs, named; the figures are aggregates, so the count is the same at any size
+    (above). The 30-days-before snapshot of this history has no rows, so its counts are not read."""
+    client.force_login(manager)
+    flow = [
+        ("yield: the cohort", "registry_registeredmodel"),
+        ("lead times", "registry_registeredmodel"),
+        ("dwell per stage", "approvals_stagechange"),
+        ("approval waits", "approvals_promotionrequest"),
+        ("deployments and failures", "approvals_stagechange"),
+    ]
+    with query_budget(
+        *SESSION,
+        ("has the install a snapshot yet", "portal_debtday"),
+        ("cache key: newest snapshot", "portal_debtday"),
+        ("cache key: newest stage change", "approvals_stagechange"),
+        ("cache key: newest first version", "registry_registeredmodel"),
+        ("the day the figures are as of", "portal_debtday"),
+        ("portfolio index from the rollups", "portal_debtrollup"),
+        ("models per component, shelf buckets", "portal_debtsnapshot"),
+        ("30 days before: portfolio index", "portal_debtrollup"),
+        ("the day's contributions", "portal_debtrollup"),
+        ("the top models", "portal_debtsnapshot"),
+        *flow,
+        *[(f"30 days before: {what}", table) for what, table in flow if not what.startswith("dwell")],
+        ("the funnel", "registry_registeredmodel"),
+        ("the trend", "portal_debtrollup"),
+        ("the heatmap", "portal_debtsnapshot"),
+        ("the signed-in person's roles", "auth_group"),
+        ("teams for the filter", "portal_team"),
+    ):
+        assert client.get("/dashboard/").status_code == 200

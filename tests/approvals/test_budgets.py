@@ -1,0 +1,63 @@
+"""Query budgets of the release pages and API lists, each query named, on several requests and decisions."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.authtoken.models import Token
+
+from approvals.models import Decision
+from registry.models import ModelVersion
+from tests.factories import PromotionRequestFactory, RegisteredModelFactory, version_create
+from tests.support import SESSION, api_auth, query_budget
+
+pytestmark = pytest.mark.django_db
+ROLES = ("the signed-in person's roles", "auth_group")
+
+
+@pytest.fixture
+def open_requests(users, team):
+    scientist = users["scientist"]
+    for i in range(3):
+        model = RegisteredModelFactory(name=f"m{i}", team=team, owner=scientist, risk_tier="critical")
+        version = version_create(model, scientist)
+        ModelVersion.objects.filter(pk=version.pk).update(stage="test")
+        version.refresh_from_db()
+        request = PromotionRequestFactory(version=version)
+        Decision.objects.create(request=request, person=users["reviewer"], role="risk-reviewers", decision="approve")
+
+
+def test_the_approval_queue(client, users, open_requests):
+    client.force_login(users["itops"])
+    with query_budget(
+        *SESSION,
+        ROLES,
+        ("requests that need this person, counted", "approvals_promotionrequest"),
+        ("the page of them, with approvals given per role", "approvals_promotionrequest"),
+    ):
+        page = client.get("/approvals/")
+    assert page.status_code == 200 and "m2" in page.content.decode()
+
+
+def test_the_requests_page(client, users, open_requests):
+    client.force_login(users["itops"])
+    with query_budget(
+        *SESSION,
+        ("requests counted", "approvals_promotionrequest"),
+        ROLES,
+        ("the page of requests with version, model, team, requester", "approvals_promotionrequest"),
+    ):
+        assert client.get("/approvals/requests/").status_code == 200
+
+
+def test_the_api_lists(api, users, open_requests):
+    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=users['itops']).key}")
+    with query_budget(
+        *api_auth(),
+        ("requests counted", "approvals_promotionrequest"),
+        ("the page of requests", "approvals_promotionrequest"),
+        ("their decisions", "approvals_decision"),
+        ("who decided", "auth_user"),
+    ):
+        assert api.get("/api/v1/requests/").status_code == 200
+    with query_budget(*api_auth(), ("what is in production, with since when", "registry_modelversion")):
+        assert api.get("/api/v1/production/").status_code == 200

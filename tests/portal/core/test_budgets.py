@@ -1,0 +1,25 @@
+"""Query budget of the audit log's page, on many events."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import transaction
+
+from portal.core.services import team_create
+from tests.support import SESSION, query_budget
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_audit_log_page(client, manager, scientist):
+    with transaction.atomic():
+        for i in range(5):
+            team_create(name=f"Team {i}", actor=scientist)
+    client.force_login(manager)
+    with query_budget(
+        *SESSION,
+        ("events counted, up to the cap", "portal_auditevent"),
+        ("the signed-in person's roles", "auth_group"),
+        ("the page of events", "portal_auditevent"),
+    ):
+        assert client.get("/audit/").status_code == 200

@@ -1,0 +1,115 @@
+"""Query budgets of the registry's list and detail pages and API lists: each query named, on more than one row of
+everything (an N+1 shows as a budget overrun). The lists' counts are also checked not to grow with the rows
+(tests/registry/test_views.py, tests/registry/jobs/test_views_and_api.py)."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.authtoken.models import Token
+
+from registry.choices import JobKind
+from tests.factories import PromotionRequestFactory, RegisteredModelFactory, evidence, version_create
+from tests.support import SESSION, api_auth, query_budget
+
+pytestmark = pytest.mark.django_db
+ROLES = ("the signed-in person's roles (navigation)", "auth_group")
+
+
+@pytest.fixture
+def registry_rows(users, team):
+    scientist = users["scientist"]
+    for i in range(3):
+        model = RegisteredModelFactory(name=f"m{i}", team=team, owner=scientist)
+        for _ in range(2):
+            version = version_create(model, scientist)
+            evidence(version, JobKind.VALIDATION, JobKind.BENCHMARK)
+        PromotionRequestFactory(version=version)
+
+
+@pytest.fixture
+def it_client(client, users, registry_rows):
+    client.force_login(users["itops"])
+    return client
+
+
+@pytest.fixture
+def it_api(api, users, registry_rows):
+    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=users['itops']).key}")
+    return api
+
+
+def test_model_list(it_client):
+    with query_budget(
+        *SESSION,
+        ("models counted for the pager", "registry_registeredmodel"),
+        ROLES,
+        ("teams for the filter", "portal_team"),
+        ("the page of models with their version facts", "registry_registeredmodel"),
+        ("their tags", "registry_registeredmodel_tags"),
+    ):
+        assert it_client.get("/models/").status_code == 200
+
+
+def test_model_detail(it_client):
+    with query_budget(
+        *SESSION,
+        ("the model", "registry_registeredmodel"),
+        ("its tags", "registry_registeredmodel_tags"),
+        ("versions counted for the pager", "registry_modelversion"),
+        ROLES,
+        ("the page of versions", "registry_modelversion"),
+        ("the timeline", "approvals_stagechange"),
+        ("its requests", "approvals_promotionrequest"),
+        ("debt: teams", "portal_team"),
+        ("debt: the model", "registry_registeredmodel"),
+        ("debt: versions", "registry_modelversion"),
+        ("debt: stage changes", "approvals_stagechange"),
+        ("debt: requests", "approvals_promotionrequest"),
+        ("debt: observations", "registry_observation"),
+        ("debt: passed validations", "registry_job"),
+        ("datasets", "registry_dataset"),
+    ):
+        assert it_client.get("/models/m1/").status_code == 200
+
+
+def test_version_detail(it_client):
+    with query_budget(
+        *SESSION,
+        ("the version, model and team", "registry_modelversion"),
+        ("has the model a dataset", "registry_dataset"),
+        ("the monitoring chart", "registry_observation"),
+        ROLES,
+        ("the open request", "approvals_promotionrequest"),
+        ("the evidence jobs", "registry_job"),
+        ("the latest observations", "registry_observation"),
+    ):
+        assert it_client.get("/models/m1/versions/2/").status_code == 200
+
+
+def test_job_list(it_client):
+    with query_budget(
+        *SESSION,
+        ("jobs counted, up to the cap", "registry_job"),
+        ROLES,
+        ("the page of jobs with version, model, dataset, requester", "registry_job"),
+    ):
+        assert it_client.get("/jobs/").status_code == 200
+
+
+def test_api_lists(it_api):
+    with query_budget(
+        *api_auth(),
+        ("models counted", "registry_registeredmodel"),
+        ("the page of models", "registry_registeredmodel"),
+        ("their tags", "registry_registeredmodel_tags"),
+    ):
+        assert it_api.get("/api/v1/models/").status_code == 200
+    with query_budget(
+        *api_auth(),
+        ("the model", "registry_registeredmodel"),
+        ("versions counted", "registry_modelversion"),
+        ("the page of versions", "registry_modelversion"),
+    ):
+        assert it_api.get("/api/v1/models/m1/versions/").status_code == 200
+    with query_budget(*api_auth(), ("a page of jobs by cursor (no count)", "registry_job")):
+        assert it_api.get("/api/v1/jobs/").status_code == 200
