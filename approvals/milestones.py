@@ -1,4 +1,4 @@
-"""Milestones the flow metrics read (DESIGN §7), rebuilt from the history: a model's first upload, first
+"""Milestones the flow metrics read (docs/architecture.md), rebuilt from the history: a model's first upload, first
 version in test and in production; each stage change's entry time (the dwell); arrivals in production that a
 rollback undid. The services keep them as things happen; this rebuilds them from the rows (the data
 migration that introduced them, and tests that write history directly)."""

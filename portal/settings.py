@@ -156,6 +156,11 @@ GATEHOUSE_JOB_STALE_AFTER_S = env_int("GATEHOUSE_JOB_STALE_AFTER_S", 60, minimum
 # A queued job that no worker picked up after this long is sent to the broker again.
 GATEHOUSE_JOB_REDISPATCH_AFTER_S = env_int("GATEHOUSE_JOB_REDISPATCH_AFTER_S", 120, minimum=5)
 GATEHOUSE_JOB_MAX_ATTEMPTS = env_int("GATEHOUSE_JOB_MAX_ATTEMPTS", 2, minimum=1)
+# Memory a job's run may map beyond what the worker holds already (CPU runs; an allocation past it fails the
+# job, not the worker), and what one inference's inputs and outputs may take by the model's signature (a
+# benchmark asking for more is refused before it is queued).
+GATEHOUSE_JOB_MEMORY_MB = env_int("GATEHOUSE_JOB_MEMORY_MB", 4096, minimum=256)
+GATEHOUSE_BENCHMARK_MAX_TENSOR_MB = env_int("GATEHOUSE_BENCHMARK_MAX_TENSOR_MB", 1024, minimum=1)
 
 # --- Storage: artifacts and datasets. A local folder by default. ------------------------------------------
 ARTIFACT_ROOT = Path(env_str("GATEHOUSE_ARTIFACT_ROOT", str(VAR_DIR / "artifacts")))
@@ -203,6 +208,10 @@ FILE_UPLOAD_PERMISSIONS = 0o640
 # Untrusted files are parsed in a child process under these limits (registry.inspection).
 GATEHOUSE_INSPECT_MEMORY_MB = env_int("GATEHOUSE_INSPECT_MEMORY_MB", 4096, minimum=256)
 GATEHOUSE_INSPECT_TIMEOUT_S = env_int("GATEHOUSE_INSPECT_TIMEOUT_S", 300, minimum=5)
+# What a dataset may hold, and a model's tags: each refused past its limit with a message naming it.
+GATEHOUSE_DATASET_MAX_COLUMNS = env_int("GATEHOUSE_DATASET_MAX_COLUMNS", 10_000, minimum=2)
+GATEHOUSE_DATASET_MAX_COLUMN_NAME = env_int("GATEHOUSE_DATASET_MAX_COLUMN_NAME", 200, minimum=1)
+GATEHOUSE_MAX_TAGS = env_int("GATEHOUSE_MAX_TAGS", 20, minimum=0)
 
 # --- Static files ----------------------------------------------------------------------------------------
 STATIC_URL = "/static/"

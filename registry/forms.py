@@ -24,7 +24,7 @@ CARD_HELP = {
 class TagsField(forms.CharField):
     def to_python(self, value):
         value = super().to_python(value) or ""
-        return sorted({slugify(part)[:50] for part in value.replace(";", ",").split(",") if slugify(part)})
+        return sorted({slugify(part) for part in value.replace(";", ",").split(",") if slugify(part)})
 
     def prepare_value(self, value):
         if isinstance(value, list | tuple):

@@ -104,6 +104,10 @@ def inspect_file(kind: str, path: str, *, field: str, label_column: str | None =
             "kind": kind,
             "path": str(path),
             "label": label_column,
+            "limits": {
+                "max_columns": settings.GATEHOUSE_DATASET_MAX_COLUMNS,
+                "max_column_name": settings.GATEHOUSE_DATASET_MAX_COLUMN_NAME,
+            },
             "memory_mb": settings.GATEHOUSE_INSPECT_MEMORY_MB,
             "timeout_s": settings.GATEHOUSE_INSPECT_TIMEOUT_S,
         }
@@ -123,7 +127,7 @@ def inspect_file(kind: str, path: str, *, field: str, label_column: str | None =
             field=field,
         ) from None
     if not result.pop("ok"):
-        raise ApplicationError(result["error"], field=field)
+        raise ApplicationError(result["error"], field=result.get("field") or field)
     try:
         return inspection.checked(result)
     except inspection.Rejected as exc:

@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -20,6 +21,7 @@ from registry.artifacts import local_path
 from registry.choices import JOB_ENDED_ACTION, AuditAction, JobKind, JobStatus, Verdict
 from registry.evidence import environment, load_runtime
 from registry.evidence.benchmark import BenchmarkParams, run_benchmark, slo_verdict
+from registry.evidence.limits import memory_limit
 from registry.evidence.validation import ValidationInput, ValidationStopped, validate
 from registry.models import Job, ModelVersion
 
@@ -150,6 +152,15 @@ def run_job(job_id: int, *, task_id: str | None = None, hostname: str | None = N
             verdict = Verdict.FAILED
         except InterruptedError:
             status, error = JobStatus.CANCELLED, "Cancelled while running."
+        except MemoryError:
+            status, error = (
+                JobStatus.FAILED,
+                (
+                    "The model ran out of memory: its run needed more than the "
+                    f"{settings.GATEHOUSE_JOB_MEMORY_MB:,} MB a job may use (GATEHOUSE_JOB_MEMORY_MB). Benchmark "
+                    "smaller batches or validate in smaller batches of rows."
+                ),
+            )
         except Exception as exc:
             if isinstance(exc, SoftTimeLimitExceeded):
                 error = "The job ran past its time limit and was stopped."
@@ -239,12 +250,13 @@ def _run_validation(job: Job, version: ModelVersion, reporter: _Reporter) -> dic
             margin=params.get("margin", 0.01),
             batch_rows=params.get("batch_rows", 50_000),
         )
-        result = validate(
-            spec,
-            lambda path: load_runtime(path, device="cpu"),
-            progress=reporter.progress,
-            should_stop=reporter.should_stop,
-        )
+        with memory_limit(settings.GATEHOUSE_JOB_MEMORY_MB):  # validation runs on the CPU: always bounded
+            result = validate(
+                spec,
+                lambda path: load_runtime(path, device="cpu"),
+                progress=reporter.progress,
+                should_stop=reporter.should_stop,
+            )
     for check in result["checks"]:
         reporter.log(f"{check['verdict'].upper():5} {check['name']}: {check['message']}")
     result["dataset"] = {"id": dataset.pk, "name": dataset.name, "sha256": dataset.sha256}
@@ -260,9 +272,13 @@ def _run_benchmark(job: Job, version: ModelVersion, reporter: _Reporter) -> dict
         reporter.log(f"Runtime {info.runtime} {info.runtime_version}, provider {info.provider}")
         if info.fell_back_to_cpu:
             reporter.log("No GPU execution provider is available on this worker: the benchmark ran on the CPU.")
-        result = run_benchmark(
-            runtime, params, progress=reporter.progress, should_stop=reporter.should_stop, gpu_index=0
-        )
+        # On the CPU the run is held to a memory budget: a model whose tensors do not fit fails its job. (A GPU
+        # runtime maps far more address space than it uses, so there the signature's estimate is the bound.)
+        bounded = memory_limit(settings.GATEHOUSE_JOB_MEMORY_MB) if info.device == "cpu" else nullcontext()
+        with bounded:
+            result = run_benchmark(
+                runtime, params, progress=reporter.progress, should_stop=reporter.should_stop, gpu_index=0
+            )
     model = version.model
     slo = slo_verdict(result, p99_ms=model.slo_p99_latency_ms, min_throughput=model.slo_min_throughput)
     if info.fell_back_to_cpu:

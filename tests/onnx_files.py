@@ -99,3 +99,13 @@ def iris_classifier(*, zipmap: bool = False):
         target_opset={"": 17, "ai.onnx.ml": 3},
     )
     return onx.SerializeToString(), x, bunch.target
+
+
+def wide_identity(width: int = 65_536) -> bytes:
+    """An 80-byte model whose declared input [N, width] makes every batch as large as a caller asks."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", width])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", width])
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "wide", [x], [y])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return model.SerializeToString()

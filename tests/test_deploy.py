@@ -26,7 +26,7 @@ from portal.core.oidc import GatehouseOIDCBackend, parse_role_map, roles_from_cl
 from registry.models import Job
 from tests.factories import RegisteredModelFactory, version_create
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 PRODUCTION_ENV = {
     "DEBUG": "false",
     "SECRET_KEY": "f3Q9vX2mL8pR4tY7wK1zC6bN0hJ5sD3gA9eU2iO7qW4rT8yP1xM6nB0vZ5cL2kH7",

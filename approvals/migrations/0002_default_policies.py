@@ -1,4 +1,4 @@
-"""The default policy of DESIGN §5, as data that admins edit afterwards."""
+"""The default policy (README, "Release workflow"), as data that admins edit afterwards."""
 
 from django.db import migrations
 

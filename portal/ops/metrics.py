@@ -29,6 +29,9 @@ LATENCY = Histogram(
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 JOB_BUCKETS = (1, 5, 15, 60, 300, 900, 3600, 4 * 3600)
+# Labels a client cannot grow: the method is one of these or "other"; the view is a route name or "unmatched";
+# the status is the server's own.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 QUEUES = ("cpu", "gpu", "events")
 
 
@@ -41,8 +44,9 @@ class MetricsMiddleware:
         response = self.get_response(request)
         match = getattr(request, "resolver_match", None)
         view = match.view_name if match else "unmatched"
-        REQUESTS.labels(request.method, view, str(response.status_code)).inc()
-        LATENCY.labels(request.method, view).observe(time.perf_counter() - began)
+        method = request.method if request.method in METHODS else "other"
+        REQUESTS.labels(method, view, str(response.status_code)).inc()
+        LATENCY.labels(method, view).observe(time.perf_counter() - began)
         return response
 
 

@@ -1,4 +1,4 @@
-"""The benchmark method (DESIGN §6; MLPerf LoadGen and trtexec conventions).
+"""The benchmark method (MLPerf LoadGen and trtexec conventions).
 
 For each batch size: inputs generated from the signature with a fixed seed (symbolic dimensions set to the
 batch size); a warm-up of at least ``warmup_ms`` and ``warmup_iterations``; then a measured phase of at least
@@ -155,17 +155,27 @@ def _measure(runtime: Runtime, feeds, params: BenchmarkParams, should_stop, repo
             report(min(1.0, len(latencies) / params.min_iterations, elapsed / params.min_seconds), len(latencies))
 
 
+class InferenceFailed(ValueError):
+    """The model could not run on its generated inputs: the job fails with the runtime's reason."""
+
+
 def _batch(runtime: Runtime, batch: int, params: BenchmarkParams, *, gpu_index, should_stop, report) -> dict:
     """Warm up, then measure one batch size, with the host's memory and (on a GPU) NVML sampled meanwhile."""
     feeds = make_inputs(runtime.info.inputs, batch, params.seed)
     report(0.0, "warm-up")
-    warmup = _warm_up(runtime, feeds, params, should_stop)
-    report(0.1, "measuring")
     rss_before = rss_mib()
-    with Sampler(interval=0.1, gpu_index=gpu_index) as sampler:
-        latencies, wall, deadline_hit = _measure(
-            runtime, feeds, params, should_stop, lambda done, n: report(0.1 + 0.9 * done, f"{n} iterations")
-        )
+    try:
+        warmup = _warm_up(runtime, feeds, params, should_stop)
+        report(0.1, "measuring")
+        with Sampler(interval=0.1, gpu_index=gpu_index) as sampler:
+            latencies, wall, deadline_hit = _measure(
+                runtime, feeds, params, should_stop, lambda done, n: report(0.1 + 0.9 * done, f"{n} iterations")
+            )
+    except (InterruptedError, MemoryError):
+        raise
+    except Exception as exc:  # the runtime's own error types: the model failed on its inputs
+        reason = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+        raise InferenceFailed(f"Inference failed at batch {batch}: {reason}") from exc
     latencies_ms = np.frombuffer(latencies, dtype=np.float64) * 1000
     rss_after = rss_mib()
     sampled = sampler.summary()

@@ -1,4 +1,5 @@
-"""Reference histograms and the Population Stability Index (DESIGN §7). Imports nothing from Django.
+"""Reference histograms and the Population Stability Index (PSI) of production data against them. Imports
+nothing from Django.
 
 Validation takes a reference histogram of every numeric input feature: ten bins cut at the deciles of the
 first batch of the dataset, with open ends, counted over the whole dataset. Serving systems then report

@@ -23,13 +23,13 @@ from registry.inspection.sniff import Rejected
 from registry.inspection.tabular import inspect_csv, inspect_parquet
 
 
-def inspect(kind: str, path: str, label_column: str | None = None) -> dict[str, Any]:
+def inspect(kind: str, path: str, label_column: str | None = None, limits: dict | None = None) -> dict[str, Any]:
     if kind == "onnx":
         return inspect_onnx(path)
     if kind == "csv":
-        return inspect_csv(path, label_column)
+        return inspect_csv(path, label_column, limits)
     if kind == "parquet":
-        return inspect_parquet(path, label_column)
+        return inspect_parquet(path, label_column, limits)
     raise ValueError(f"unknown kind {kind!r}")
 
 
@@ -47,11 +47,11 @@ def limit_self(memory_mb: int, cpu_s: int) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def answer(kind: str, path: str, label: str | None) -> str:
+def answer(kind: str, path: str, label: str | None, limits: dict | None = None) -> str:
     try:
-        result = {"ok": True, **inspect(kind, path, label)}
+        result = {"ok": True, **inspect(kind, path, label, limits)}
     except Rejected as exc:
-        result = {"ok": False, "error": str(exc)}
+        result = {"ok": False, "error": str(exc), "field": exc.field}
     except MemoryError:
         result = {"ok": False, "error": "The file could not be parsed within the memory limit for uploads."}
     return json.dumps(result)
@@ -81,7 +81,7 @@ def _inspect_in_child(request: dict) -> dict:
             os.closerange(3, write_end)
             os.closerange(write_end + 1, 65536)
             limit_self(request["memory_mb"], request["timeout_s"])
-            data = answer(request["kind"], request["path"], request.get("label")).encode()
+            data = answer(request["kind"], request["path"], request.get("label"), request.get("limits")).encode()
             with os.fdopen(write_end, "wb") as out:
                 out.write(data)
         except BaseException:

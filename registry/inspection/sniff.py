@@ -4,7 +4,12 @@ from __future__ import annotations
 
 
 class Rejected(Exception):
-    """The file is not acceptable; the message says why and what to do."""
+    """The file is not acceptable; the message says why and what to do. ``field`` names the form field the
+    refusal belongs to when it is not the file itself (a label column that is not in it)."""
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 _MAGIC = [
@@ -25,7 +30,12 @@ def read_head(path: str, n: int = 4096) -> bytes:
         return fh.read(n)
 
 
+BOMS = (b"\xef\xbb\xbf",)
+
+
 def looks_like_text(head: bytes) -> bool:
+    if head.startswith(BOMS):  # a UTF-8 byte-order mark (Excel writes one) is text
+        head = head[3:]
     if b"\x00" in head:
         return False
     try:
@@ -36,8 +46,21 @@ def looks_like_text(head: bytes) -> bool:
             text = head[:-3].decode("utf-8")
         except UnicodeDecodeError:
             return False
-    printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in text)
-    return printable >= 0.95 * max(len(text), 1)
+    return _printable(text)
+
+
+def _printable(text: str) -> bool:
+    return sum(ch.isprintable() or ch in "\r\n\t" for ch in text) >= 0.95 * max(len(text), 1)
+
+
+def latin1_text(head: bytes) -> bool:
+    """Text in Latin-1 or Windows-1252 (as older Excel saves CSV), not UTF-8."""
+    if b"\x00" in head:
+        return False
+    try:
+        return _printable(head.decode("cp1252"))
+    except UnicodeDecodeError:
+        return False
 
 
 def describe_foreign(head: bytes, *, expected: str) -> str | None:

@@ -23,6 +23,7 @@ from portal.core.services import audit_event_record
 from registry import permissions
 from registry.choices import JOB_CREATED_ACTION, AuditAction, Device, JobKind, JobStatus
 from registry.evidence.benchmark import BenchmarkParams
+from registry.evidence.limits import signature_bytes
 from registry.evidence.scoring import metric_names
 from registry.models import Dataset, Job, ModelVersion
 
@@ -122,6 +123,23 @@ def _validation_parameters(raw: dict[str, Any], version: ModelVersion) -> dict[s
     return {"floors": floors, "margin": margin, "batch_rows": batch_rows}
 
 
+def _fits(version: ModelVersion, batch_sizes: list[int]) -> None:
+    """Refuse batch sizes whose inputs and outputs, by the version's signature, exceed the benchmark budget."""
+    budget = settings.GATEHOUSE_BENCHMARK_MAX_TENSOR_MB * 1024 * 1024
+    over = [b for b in batch_sizes if signature_bytes(version.signature, b) > budget]
+    if not over:
+        return
+    fitting = next((b for b in range(min(over), 0, -1) if signature_bytes(version.signature, b) <= budget), 0)
+    need = signature_bytes(version.signature, max(over)) / 2**20
+    advice = f" Use batch sizes up to {fitting}." if fitting else " Even batch 1 does not fit."
+    raise ApplicationError(
+        f"At batch {max(over)} this model's inputs and outputs take {need:,.0f} MB by its signature; a benchmark "
+        f"may use at most {settings.GATEHOUSE_BENCHMARK_MAX_TENSOR_MB:,} MB (GATEHOUSE_BENCHMARK_MAX_TENSOR_MB)."
+        + advice,
+        field="parameters",
+    )
+
+
 def _checked(
     actor, version: ModelVersion, kind: str, dataset: Dataset | None, device: str, raw: dict[str, Any], scheduled: bool
 ) -> tuple[Dataset | None, str, dict[str, Any]]:
@@ -139,6 +157,7 @@ def _checked(
         if not scheduled:
             permissions.require_run_benchmark(actor, model)
         params = _benchmark_parameters(raw)
+        _fits(version, params["batch_sizes"])
         if device not in Device.values:
             raise ApplicationError(f"Device must be one of {', '.join(Device.values)}.", field="device")
         return None, device, params

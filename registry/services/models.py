@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils.text import slugify
@@ -41,8 +42,27 @@ def _snapshot(model: RegisteredModel) -> dict[str, Any]:
     return data
 
 
+TAG_MAX_LENGTH = Tag._meta.get_field("name").max_length
+
+
+def tag_names(tags: list[str]) -> list[str]:
+    """The tags as slugs, refused past GATEHOUSE_MAX_TAGS or the length a tag may have."""
+    names = sorted({slugify(t) for t in tags if slugify(t)})
+    if len(names) > settings.GATEHOUSE_MAX_TAGS:
+        raise ApplicationError(
+            f"{len(names):,} tags; a model has at most {settings.GATEHOUSE_MAX_TAGS} (GATEHOUSE_MAX_TAGS).",
+            field="tags",
+        )
+    long = next((n for n in names if len(n) > TAG_MAX_LENGTH), None)
+    if long:
+        raise ApplicationError(
+            f"The tag '{long[:30]}…' is {len(long)} characters; a tag has at most {TAG_MAX_LENGTH}.", field="tags"
+        )
+    return names
+
+
 def _tags_set(model: RegisteredModel, tags: list[str], *, new: bool = False) -> list[str]:
-    names = sorted({slugify(t)[:50] for t in tags if slugify(t)})
+    names = tag_names(tags)
     if new and not names:  # a new model has no tags to clear
         return names
     objs = [Tag.objects.get_or_create(name=name)[0] for name in names]
@@ -71,6 +91,7 @@ def registered_model_create(
     unknown = set(card) - set(EDITABLE_MODEL_FIELDS)
     if unknown:
         raise TypeError(f"unknown fields: {sorted(unknown)}")
+    tag_names(tags or [])  # refused before anything is written
     if name in RESERVED_MODEL_NAMES:
         raise ApplicationError(f"'{name}' is reserved by the portal's URLs; choose another name.", field="name")
     if "metric_floors" in card:

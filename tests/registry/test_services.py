@@ -169,6 +169,14 @@ BAD_DATASETS = [
     ("broken.parquet", b"PAR1" + b"\x00" * 50, "label", "not a readable Parquet file"),
     ("model.onnx", onnx_bytes(), "label", "Upload a .csv or .parquet file"),
     ("blank-label.csv", b"a,label\n1,0\n", " ", "Name the column"),
+    (
+        "wide.csv",
+        (",".join(f"c{i}" for i in range(80_000)) + ",label\n" + "1," * 80_000 + "0\n").encode(),
+        "label",
+        "The CSV has 80,001 columns; at most 10,000 are accepted (GATEHOUSE_DATASET_MAX_COLUMNS)",
+    ),
+    ("long-name.csv", b"a" * 5000 + b",label\n1,0\n", "label", "5,000 characters long ('aaaaaaaaaa"),
+    ("latin1.csv", "région,label\nÎle-de-France,0\n".encode("latin-1"), "label", "not UTF-8 text"),
 ]
 
 
@@ -182,6 +190,70 @@ def test_bad_datasets_are_refused_and_leave_nothing(filename, data, label, messa
     assert message in info.value.message
     assert not Dataset.objects.exists()
     assert stored_files(artifact_storage) == []
+
+
+def test_wide_and_long_headers_are_refused_in_linear_time(scientist, team, settings):
+    """The 80,000-column header is refused by its count (it took over a minute to be accepted when duplicates
+    were looked for pairwise); 10,000 distinct names with one repeated at the end are found at once too."""
+    model = RegisteredModelFactory(team=team, owner=scientist)
+    settings.GATEHOUSE_DATASET_MAX_COLUMNS = 20_000
+    header = ",".join(f"c{i}" for i in range(10_000)) + ",c5,label\n"
+    with pytest.raises(ApplicationError, match="names these columns more than once: c5"):
+        services.dataset_create(
+            actor=scientist,
+            model=model,
+            name="d",
+            label_column="label",
+            file=ContentFile((header + "1," * 10_001 + "0\n").encode(), name="d.csv"),
+        )
+
+
+def test_a_csv_with_a_byte_order_mark_is_text(scientist, team):
+    model = RegisteredModelFactory(team=team, owner=scientist)
+    ds = services.dataset_create(
+        actor=scientist,
+        model=model,
+        name="d",
+        label_column="label",
+        file=ContentFile("\ufeffa,label\n1,0\n".encode(), name="d.csv"),
+    )
+    assert [c["name"] for c in ds.columns] == ["a", "label"]  # the mark is not part of the first name
+
+
+def test_a_wrong_label_column_is_named_on_its_field_with_the_closest_one(scientist, team):
+    model = RegisteredModelFactory(team=team, owner=scientist)
+    header = ",".join(f"feature_{i}" for i in range(30)) + ",target"
+    with pytest.raises(ApplicationError) as info:
+        services.dataset_create(
+            actor=scientist,
+            model=model,
+            name="d",
+            label_column="targte",
+            file=ContentFile(f"{header}\n{'1,' * 30}0\n".encode(), name="d.csv"),
+        )
+    assert info.value.field == "label_column"
+    assert "Did you mean 'target'?" in info.value.message
+    assert "Its 31 columns are: feature_0," in info.value.message and "feature_29, target." in info.value.message
+
+
+def test_tags_are_limited(scientist, team, settings):
+    settings.GATEHOUSE_MAX_TAGS = 3
+    with pytest.raises(ApplicationError) as info:
+        services.registered_model_create(
+            actor=scientist,
+            name="tagged",
+            team=team,
+            task_type="regression",
+            risk_tier="low",
+            tags=[f"t{i}" for i in range(10_000)],
+        )
+    assert info.value.field == "tags"
+    assert info.value.message == "10,000 tags; a model has at most 3 (GATEHOUSE_MAX_TAGS)."
+    assert not RegisteredModel.objects.filter(name="tagged").exists()
+    with pytest.raises(ApplicationError, match="a tag has at most 50"):
+        services.registered_model_create(
+            actor=scientist, name="tagged", team=team, task_type="regression", risk_tier="low", tags=["x" * 51]
+        )
 
 
 def test_dataset_names_are_unique_per_model(scientist, team):

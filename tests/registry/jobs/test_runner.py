@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import resource
 
 import numpy as np
 import onnxruntime as ort
@@ -20,7 +21,7 @@ from registry.models import Job
 from registry.runner import run_job
 from registry.services import jobs as job_services
 from tests.factories import RegisteredModelFactory, version_create
-from tests.onnx_files import iris_classifier, onnx_bytes, raising_model
+from tests.onnx_files import iris_classifier, onnx_bytes, raising_model, wide_identity
 
 pytestmark = pytest.mark.django_db
 
@@ -281,3 +282,61 @@ def test_the_reaper_does_not_duplicate_a_job_waiting_behind_busy_workers(scienti
     job_services.reap_stale_jobs()
     job.refresh_from_db()
     assert job.dispatches == 2
+
+
+def _peak_rss_mb() -> int:
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) // 1024 for line in fh if line.startswith("VmHWM"))
+
+
+def test_a_benchmark_whose_tensors_exceed_the_budget_is_refused_before_it_runs(scientist, team):
+    model = RegisteredModelFactory(name="wide", team=team, slo_p99_latency_ms=1000.0)
+    version = version_create(model, scientist, data=wide_identity())
+    with pytest.raises(ApplicationError) as info:
+        job_services.job_create(
+            actor=scientist, version=version, kind="benchmark", device="cpu", parameters={"batch_sizes": [1, 4096]}
+        )
+    assert info.value.message == (
+        "At batch 4096 this model's inputs and outputs take 2,048 MB by its signature; a benchmark may use at most "
+        "1,024 MB (GATEHOUSE_BENCHMARK_MAX_TENSOR_MB). Use batch sizes up to 2048."
+    )
+    assert not Job.objects.exists()
+
+
+def test_a_model_that_runs_out_of_memory_fails_its_job_and_the_worker_stays(scientist, team, settings):
+    """Under a larger tensor budget, the run's own memory limit stops it: the job fails with the reason, and the
+    process (a worker, here the test's own) grows by far less than the gigabytes the model asked for."""
+    settings.GATEHOUSE_BENCHMARK_MAX_TENSOR_MB = 100_000
+    settings.GATEHOUSE_JOB_MEMORY_MB = 512
+    model = RegisteredModelFactory(name="wide", team=team, slo_p99_latency_ms=1000.0)
+    version = version_create(model, scientist, data=wide_identity())
+    job = job_services.job_create(
+        actor=scientist,
+        version=version,
+        kind="benchmark",
+        device="cpu",
+        parameters={"batch_sizes": [4096], "min_iterations": 10, "min_seconds": 0.1},
+    )
+    before = _peak_rss_mb()
+    assert run_job(job.pk) == JobStatus.FAILED
+    job.refresh_from_db()
+    assert job.error.startswith(
+        "The model ran out of memory: its run needed more than the 512 MB a job may use (GATEHOUSE_JOB_MEMORY_MB)."
+    )
+    assert _peak_rss_mb() - before < 1024
+    assert resource.getrlimit(resource.RLIMIT_AS)[0] == resource.RLIM_INFINITY
+
+
+def test_inference_the_runtime_refuses_fails_the_benchmark_with_its_reason(scientist, team):
+    model = RegisteredModelFactory(name="bad", team=team, slo_p99_latency_ms=1000.0)
+    version = version_create(model, scientist, data=raising_model())
+    job = job_services.job_create(
+        actor=scientist,
+        version=version,
+        kind="benchmark",
+        device="cpu",
+        parameters={"batch_sizes": [1], "min_iterations": 10, "min_seconds": 0.1},
+    )
+    assert run_job(job.pk) == JobStatus.FAILED
+    job.refresh_from_db()
+    assert job.error.startswith("Inference failed at batch 1:") and "Unexpected" not in job.error
