@@ -6,6 +6,7 @@ import django_filters
 
 from approvals.choices import RequestStatus
 from approvals.models import PromotionRequest
+from registry.models import ModelVersion
 
 
 class PromotionRequestFilterSet(django_filters.FilterSet):
@@ -18,3 +19,11 @@ class PromotionRequestFilterSet(django_filters.FilterSet):
 
     def filter_queryset(self, queryset):
         return super().filter_queryset(queryset).order_by("-created_at", "-pk")
+
+
+class ProductionFilterSet(django_filters.FilterSet):
+    model = django_filters.CharFilter(field_name="model__name", label="Model")
+
+    class Meta:
+        model = ModelVersion
+        fields = ["model"]

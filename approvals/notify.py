@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 DELIVER_TASK = "approvals.deliver_webhook"  # approvals.tasks, sent by name: the task calls back into this module
 MAX_ATTEMPTS = 5
 BACKOFF_S = 30  # 30 s, 60 s, 120 s, 240 s between attempts
+RESEND_AFTER = timezone.timedelta(minutes=2)  # a pending delivery this late past its time is sent again
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -68,6 +69,37 @@ def _enqueue(delivery_id: int, countdown: int = 0) -> None:
         logger.warning("webhook delivery %s: broker unreachable; it stays pending", delivery_id)
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A subscriber's redirect is its answer, not an address to post to: following one would send the signed
+    event, and store the reply, of a host nobody configured (an internal page, say)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None  # urllib then raises HTTPError with the 3xx
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
+def countdown(attempt: int) -> int:
+    """Seconds an attempt waits before it is sent: none for the first, then 30 s, 60 s, 120 s, 240 s."""
+    return 0 if attempt <= 1 else BACKOFF_S * 2 ** (attempt - 2)
+
+
+def deliveries_resend(*, now=None) -> int:
+    """Beat: send again the deliveries that stayed pending well past their time (the broker was down when they
+    were queued, or a worker lost the message). Returns how many."""
+    now = now or timezone.now()
+    pending = WebhookDelivery.objects.filter(
+        status=WebhookDelivery.Status.PENDING, created_at__lt=now - RESEND_AFTER
+    ).order_by("pk")[:500]
+    late = [
+        d.pk for d in pending if d.created_at + timezone.timedelta(seconds=countdown(d.attempt)) + RESEND_AFTER < now
+    ]
+    for delivery_id in late:
+        _enqueue(delivery_id)
+    return len(late)
+
+
 def deliver(delivery_id: int) -> str:
     """One HTTP attempt. On failure a new attempt row is scheduled with backoff, up to MAX_ATTEMPTS."""
     delivery = WebhookDelivery.objects.select_related("webhook").get(pk=delivery_id)
@@ -90,7 +122,7 @@ def deliver(delivery_id: int) -> str:
     )
     started = time.monotonic()
     try:
-        with urllib.request.urlopen(req, timeout=10) as response:  # noqa: S310
+        with _OPENER.open(req, timeout=10) as response:
             delivery.response_code = response.status
             delivery.response_body = response.read(2000).decode("utf-8", "replace")
             ok = 200 <= response.status < 300
@@ -98,6 +130,8 @@ def deliver(delivery_id: int) -> str:
         delivery.response_code = exc.code
         delivery.response_body = exc.read(2000).decode("utf-8", "replace")
         delivery.error = f"HTTP {exc.code}"
+        if 300 <= exc.code < 400:
+            delivery.error += f": redirects are not followed (to {exc.headers.get('Location', '?')[:200]})"
         ok = False
     except (urllib.error.URLError, OSError) as exc:
         delivery.error = str(getattr(exc, "reason", exc))[:500]
@@ -121,7 +155,7 @@ def deliver(delivery_id: int) -> str:
         payload=delivery.payload,
         attempt=delivery.attempt + 1,
     )
-    _enqueue(retry.pk, countdown=BACKOFF_S * 2 ** (delivery.attempt - 1))
+    _enqueue(retry.pk, countdown=countdown(retry.attempt))
     return delivery.status
 
 

@@ -11,6 +11,9 @@ class PortalConfig(AppConfig):
     verbose_name = "Gatehouse portal"
 
     def ready(self) -> None:
+        from portal.core import receivers  # noqa: PLC0415 - imports models: only once the registry is ready
+
         register_actions(AuditAction)
+        receivers.connect()
         register_actions(DashboardAuditAction)
         ensure_broker_folders()

@@ -5,6 +5,7 @@ See the README's "Configuration" table for every variable. Unknown values fail a
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import dj_database_url
@@ -42,6 +43,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "csp",
+    "axes",
     "portal",
     "registry",
     "approvals",
@@ -61,6 +63,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: it answers a locked-out sign-in
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -137,12 +140,15 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "cpu"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULER = "portal.core.beat.ExclusiveScheduler"  # a second beat refuses to start
 CELERY_BEAT_SCHEDULE = {
     # Re-send jobs the broker never got; fail jobs whose worker vanished (registry.services.jobs.reap_stale_jobs).
     "jobs-reap": {"task": "registry.jobs_reap", "schedule": 30.0},
     # Today's debt snapshot (and any day missed) every five minutes: the dashboard reads it; the last one of
     # a day stands as that day's history.
     "debt-snapshot": {"task": "portal.debt_snapshot", "schedule": 300.0, "options": {"expires": 240}},
+    # Webhook deliveries left pending (the broker was down when they were queued) are sent again.
+    "webhooks-resend": {"task": "approvals.webhooks_resend", "schedule": 60.0, "options": {"expires": 50}},
     # Production versions whose validation is older than their tier's interval are validated again.
     "revalidations": {"task": "registry.revalidations_start", "schedule": 6 * 3600.0, "options": {"expires": 3600}},
 }
@@ -212,6 +218,9 @@ GATEHOUSE_INSPECT_TIMEOUT_S = env_int("GATEHOUSE_INSPECT_TIMEOUT_S", 300, minimu
 GATEHOUSE_DATASET_MAX_COLUMNS = env_int("GATEHOUSE_DATASET_MAX_COLUMNS", 10_000, minimum=2)
 GATEHOUSE_DATASET_MAX_COLUMN_NAME = env_int("GATEHOUSE_DATASET_MAX_COLUMN_NAME", 200, minimum=1)
 GATEHOUSE_MAX_TAGS = env_int("GATEHOUSE_MAX_TAGS", 20, minimum=0)
+# What one observation from production may carry.
+GATEHOUSE_OBSERVATION_MAX_METRICS = env_int("GATEHOUSE_OBSERVATION_MAX_METRICS", 100, minimum=1)
+GATEHOUSE_OBSERVATION_MAX_FEATURES = env_int("GATEHOUSE_OBSERVATION_MAX_FEATURES", 2000, minimum=1)
 
 # --- Static files ----------------------------------------------------------------------------------------
 STATIC_URL = "/static/"
@@ -236,7 +245,16 @@ CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", default=False)
 # Single sign-on by OpenID Connect: off unless OIDC_RP_CLIENT_ID is set (portal.core.oidc).
 OIDC_RP_CLIENT_ID = env_str("OIDC_RP_CLIENT_ID")
 OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
-AUTHENTICATION_BACKENDS = ["portal.core.backends.GatehouseModelBackend"]
+# django-axes first: a sign-in from an address, or to an account, that failed too often is refused before any
+# password is checked (the lock and its counts live in the database, so every web worker sees them).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "portal.core.backends.GatehouseModelBackend"]
+AXES_FAILURE_LIMIT = env_int("GATEHOUSE_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("GATEHOUSE_LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # an account from anywhere, or an address on any account
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "portal.core.request_context.client_ip"  # behind GATEHOUSE_TRUSTED_PROXIES, as the log
+AXES_VERBOSE = False
 OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM", "groups")
 OIDC_REQUIRE_VERIFIED_EMAIL = env_bool("OIDC_REQUIRE_VERIFIED_EMAIL", default=True)
 try:
@@ -306,6 +324,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "portal.core.api.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "portal.core.api.Pagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -345,7 +368,10 @@ if LOG_FORMAT not in ("text", "json"):
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "portal.core.logs.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "portal.core.logs.RequestIdFilter"},
+        "refusals": {"()": "portal.core.logs.RefusalsWithoutTracebacks"},
+    },
     "formatters": {
         "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
         "json": {
@@ -355,5 +381,9 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["request_id"], "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "django.request": {"filters": ["refusals"]},
+        "axes": {"level": "WARNING"},  # a sign-in per line at INFO; failures and lockouts stay
+    },
 }

@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from approvals import selectors, services
 from approvals.api import serializers as s
-from approvals.filters import PromotionRequestFilterSet
+from approvals.filters import ProductionFilterSet, PromotionRequestFilterSet
 from registry import selectors as registry_selectors
 from registry.choices import Stage
 from registry.models import ModelVersion
@@ -93,14 +93,12 @@ class ProductionApi(generics.ListAPIView):
     permission_classes = [RegistryReader]
     serializer_class = s.ProductionOutputSerializer
     pagination_class = None
+    filterset_class = ProductionFilterSet
 
     def get_queryset(self):
-        queryset = (
+        return (
             ModelVersion.objects.in_production()
             .select_related("model", "model__team")
             .annotate(since=Max("stage_changes__created_at", filter=Q(stage_changes__to_stage=Stage.PRODUCTION)))
             .order_by("model__name")
         )
-        if model := self.request.query_params.get("model"):
-            queryset = queryset.filter(model__name=model)
-        return queryset

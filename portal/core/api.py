@@ -4,7 +4,7 @@ code) and pagination."""
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import exceptions, status
+from rest_framework import exceptions, parsers, status
 from rest_framework.pagination import CursorPagination, PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -20,6 +20,17 @@ def exception_handler(exc, context):
             return Response({"detail": exc.message}, status=status.HTTP_400_BAD_REQUEST)
         exc = exceptions.ValidationError(exc.as_dict())
     return drf_exception_handler(exc, context)
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's parser, with JSON nested past what Python's decoder follows refused as a 400 (it raises
+    RecursionError, which DRF does not catch)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError("JSON parse error: the document is nested too deeply.") from None
 
 
 class Pagination(PageNumberPagination):

@@ -9,6 +9,8 @@ from portal.core.models import Team
 from portal.dashboard.figures import Scope
 from registry.choices import RiskTier
 
+EARLIEST = dt.date(2000, 1, 1)
+
 
 class DashboardFilterForm(forms.Form):
     """The dashboard's filters; they apply to every figure, chart, table, drill-down and export."""
@@ -35,8 +37,9 @@ class DashboardFilterForm(forms.Form):
         start, end = cleaned.get("date_from"), cleaned.get("date_to")
         if start and end and start > end:
             self.add_error("date_from", "The range starts after it ends.")
-        if start and start < dt.date(2000, 1, 1):
-            self.add_error("date_from", "Choose a date from the year 2000 on.")
+        for name in ("date_from", "date_to"):
+            if cleaned.get(name) and cleaned[name] < EARLIEST:
+                self.add_error(name, f"Choose a date from {EARLIEST:%Y-%m-%d} on.")
         today = timezone.localdate()
         for name in ("date_from", "date_to"):
             if cleaned.get(name) and cleaned[name] > today and name not in self.errors:

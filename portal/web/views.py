@@ -153,4 +153,12 @@ def page_not_found(request: HttpRequest, exception=None) -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith("/api/"):  # an API client reads JSON, whatever went wrong
+        return JsonResponse(
+            {
+                "detail": "The server failed to answer; the error is logged with this request's id.",
+                "request_id": getattr(request, "id", ""),
+            },
+            status=500,
+        )
     return render(request, "500.html", status=500)

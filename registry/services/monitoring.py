@@ -12,6 +12,7 @@ import logging
 import math
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -38,7 +39,6 @@ MONITOR_WINDOW_DAYS = {"critical": 1, "high": 7, "medium": 14, "low": 30}
 REVALIDATE_DAYS = {"critical": 90, "high": 180, "medium": 365, "low": 365}
 CLOCK_SKEW = dt.timedelta(minutes=5)
 MAX_SAMPLES = 2**63 - 1  # what the column holds
-MAX_FEATURES = 2000
 SCHEDULER_USERNAME = "gatehouse-scheduler"
 
 
@@ -66,6 +66,12 @@ def _metrics(raw: Any) -> dict[str, float]:
         raise ApplicationError(
             'metrics must be an object of names and numbers, e.g. {"accuracy": 0.93}.', field="metrics"
         )
+    limit = settings.GATEHOUSE_OBSERVATION_MAX_METRICS
+    if len(raw) > limit:
+        raise ApplicationError(
+            f"{len(raw):,} metrics; an observation carries at most {limit:,} (GATEHOUSE_OBSERVATION_MAX_METRICS).",
+            field="metrics",
+        )
     out = {}
     for name, value in raw.items():
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
@@ -87,8 +93,12 @@ def _histograms(raw: Any, reference: dict[str, dict] | None) -> tuple[dict[str, 
             "records them), then report histograms.",
             field="histograms",
         )
-    if len(raw) > MAX_FEATURES:
-        raise ApplicationError(f"At most {MAX_FEATURES} features per observation.", field="histograms")
+    limit = settings.GATEHOUSE_OBSERVATION_MAX_FEATURES
+    if len(raw) > limit:
+        raise ApplicationError(
+            f"{len(raw):,} features; an observation carries at most {limit:,} (GATEHOUSE_OBSERVATION_MAX_FEATURES).",
+            field="histograms",
+        )
     counts, values = {}, {}
     for feature, observed in raw.items():
         ref = reference.get(feature)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import json
 import threading
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 
 from approvals import notify, services
 from approvals.models import Webhook, WebhookDelivery
@@ -128,3 +131,65 @@ def test_approvers_are_emailed_when_a_request_opens(users, world, django_capture
     message = next(m for m in mail.outbox if "your decision is needed" in m.subject)
     assert sorted(message.to) == ["ivo@example.com", "rita@example.com"]
     assert "/approvals/requests/" in message.body
+
+
+class Redirector:
+    """A receiver that answers every event with a redirect to another host (here, the portal's own /readyz)."""
+
+    def __init__(self, location: str):
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                self.rfile.read(int(self.headers["Content-Length"]))
+                self.send_response(302)
+                self.send_header("Location", location)
+                self.send_header("Content-Length", "5")
+                self.end_headers()
+                self.wfile.write(b"moved")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def test_a_redirect_is_not_followed(users, world):  # noqa: F811
+    target = Receiver()
+    redirector = Redirector(f"http://127.0.0.1:{target.port}/internal-page")
+    try:
+        hook = Webhook.objects.create(url=f"http://127.0.0.1:{redirector.port}/hook", secret=SECRET)
+        model, version = world
+        services.promotion_request_open(actor=users["scientist"], version=version, action="promote", justification=WHY)
+        _deliver_pending()
+        first = WebhookDelivery.objects.filter(webhook=hook).order_by("pk").first()
+        assert first.status == "failed" and first.response_code == 302 and first.response_body == "moved"
+        assert first.error == f"HTTP 302: redirects are not followed (to http://127.0.0.1:{target.port}/internal-page)"
+        assert target.received == []  # nothing was posted to where the redirect pointed
+    finally:
+        redirector.server.shutdown()
+        target.stop()
+
+
+def test_deliveries_left_pending_are_sent_again(users, world, monkeypatch):  # noqa: F811
+    sent = []
+    monkeypatch.setattr(notify, "_enqueue", lambda delivery_id, countdown=0: sent.append(delivery_id))
+    hook = Webhook.objects.create(url="http://127.0.0.1:9/hook", secret=SECRET)
+    now = timezone.now()
+
+    def pending(attempt: int, minutes_ago: float) -> WebhookDelivery:
+        d = WebhookDelivery.objects.create(
+            webhook=hook, event_id=uuid.uuid4(), event="request.opened", payload={}, attempt=attempt
+        )
+        WebhookDelivery.objects.filter(pk=d.pk).update(created_at=now - dt.timedelta(minutes=minutes_ago))
+        return d
+
+    lost = pending(1, 5)  # its send met a down broker five minutes ago
+    fresh = pending(1, 1)  # may still be on its way
+    waiting = pending(5, 5)  # a fifth attempt waits 240 s before it is sent, plus the grace
+    late_retry = pending(3, 10)
+    WebhookDelivery.objects.create(
+        webhook=hook, event_id=uuid.uuid4(), event="x", payload={}, status=WebhookDelivery.Status.SUCCEEDED
+    )
+    assert notify.deliveries_resend(now=now) == 2
+    assert sorted(sent) == sorted([lost.pk, late_retry.pk]) and fresh.pk not in sent and waiting.pk not in sent

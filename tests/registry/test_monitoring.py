@@ -129,6 +129,13 @@ def test_verdicts(production, itops, metrics, histograms, degradation, below):
         ({"metrics": {"accuracy": 0.9}, "observed_at": "2026-01-01T00:00:00"}, "observed_at", "time zone"),
         ({"metrics": {"accuracy": 0.9}, "observed_at": "2999-01-01T00:00:00Z"}, "observed_at", "in the future"),
         ({"metrics": {"accuracy": 0.9}, "sample_count": -1}, "sample_count", "whole number"),
+        ({"metrics": {"accuracy": 0.9}, "observed_at": "2026-13-45T99:00:00Z"}, "observed_at", "ISO 8601"),
+        ({"metrics": {"accuracy": 0.9}, "sample_count": 10**20}, "sample_count", "from 0 to 9,223,372,036,854,775,807"),
+        (
+            {"metrics": {f"m{i}": 0.5 for i in range(100_000)}},
+            "metrics",
+            r"100,000 metrics; an observation carries at most 100 \(GATEHOUSE_OBSERVATION_MAX_METRICS\)",
+        ),
     ],
 )
 def test_bad_observations_are_refused_and_write_nothing(production, itops, payload, field, message):

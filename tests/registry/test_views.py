@@ -284,7 +284,12 @@ def test_add_a_dataset_through_the_form(client, scientist, team):
             "file": SimpleUploadedFile("h.csv", b"a,y\n1,0\n"),
         },
     )
-    assert "The label column &#x27;label&#x27; is not in the file. Its columns are: a, y." in response.content.decode()
+    page = response.content.decode()
+    # On the label field, not the file's, with every column; and the file must be chosen again.
+    errors = page[page.index('id="id_label_column_errors"') :]
+    assert errors.startswith('id="id_label_column_errors"><li>The label column &#x27;label&#x27; is not in the file.')
+    assert "Its 2 columns are: a, y." in errors.split("</ul>")[0]
+    assert 'id="id_file_errors"' not in page and 'id="choose-file-again"' in page
 
 
 def test_edit_the_model_card(client, scientist, team):

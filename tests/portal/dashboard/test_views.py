@@ -75,6 +75,8 @@ def test_filters_apply_to_everything_and_bad_ones_show_nothing(client, manager, 
     assert future.status_code == 400 and "Choose a day up to today (2026-06-15)" in future.content.decode()
     past = client.get("/dashboard/?to=2026-06-01").content.decode()
     assert "Debt as recorded on 2026-06-01" in past
+    ancient = client.get("/dashboard/?to=0001-01-01")  # its default start would fall before the calendar's
+    assert ancient.status_code == 400 and "Choose a date from 2000-01-01 on." in ancient.content.decode()
 
 
 def test_csv_export(client, manager, history, at_now):
@@ -97,6 +99,7 @@ def test_the_json_api(api, users, history, at_now):
     assert data["trend"] and data["filters"]["teams"] == ["alpha"]
     assert api.get("/api/v1/debt/?tier=extreme").status_code == 400
     assert "from" in api.get("/api/v1/debt/?from=2026-13-45").json()  # named as the parameter is
+    assert api.get("/api/v1/debt/?to=0001-01-01").json() == {"to": ["Choose a date from 2000-01-01 on."]}
     api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=UserFactory(username='x')).key}")
     assert api.get("/api/v1/debt/").status_code == 403
     api.credentials()
