@@ -247,7 +247,7 @@ OIDC_RP_CLIENT_ID = env_str("OIDC_RP_CLIENT_ID")
 OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
 # django-axes first: a sign-in from an address, or to an account, that failed too often is refused before any
 # password is checked (the lock and its counts live in the database, so every web worker sees them).
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "portal.core.backends.GatehouseModelBackend"]
+AUTHENTICATION_BACKENDS = ["portal.core.backends.SignInThrottle", "portal.core.backends.GatehouseModelBackend"]
 AXES_FAILURE_LIMIT = env_int("GATEHOUSE_LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("GATEHOUSE_LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # an account from anywhere, or an address on any account

@@ -143,6 +143,13 @@ def require_run_benchmark(user, model: RegisteredModel) -> None:
     )
 
 
+def require_start_jobs(user) -> None:
+    _require(
+        user.is_authenticated and (user.has_perm("registry.run_validation") or user.has_perm("registry.run_benchmark")),
+        "Your role cannot start evidence jobs: data scientists and IT operations do.",
+    )
+
+
 def require_cancel_job(user, job) -> None:
     _require(can_cancel_job(user, job), "Only the person who started the job, or IT operations, may cancel it.")
 

@@ -5,6 +5,7 @@ from rest_framework import serializers
 from approvals.choices import Action, DecisionKind
 from approvals.models import Decision, PromotionRequest
 from approvals.selectors import evidence_for
+from portal.core.api import InputSerializer
 from registry.api.serializers import download_url
 from registry.models import ModelVersion
 
@@ -60,19 +61,19 @@ class RequestListOutputSerializer(RequestOutputSerializer):
         fields = [f for f in RequestOutputSerializer.Meta.fields if f != "missing_evidence"]
 
 
-class RequestCreateInputSerializer(serializers.Serializer):
+class RequestCreateInputSerializer(InputSerializer):
     model = serializers.CharField()
     version = serializers.IntegerField(min_value=1)
     action = serializers.ChoiceField(choices=Action.choices)
     justification = serializers.CharField(min_length=10)
 
 
-class DecisionInputSerializer(serializers.Serializer):
+class DecisionInputSerializer(InputSerializer):
     decision = serializers.ChoiceField(choices=DecisionKind.choices)
     comment = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class WithdrawInputSerializer(serializers.Serializer):
+class WithdrawInputSerializer(InputSerializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
 
 

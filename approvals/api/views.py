@@ -44,6 +44,7 @@ class RequestListCreateApi(generics.ListAPIView):
 
     @extend_schema(request=s.RequestCreateInputSerializer, responses={201: s.RequestOutputSerializer})
     def post(self, request: Request) -> Response:
+        services.require_some_request(request.user)  # may they ask for anything, before what they sent
         data = s.RequestCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
@@ -70,9 +71,11 @@ class RequestDecideApi(APIView):
 
     @extend_schema(request=s.DecisionInputSerializer, responses={200: s.RequestOutputSerializer})
     def post(self, request: Request, pk: int) -> Response:
+        promotion = _request(pk)
+        services.decision_roles(request.user, promotion)  # may they decide at all, before what they sent
         data = s.DecisionInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.promotion_request_decide(actor=request.user, request=_request(pk), **data.validated_data)
+        services.promotion_request_decide(actor=request.user, request=promotion, **data.validated_data)
         return Response(s.RequestOutputSerializer(_request(pk)).data)
 
 

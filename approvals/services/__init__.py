@@ -2,15 +2,18 @@
 
 from approvals.services.policies import policy_save
 from approvals.services.requests import (
+    decision_roles,
     may_request,
     offered_transitions,
     promotion_request_decide,
     promotion_request_open,
     promotion_request_withdraw,
     promotion_requests_recheck,
+    require_some_request,
 )
 
 __all__ = [
+    "decision_roles",
     "may_request",
     "offered_transitions",
     "policy_save",
@@ -18,4 +21,5 @@ __all__ = [
     "promotion_request_open",
     "promotion_request_withdraw",
     "promotion_requests_recheck",
+    "require_some_request",
 ]

@@ -15,7 +15,7 @@ from approvals import notify, selectors
 from approvals.choices import Action, AuditAction, DecisionKind, RequestStatus
 from approvals.models import Decision, Policy, PromotionRequest, StageChange
 from approvals.workflow import Transition, transition_for, transitions_from
-from portal.core.errors import ApplicationError
+from portal.core.errors import ApplicationError, Conflict
 from portal.core.roles import Role, user_roles
 from portal.core.services import audit_event_record
 from registry import permissions as registry_permissions
@@ -36,6 +36,18 @@ def may_request(user, version: ModelVersion, transition: Transition) -> bool:
     if any(role in roles for role in transition.requesters if role != Role.DATA_SCIENTIST):
         return True
     return transition.owner_may_request and model.owner_id == user.pk
+
+
+def require_some_request(user) -> None:
+    """Refuse, before reading what they sent, people who may ask for no release step at all: only data
+    scientists, IT operations and models' owners ask (approvals.workflow)."""
+    roles = set(user_roles(user))
+    if user.is_superuser or roles & {Role.DATA_SCIENTIST, Role.IT_OPERATIONS}:
+        return
+    if not RegisteredModel.objects.filter(owner=user).exists():
+        raise PermissionDenied(
+            "Your role cannot ask for release steps: data scientists, IT operations and a model's owner do."
+        )
 
 
 def offered_transitions(user, version: ModelVersion) -> list[Transition]:
@@ -114,7 +126,7 @@ def promotion_request_open(
                 artifact_sha256=version.sha256,
             )
     except IntegrityError:
-        raise ApplicationError(f"{version} already has an open request; decide or withdraw it first.") from None
+        raise Conflict(f"{version} already has an open request; decide or withdraw it first.") from None
     audit_event_record(
         actor=actor,
         action=AuditAction.REQUEST_OPENED,
@@ -142,6 +154,28 @@ def promotion_request_open(
     return request
 
 
+ALREADY_DECIDED = "You have already decided on this request; a decision counts once per person."
+
+
+def decision_roles(actor: AbstractBaseUser, request: PromotionRequest) -> list[str]:
+    """The roles ``actor`` decides ``request`` in; or the refusal, worded for why they may not."""
+    if not request.is_open:
+        raise Conflict(f"The request is {request.get_status_display().lower()}; it takes no more decisions.")
+    if actor.pk == request.requester_id:
+        raise PermissionDenied("Nobody approves or rejects their own request.")
+    roles = selectors.roles_user_can_decide_in(actor, request)
+    if roles:
+        return roles
+    if request.decisions.filter(person=actor).exists():
+        raise Conflict(ALREADY_DECIDED)
+    if request.action == Action.PROMOTE and request.version.created_by_id == actor.pk:
+        raise PermissionDenied(
+            f"You uploaded the artifact of {request.version}: its promotion is decided by "
+            "others (separation of duties)."
+        )
+    raise PermissionDenied("This request needs no decision from your roles.")
+
+
 @transaction.atomic
 def promotion_request_decide(
     *, actor: AbstractBaseUser, request: PromotionRequest, decision: str, comment: str
@@ -150,15 +184,7 @@ def promotion_request_decide(
     request = (
         PromotionRequest.objects.select_for_update().select_related("version", "version__model").get(pk=request.pk)
     )
-    if not request.is_open:
-        raise ApplicationError(f"The request is {request.get_status_display().lower()}; it takes no more decisions.")
-    if actor.pk == request.requester_id:
-        raise PermissionDenied("Nobody approves or rejects their own request.")
-    roles = selectors.roles_user_can_decide_in(actor, request)
-    if not roles:
-        if request.decisions.filter(person=actor).exists():
-            raise ApplicationError("You have already decided on this request; a decision counts once per person.")
-        raise PermissionDenied("This request needs no decision from your roles.")
+    roles = decision_roles(actor, request)
     comment = (comment or "").strip()
     if len(comment) > 2000:
         raise ApplicationError("Keep the comment under 2,000 characters.", field="comment")
@@ -170,7 +196,7 @@ def promotion_request_decide(
         with transaction.atomic():
             Decision.objects.create(request=request, person=actor, role=roles[0], decision=decision, comment=comment)
     except IntegrityError:
-        raise ApplicationError("You have already decided on this request; a decision counts once per person.") from None
+        raise Conflict(ALREADY_DECIDED) from None
     if decision == DecisionKind.APPROVE:
         audit_event_record(
             actor=actor, action=AuditAction.REQUEST_APPROVED, obj=request, after={"role": roles[0], "comment": comment}
@@ -206,7 +232,7 @@ def promotion_request_withdraw(*, actor: AbstractBaseUser, request: PromotionReq
     if actor.pk != request.requester_id and not actor.is_superuser:
         raise PermissionDenied("Only the person who opened the request can withdraw it.")
     if not request.is_open:
-        raise ApplicationError(f"The request is already {request.get_status_display().lower()}.")
+        raise Conflict(f"The request is already {request.get_status_display().lower()}.")
     before = request.status
     request.status = RequestStatus.WITHDRAWN
     request.reason = reason or "Withdrawn by the requester."

@@ -4,22 +4,45 @@ code) and pagination."""
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import exceptions, parsers, status
+from rest_framework import exceptions, parsers, serializers, status
 from rest_framework.pagination import CursorPagination, PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from portal.core.errors import ApplicationError
+from portal.core.errors import ApplicationError, Conflict
 
 
 def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages})
+    elif isinstance(exc, Conflict):
+        return Response(exc.as_dict() if exc.field else {"detail": exc.message}, status=status.HTTP_409_CONFLICT)
     elif isinstance(exc, ApplicationError):
         if exc.field is None:  # a refusal about the request as a whole: {"detail": "..."}
             return Response({"detail": exc.message}, status=status.HTTP_400_BAD_REQUEST)
         exc = exceptions.ValidationError(exc.as_dict())
     return drf_exception_handler(exc, context)
+
+
+class InputSerializer(serializers.Serializer):
+    """An API input: a field it does not take (unknown, read-only, misspelt) is refused with its name, never
+    ignored, so a client that sends ``owner`` or ``stage`` learns at once that it changed nothing."""
+
+    IGNORED = frozenset({"csrfmiddlewaretoken"})  # sent by the browsable API's forms
+
+    def to_internal_value(self, data):
+        if hasattr(data, "keys"):
+            unknown = sorted(set(data.keys()) - set(self.fields) - self.IGNORED)
+            if unknown:
+                raise exceptions.ValidationError(
+                    {
+                        "detail": [
+                            f"These fields cannot be set here: {', '.join(unknown)}. The fields you may send: "
+                            f"{', '.join(self.fields)}."
+                        ]
+                    }
+                )
+        return super().to_internal_value(data)
 
 
 class JSONParser(parsers.JSONParser):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from axes.backends import AxesStandaloneBackend
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Permission
 from django.db.models import Q, QuerySet, Value
@@ -32,3 +33,14 @@ class GatehouseModelBackend(ModelBackend):
             else:
                 user_obj._perm_cache = set(permission_codes(user_obj).values_list("code", flat=True))
         return user_obj._perm_cache
+
+
+class SignInThrottle(AxesStandaloneBackend):
+    """django-axes' check of a sign-in, for sign-ins that come with a request (every page and the admin).
+    Code that checks a password with no request (a management command, a test) is not throttled: no
+    client can reach it."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if request is None:
+            return None
+        return super().authenticate(request, username=username, password=password, **kwargs)

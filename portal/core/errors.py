@@ -13,3 +13,8 @@ class ApplicationError(Exception):
 
     def as_dict(self) -> dict[str, list[str]]:
         return {self.field or "detail": [self.message]}
+
+
+class Conflict(ApplicationError):
+    """A refusal because of the state things are in, not the input: a second decision, a closed request, a
+    second open request. The API answers 409."""

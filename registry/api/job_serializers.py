@@ -4,6 +4,7 @@ import json
 
 from rest_framework import serializers
 
+from portal.core.api import InputSerializer
 from registry.choices import Device, JobKind
 from registry.models import Job
 
@@ -64,7 +65,7 @@ class JobDetailOutputSerializer(JobOutputSerializer):
         fields = [*JobOutputSerializer.Meta.fields, "result", "environment", "log"]
 
 
-class JobCreateInputSerializer(serializers.Serializer):
+class JobCreateInputSerializer(InputSerializer):
     kind = serializers.ChoiceField(choices=JobKind.choices)
     model = serializers.CharField(help_text="The model's name.")
     version = serializers.IntegerField(min_value=1)

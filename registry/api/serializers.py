@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import reverse
 from rest_framework import serializers
 
+from portal.core.api import InputSerializer
 from portal.core.models import Team
 from registry import permissions
 from registry.choices import RiskTier, TaskType
@@ -55,7 +56,7 @@ class ModelOutputSerializer(serializers.ModelSerializer):
         return request.build_absolute_uri(url) if request else url
 
 
-class ModelCreateInputSerializer(serializers.Serializer):
+class ModelCreateInputSerializer(InputSerializer):
     name = serializers.CharField(max_length=100)
     team = serializers.SlugRelatedField(
         slug_field="slug",
@@ -129,16 +130,25 @@ class VersionOutputSerializer(serializers.ModelSerializer):
         return download_url(self.context.get("request"), "api-version-artifact", name=obj.model.name, number=obj.number)
 
 
-class VersionCreateInputSerializer(serializers.Serializer):
+class VersionCreateInputSerializer(InputSerializer):
     artifact = serializers.FileField(help_text="The ONNX file (multipart/form-data).")
     source_code_url = serializers.URLField(max_length=500, required=False, default="", allow_blank=True)
-    source_commit = serializers.RegexField(r"^[0-9a-fA-F]{7,64}$", required=False, default="", allow_blank=True)
+    source_commit = serializers.RegexField(
+        r"^[0-9a-fA-F]{7,64}$",
+        required=False,
+        default="",
+        allow_blank=True,
+        error_messages={"invalid": "A commit is 7 to 64 hexadecimal characters (git rev-parse HEAD)."},
+    )
     training_run_url = serializers.URLField(max_length=500, required=False, default="", allow_blank=True)
     training_data_ref = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
     trained_at = serializers.DateTimeField(required=False, default=None, allow_null=True)
     parent_number = serializers.IntegerField(min_value=1, required=False, default=None, allow_null=True)
     metrics = serializers.JSONField(
-        required=False, default=dict, help_text='Offline metrics as a JSON object, e.g. {"accuracy": 0.95}.'
+        required=False,
+        default=dict,
+        help_text='Offline metrics as a JSON object, e.g. {"accuracy": 0.95}.',
+        error_messages={"invalid": 'Give metrics as a JSON object of name to number, e.g. {{"accuracy": 0.95}}.'},
     )
     notes = serializers.CharField(required=False, default="", allow_blank=True)
 
@@ -175,7 +185,7 @@ class DatasetOutputSerializer(serializers.ModelSerializer):
         return download_url(self.context.get("request"), "api-dataset-file", name=obj.model.name, pk=obj.pk)
 
 
-class DatasetCreateInputSerializer(serializers.Serializer):
+class DatasetCreateInputSerializer(InputSerializer):
     name = serializers.SlugField(max_length=100)
     description = serializers.CharField(max_length=300, required=False, default="", allow_blank=True)
     file = serializers.FileField(help_text="CSV with a header row, or Parquet (multipart/form-data).")
@@ -210,7 +220,7 @@ class ObservationOutputSerializer(serializers.ModelSerializer):
         ]
 
 
-class ObservationInputSerializer(serializers.Serializer):
+class ObservationInputSerializer(InputSerializer):
     """Checked strictly by the service (registry.services.monitoring), which names the field at fault."""
 
     observed_at = serializers.JSONField(
@@ -221,11 +231,3 @@ class ObservationInputSerializer(serializers.Serializer):
     metrics = serializers.JSONField(required=False, help_text='e.g. {"accuracy": 0.93}')
     histograms = serializers.JSONField(required=False, help_text="feature → counts on the reference edges")
     source = serializers.CharField(required=False, allow_blank=True, max_length=100)
-
-    def validate(self, attrs):
-        unknown = set(self.initial_data) - set(self.fields)
-        if unknown:
-            raise serializers.ValidationError(
-                {"detail": [f"Unknown field(s): {', '.join(sorted(unknown))}. Allowed: {', '.join(self.fields)}."]}
-            )
-        return attrs

@@ -50,6 +50,7 @@ class ModelListCreateApi(generics.ListAPIView):
 
     @extend_schema(request=s.ModelCreateInputSerializer, responses={201: s.ModelOutputSerializer})
     def post(self, request: Request) -> Response:
+        permissions.require_register_model(request.user)  # before what they sent: a manager hears 403, not 400
         data = s.ModelCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         model = services.registered_model_create(actor=request.user, **data.validated_data)
@@ -71,7 +72,8 @@ class ModelDetailApi(generics.RetrieveAPIView):
 
     @extend_schema(request=s.ModelUpdateInputSerializer, responses={200: s.ModelOutputSerializer})
     def patch(self, request: Request, name: str) -> Response:
-        model = selectors.model_get(name=name, queryset=RegisteredModel.objects.all())
+        model = selectors.model_get(name=name, queryset=RegisteredModel.objects.select_related("team"))
+        permissions.require_change_model(request.user, model)
         data = s.ModelUpdateInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         changes = dict(data.validated_data)
@@ -191,6 +193,7 @@ class JobListCreateApi(generics.ListAPIView):
 
     @extend_schema(request=js.JobCreateInputSerializer, responses={201: js.JobOutputSerializer})
     def post(self, request: Request) -> Response:
+        permissions.require_start_jobs(request.user)
         data = js.JobCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data

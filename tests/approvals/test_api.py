@@ -123,3 +123,25 @@ def test_api_shapes_for_unknown_paths_and_filters(api, client, users):
     response = client.get("/api/v1/requests/abc/decide/")
     assert response.status_code == 404
     assert response.json() == {"detail": "There is no API endpoint at /api/v1/requests/abc/decide/."}
+
+
+def test_a_second_decision_is_a_conflict_and_refusals_come_before_the_input(api, users, world):  # noqa: F811
+    model, version = world
+    ModelVersion.objects.filter(pk=version.pk).update(stage=Stage.TEST)
+    api.force_authenticate(users["scientist"])
+    pk = api.post(
+        "/api/v1/requests/",
+        {"model": "churn", "version": version.number, "action": "promote", "justification": WHY},
+        format="json",
+    ).json()["id"]
+    api.force_authenticate(users["itops"])
+    assert api.post(f"/api/v1/requests/{pk}/decide/", {"decision": "approve"}, format="json").status_code == 200
+    again = api.post(f"/api/v1/requests/{pk}/decide/", {"decision": "approve"}, format="json")
+    assert again.status_code == 409
+    assert again.json() == {"detail": "You have already decided on this request; a decision counts once per person."}
+    api.force_authenticate(users["manager"])
+    assert api.post(f"/api/v1/requests/{pk}/decide/", {}, format="json").status_code == 403  # not "decision: required"
+    assert api.post("/api/v1/requests/", {}, format="json").status_code == 403
+    api.force_authenticate(users["scientist"])
+    extra = api.post(f"/api/v1/requests/{pk}/withdraw/", {"reason": "x", "status": "applied"}, format="json")
+    assert extra.status_code == 400 and "status" in extra.json()["detail"][0]

@@ -149,6 +149,39 @@ def test_patch_the_model_card(api, scientist, team):
     assert response.json()["tags"] == ["x"]
 
 
+def test_fields_that_cannot_be_set_are_refused_by_name(api, scientist, team):
+    RegisteredModelFactory(name="churn", team=team, risk_tier="high")
+    api.force_authenticate(scientist)
+    response = api.patch(
+        "/api/v1/models/churn/",
+        {"limitations": "EU only", "owner": "mallory", "stage": "production", "name": "x", "team": "other"},
+        format="json",
+    )
+    assert response.status_code == 400
+    message = response.json()["detail"][0]
+    assert message.startswith("These fields cannot be set here: name, owner, stage, team. The fields you may send:")
+    assert RegisteredModel.objects.get(name="churn").limitations == ""  # nothing was written
+
+
+def test_permission_is_checked_before_the_fields(api, manager, team):
+    api.force_authenticate(manager)
+    for path in ("/api/v1/models/", "/api/v1/jobs/"):
+        response = api.post(path, {}, format="json")
+        assert response.status_code == 403, path  # not "risk_tier: This field is required."
+
+
+def test_format_messages_say_what_is_expected(api, scientist, team):
+    RegisteredModelFactory(name="churn", team=team)
+    api.force_authenticate(scientist)
+    response = api.post(
+        "/api/v1/models/churn/versions/",
+        {"artifact": SimpleUploadedFile("m.onnx", onnx_bytes()), "source_commit": "main", "metrics": "{not json"},
+    )
+    assert response.status_code == 400
+    assert response.json()["source_commit"] == ["A commit is 7 to 64 hexadecimal characters (git rev-parse HEAD)."]
+    assert response.json()["metrics"] == ['Give metrics as a JSON object of name to number, e.g. {"accuracy": 0.95}.']
+
+
 def test_datasets_through_the_api(api, scientist, team):
     RegisteredModelFactory(name="churn", team=team)
     api.force_authenticate(scientist)
