@@ -4,6 +4,7 @@ from django import forms
 from django.utils.text import slugify
 
 from portal.core.errors import ApplicationError
+from registry.choices import RiskTier
 from registry.models import MODEL_CARD_FIELDS, ModelVersion, RegisteredModel
 from registry.services.jobs import parse_batch_sizes
 
@@ -93,6 +94,22 @@ class RegisteredModelForm(forms.ModelForm):
 
     def card_fields(self):
         return [self[name] for name in MODEL_CARD_FIELDS]
+
+
+class RiskTierLowerForm(forms.Form):
+    """IT operations or a risk reviewer lowers a model's tier, saying why (registry.services.risk_tier_lower)."""
+
+    risk_tier = forms.ChoiceField(label="Lower the risk tier to")
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        min_length=10,
+        help_text="Why the model's risk is lower now: the audit log keeps it.",
+    )
+
+    def __init__(self, *args, model: RegisteredModel, **kwargs):
+        super().__init__(*args, **kwargs)
+        below = RiskTier.values[: RiskTier.values.index(model.risk_tier)]
+        self.fields["risk_tier"].choices = [(tier, RiskTier(tier).label) for tier in reversed(below)]
 
 
 class ModelVersionForm(forms.Form):
@@ -208,7 +225,7 @@ class ValidationJobForm(forms.Form):
 
 class BenchmarkJobForm(forms.Form):
     device = forms.ChoiceField(
-        choices=[("gpu", "GPU worker (queue gpu)"), ("cpu", "CPU worker (queue cpu)")], initial="gpu"
+        choices=[("cpu", "CPU worker (queue cpu)"), ("gpu", "GPU worker (queue gpu)")], initial="cpu"
     )
     batch_sizes = forms.CharField(initial="1, 8, 32", help_text="Comma-separated, 1 to 4096.")
     min_seconds = forms.FloatField(label="Measured phase at least (s)", initial=3.0, min_value=0.1, max_value=600)

@@ -58,6 +58,13 @@ def can_add_dataset(user, model: RegisteredModel) -> bool:
     return _team_may(user, model, "registry.add_dataset")
 
 
+def can_lower_risk_tier(user) -> bool:
+    """IT operations and risk reviewers, for any model: a lower tier asks less of every release, so the team
+    that builds the model does not lower its own."""
+    roles = set(user_roles(user)) if user.is_authenticated else set()
+    return user.is_authenticated and (user.is_superuser or bool(roles & {Role.IT_OPERATIONS, Role.RISK_REVIEWER}))
+
+
 def can_download(user) -> bool:
     return user.is_authenticated and user.has_perm("registry.download_artifact")
 
@@ -126,6 +133,10 @@ def require_add_version(user, model: RegisteredModel) -> None:
 
 def require_add_dataset(user, model: RegisteredModel) -> None:
     _require(can_add_dataset(user, model), f"Only data scientists of {model.team} may add datasets to {model.name}.")
+
+
+def require_lower_risk_tier(user) -> None:
+    _require(can_lower_risk_tier(user), "Only IT operations and risk reviewers lower a model's risk tier.")
 
 
 def require_download(user) -> None:

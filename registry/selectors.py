@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db.models import Case, Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.http import Http404
+from django.utils import timezone
 
-from registry.choices import RiskTier, Stage
+from registry.choices import Device, JobKind, RiskTier, Stage
 from registry.models import Dataset, Job, ModelVersion, Observation, RegisteredModel, Tag
 
 
@@ -95,6 +98,17 @@ def job_get(*, pk: int) -> Job:
     if job is None:
         raise Http404(f"There is no job {pk}.")
     return job
+
+
+GPU_SEEN_DAYS = 30
+
+
+def default_benchmark_device() -> str:
+    """Where a benchmark goes when nobody says: a GPU worker once one has been seen running a benchmark on a GPU
+    in the last month, else the CPU, so that a new install's first benchmark runs on a worker that exists."""
+    since = timezone.now() - dt.timedelta(days=GPU_SEEN_DAYS)
+    seen = Job.objects.filter(kind=JobKind.BENCHMARK, finished_at__gte=since, result__runtime__device="gpu").exists()
+    return Device.GPU if seen else Device.CPU
 
 
 def version_jobs(*, version: ModelVersion, limit: int = 10):

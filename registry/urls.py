@@ -9,6 +9,7 @@ urlpatterns = [
     path("new/", models.model_create, name="model-create"),
     path("<slug:name>/", models.model_detail, name="model-detail"),
     path("<slug:name>/edit/", models.model_edit, name="model-edit"),
+    path("<slug:name>/risk-tier/", models.model_risk_tier, name="model-risk-tier"),
     path("<slug:name>/versions/new/", versions.version_create, name="version-create"),
     path("<slug:name>/versions/<int:number>/", versions.version_detail, name="version-detail"),
     path("<slug:name>/versions/<int:number>/download/", versions.version_download, name="version-download"),

@@ -73,7 +73,10 @@ class JobCreateInputSerializer(InputSerializer):
         required=False, allow_null=True, default=None, help_text="Validation: the dataset's name on that model."
     )
     device = serializers.ChoiceField(
-        choices=Device.choices, required=False, default=Device.GPU, help_text="Benchmark: gpu (queue gpu) or cpu."
+        choices=Device.choices,
+        required=False,
+        default=None,
+        help_text="Benchmark: gpu (queue gpu) or cpu; by default a GPU once a GPU worker has run one, else the CPU.",
     )
     parameters = _JSONObjectField(
         required=False,

@@ -93,6 +93,11 @@ class ModelUpdateInputSerializer(ModelCreateInputSerializer):
             field.default = serializers.empty
 
 
+class RiskTierLowerInputSerializer(InputSerializer):
+    risk_tier = serializers.ChoiceField(choices=RiskTier.choices)
+    reason = serializers.CharField(min_length=10)
+
+
 class VersionOutputSerializer(serializers.ModelSerializer):
     model = serializers.SlugRelatedField(slug_field="name", read_only=True)
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)

@@ -8,6 +8,7 @@ urlpatterns = [
     path("jobs/<int:pk>/cancel/", views.JobCancelApi.as_view(), name="api-job-cancel"),
     path("models/", views.ModelListCreateApi.as_view(), name="api-model-list"),
     path("models/<slug:name>/", views.ModelDetailApi.as_view(), name="api-model-detail"),
+    path("models/<slug:name>/risk-tier/", views.ModelRiskTierApi.as_view(), name="api-model-risk-tier"),
     path("models/<slug:name>/versions/", views.VersionListCreateApi.as_view(), name="api-version-list"),
     path("models/<slug:name>/versions/<int:number>/", views.VersionDetailApi.as_view(), name="api-version-detail"),
     path(

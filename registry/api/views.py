@@ -84,6 +84,24 @@ class ModelDetailApi(generics.RetrieveAPIView):
         )
 
 
+class ModelRiskTierApi(APIView):
+    """IT operations or a risk reviewer lowers a model's risk tier, with a reason (a team only raises its own,
+    by PATCH)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=s.RiskTierLowerInputSerializer, responses={200: s.ModelOutputSerializer})
+    def post(self, request: Request, name: str) -> Response:
+        permissions.require_lower_risk_tier(request.user)
+        model = selectors.model_get(name=name, queryset=RegisteredModel.objects.all())
+        data = s.RiskTierLowerInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.risk_tier_lower(actor=request.user, model=model, **data.validated_data)
+        return Response(
+            s.ModelOutputSerializer(selectors.model_list().get(pk=model.pk), context={"request": request}).data
+        )
+
+
 class VersionListCreateApi(generics.ListAPIView):
     permission_classes = [IsAuthenticated, ViewPermission]
     permission_model = ModelVersion
@@ -211,7 +229,7 @@ class JobListCreateApi(generics.ListAPIView):
             version=version,
             kind=values["kind"],
             dataset=dataset,
-            device=values["device"],
+            device=values["device"] or selectors.default_benchmark_device(),
             parameters=values["parameters"],
         )
         job = selectors.job_get(pk=job.pk)

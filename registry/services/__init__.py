@@ -9,6 +9,7 @@ from registry.services.models import (
     model_milestone_record,
     registered_model_create,
     registered_model_update,
+    risk_tier_lower,
 )
 from registry.services.versions import model_version_create
 
@@ -19,4 +20,5 @@ __all__ = [
     "model_version_create",
     "registered_model_create",
     "registered_model_update",
+    "risk_tier_lower",
 ]

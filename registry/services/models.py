@@ -14,7 +14,7 @@ from portal.core.errors import ApplicationError
 from portal.core.models import Team
 from portal.core.services import audit_event_record
 from registry import permissions, signals
-from registry.choices import AuditAction, Stage
+from registry.choices import AuditAction, RiskTier, Stage
 from registry.models import MODEL_CARD_FIELDS, RegisteredModel, Tag
 from registry.services.jobs import floors_check
 
@@ -122,6 +122,13 @@ def registered_model_update(
     unknown = set(changes) - set(EDITABLE_MODEL_FIELDS)
     if unknown:
         raise TypeError(f"unknown fields: {sorted(unknown)}")
+    if "risk_tier" in changes and tier_rank(changes["risk_tier"]) < tier_rank(model.risk_tier):
+        raise ApplicationError(
+            f"Lowering the risk tier ({model.risk_tier} → {changes['risk_tier']}) lowers what every release of "
+            f"{model.name} must show, so IT operations or a risk reviewer does it, on the model's page, with a "
+            "reason. Raising it is yours.",
+            field="risk_tier",
+        )
     before = _snapshot(model)
     before["tags"] = sorted(model.tags.values_list("name", flat=True))
     if "metric_floors" in changes or "task_type" in changes:
@@ -147,6 +154,39 @@ def registered_model_update(
         transaction.on_commit(
             lambda: signals.model_changed.send(sender=RegisteredModel, model_id=model.pk, changed=frozenset(changed))
         )
+    return model
+
+
+def tier_rank(tier: str) -> int:
+    """low 0 … critical 3; an unknown tier ranks highest, so it is never taken for a lowering."""
+    return RiskTier.values.index(tier) if tier in RiskTier.values else len(RiskTier.values)
+
+
+@transaction.atomic
+def risk_tier_lower(*, actor: AbstractBaseUser, model: RegisteredModel, risk_tier: str, reason: str) -> RegisteredModel:
+    """Lower a model's risk tier: IT operations' or a risk reviewer's decision, never the model team's own
+    (a lower tier asks less of every release). Requests already open keep the policy they were opened under."""
+    permissions.require_lower_risk_tier(actor)
+    model = RegisteredModel.objects.select_for_update().get(pk=model.pk)
+    if risk_tier not in RiskTier.values or tier_rank(risk_tier) >= tier_rank(model.risk_tier):
+        lower = ", ".join(RiskTier.values[: tier_rank(model.risk_tier)]) or "none: it is already low"
+        raise ApplicationError(f"Choose a tier below {model.risk_tier} ({lower}).", field="risk_tier")
+    reason = (reason or "").strip()
+    if len(reason) < 10:
+        raise ApplicationError("Say why the model's risk is lower now, in a sentence or more.", field="reason")
+    before = model.risk_tier
+    model.risk_tier = risk_tier
+    model.save(update_fields=["risk_tier", "updated_at"])
+    audit_event_record(
+        actor=actor,
+        action=AuditAction.MODEL_UPDATED,
+        obj=model,
+        before={"risk_tier": before},
+        after={"risk_tier": risk_tier, "reason": reason},
+    )
+    transaction.on_commit(
+        lambda: signals.model_changed.send(sender=RegisteredModel, model_id=model.pk, changed=frozenset({"risk_tier"}))
+    )
     return model
 
 

@@ -6,12 +6,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from portal.core.errors import ApplicationError
 from portal.core.views import filtered, form_error, paginate
 from registry import permissions, selectors, services
 from registry.filters import RegisteredModelFilterSet
-from registry.forms import RegisteredModelForm
+from registry.forms import RegisteredModelForm, RiskTierLowerForm
 from registry.models import MODEL_CARD_FIELDS
 
 
@@ -72,8 +73,34 @@ def model_detail(request: HttpRequest, name: str) -> HttpResponse:
             "can_add_version": permissions.can_add_version(request.user, model),
             "can_add_dataset": permissions.can_add_dataset(request.user, model),
             "can_download": permissions.can_download(request.user),
+            "tier_form": RiskTierLowerForm(model=model)
+            if permissions.can_lower_risk_tier(request.user) and model.risk_tier != "low"
+            else None,
         },
     )
+
+
+@login_required
+@require_POST
+def model_risk_tier(request: HttpRequest, name: str) -> HttpResponse:
+    """IT operations or a risk reviewer lowers the tier (the model's team may only raise it, on the edit page)."""
+    model = selectors.model_get(name=name)
+    permissions.require_lower_risk_tier(request.user)
+    form = RiskTierLowerForm(request.POST, model=model)
+    if form.is_valid():
+        try:
+            services.risk_tier_lower(actor=request.user, model=model, **form.cleaned_data)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(
+                request,
+                f"{model.name} is now {form.cleaned_data['risk_tier']} risk; requests already "
+                "open keep the policy they were opened under.",
+            )
+    else:
+        messages.error(request, "The tier was not changed: " + " ".join(e for es in form.errors.values() for e in es))
+    return redirect(model)
 
 
 @login_required

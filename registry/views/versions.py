@@ -66,7 +66,11 @@ def render_version(request: HttpRequest, version, *, validation_form=None, bench
             "can_download": permissions.can_download(request.user),
             "jobs": selectors.version_jobs(version=version) if permissions.can_view_jobs(request.user) else [],
             "validation_form": (validation_form or ValidationJobForm(version=version)) if can_validate else None,
-            "benchmark_form": (benchmark_form or BenchmarkJobForm()) if can_benchmark else None,
+            "benchmark_form": (
+                benchmark_form or BenchmarkJobForm(initial={"device": selectors.default_benchmark_device()})
+            )
+            if can_benchmark
+            else None,
             "has_datasets": model.datasets.exists(),
             "observations": selectors.observation_list(version=version)[:OBSERVATIONS_SHOWN],
             "observation_chart": _observation_chart(version),

@@ -388,3 +388,21 @@ def test_token_authentication_reads_the_permissions_with_the_token(api, scientis
     manager.is_active = False
     manager.save()
     assert client.get("/api/v1/models/").status_code == 401
+
+
+def test_lowering_a_tier_through_the_api(api, users, team):
+    RegisteredModelFactory(name="churn", team=team, risk_tier="critical")
+    api.force_authenticate(users["scientist"])
+    patched = api.patch("/api/v1/models/churn/", {"risk_tier": "low"}, format="json")
+    assert patched.status_code == 400 and "risk_tier" in patched.json()
+    assert (
+        api.post(
+            "/api/v1/models/churn/risk-tier/", {"risk_tier": "low", "reason": "Harmless now, truly."}, format="json"
+        ).status_code
+        == 403
+    )
+    api.force_authenticate(users["itops"])
+    lowered = api.post(
+        "/api/v1/models/churn/risk-tier/", {"risk_tier": "low", "reason": "Retired the EU use."}, format="json"
+    )
+    assert lowered.status_code == 200 and lowered.json()["risk_tier"] == "low"

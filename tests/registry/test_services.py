@@ -294,3 +294,25 @@ def test_database_refuses_non_positive_numbers_and_sizes(scientist, team):
     for bad in ({"number": 0, "size_bytes": 1}, {"number": 1, "size_bytes": 0}):
         with pytest.raises(IntegrityError), transaction.atomic():
             ModelVersion.objects.create(model=model, artifact="x", sha256="0" * 64, created_by=scientist, **bad)
+
+
+def test_a_team_raises_its_model_tier_but_never_lowers_it(scientist, itops, reviewer, team):
+    """The attack: a model's own data scientist lowering critical to low, then asking for production under a
+    policy of one IT approval instead of two IT and a risk reviewer."""
+    model = RegisteredModelFactory(team=team, owner=scientist, risk_tier="high")
+    services.registered_model_update(actor=scientist, model=model, risk_tier="critical")  # raising: theirs
+    with pytest.raises(ApplicationError) as info:
+        services.registered_model_update(actor=scientist, model=model, risk_tier="low")
+    assert info.value.field == "risk_tier" and "IT operations or a risk reviewer does it" in info.value.message
+    assert RegisteredModel.objects.get(pk=model.pk).risk_tier == "critical"
+    with pytest.raises(PermissionDenied):
+        services.risk_tier_lower(actor=scientist, model=model, risk_tier="low", reason="It is harmless now.")
+    with pytest.raises(ApplicationError, match="Say why"):
+        services.risk_tier_lower(actor=reviewer, model=model, risk_tier="low", reason="ok")
+    services.risk_tier_lower(actor=reviewer, model=model, risk_tier="medium", reason="Only scores internal leads now.")
+    assert RegisteredModel.objects.get(pk=model.pk).risk_tier == "medium"
+    event = AuditEvent.objects.filter(action="registry.model.updated").order_by("id").last()
+    assert event.actor == reviewer and event.before == {"risk_tier": "critical"}
+    assert event.after == {"risk_tier": "medium", "reason": "Only scores internal leads now."}
+    with pytest.raises(ApplicationError, match="Choose a tier below medium"):
+        services.risk_tier_lower(actor=itops, model=model, risk_tier="high", reason="Raising is not lowering.")

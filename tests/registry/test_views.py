@@ -374,3 +374,31 @@ def test_model_detail_queries_do_not_grow_with_versions(client, scientist, team)
     with CaptureQueriesContext(connection) as many:
         client.get("/models/churn/")
     assert len(few.captured_queries) == len(many.captured_queries)
+
+
+def test_it_lowers_a_tier_on_the_model_page_and_the_team_cannot(client, users, team):
+    RegisteredModelFactory(name="churn", team=team, risk_tier="high")
+    client.force_login(users["scientist"])
+    assert 'id="tier-lower"' not in client.get("/models/churn/").content.decode()
+    edit = client.post(
+        "/models/churn/edit/",
+        {
+            "description": "",
+            "task_type": "regression",
+            "risk_tier": "low",
+            "refresh_interval_days": 180,
+            "noninferiority_margin": 0.01,
+        },
+    )
+    assert edit.status_code == 200 and "IT operations or a risk reviewer does it" in edit.content.decode()
+    assert (
+        client.post("/models/churn/risk-tier/", {"risk_tier": "low", "reason": "Because we say so."}).status_code == 403
+    )
+    client.force_login(users["itops"])
+    page = client.get("/models/churn/").content.decode()
+    assert 'id="tier-lower"' in page
+    response = client.post(
+        "/models/churn/risk-tier/", {"risk_tier": "low", "reason": "No decisions about people."}, follow=True
+    )
+    assert "churn is now low risk" in response.content.decode()
+    assert RegisteredModel.objects.get(name="churn").risk_tier == "low"

@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from registry.models import Job
 from registry.runner import run_job
 from registry.services import jobs as job_services
-from tests.factories import RegisteredModelFactory, version_create
+from tests.factories import JobFactory, RegisteredModelFactory, version_create
 
 pytestmark = pytest.mark.django_db
 
@@ -196,3 +197,24 @@ def test_api_refusals_about_the_whole_request_have_a_detail_string(api, users, f
         format="multipart",
     )
     assert response.status_code == 201 and response.json()["parameters"]["batch_sizes"] == [2]
+
+
+def test_the_benchmark_form_defaults_to_where_a_benchmark_can_run(client, api, users, team):
+    """A new install has no GPU worker: the first benchmark goes to the CPU (and passes its device check)."""
+    model = RegisteredModelFactory(name="lin", team=team)
+    version = version_create(model, users["scientist"])
+    client.force_login(users["scientist"])
+    page = client.get("/models/lin/versions/1/").content.decode()
+    assert '<option value="cpu" selected>' in page
+    api.force_authenticate(users["scientist"])
+    job = api.post("/api/v1/jobs/", {"kind": "benchmark", "model": "lin", "version": 1}, format="json").json()
+    assert job["device"] == "cpu" and job["queue"] == "cpu"
+    JobFactory(
+        version=version,
+        kind="benchmark",
+        finished_at=timezone.now(),
+        result={"runtime": {"device": "gpu", "provider": "CUDAExecutionProvider"}, "results": []},
+    )
+    assert '<option value="gpu" selected>' in client.get("/models/lin/versions/1/").content.decode()
+    job = api.post("/api/v1/jobs/", {"kind": "benchmark", "model": "lin", "version": 1}, format="json").json()
+    assert job["device"] == "gpu"
