@@ -12,10 +12,11 @@ from registry.models import ModelVersion
 class PromotionRequestFilterSet(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=RequestStatus.choices, empty_label="Any status")
     model = django_filters.CharFilter(field_name="version__model__name", label="Model")
+    requester = django_filters.CharFilter(field_name="requester__username", label="Asked by")
 
     class Meta:
         model = PromotionRequest
-        fields = ["status", "model"]
+        fields = ["status", "model", "requester"]
 
     def filter_queryset(self, queryset):
         return super().filter_queryset(queryset).order_by("-created_at", "-pk")

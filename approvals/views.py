@@ -80,6 +80,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
             "filter": filterset,
             "status": request.GET.get("status"),
             "statuses": RequestStatus.choices,
+            "mine": request.GET.get("requester") == request.user.get_username(),
         },
         status=status,
     )
@@ -105,6 +106,8 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "benchmark": benchmark,
             "approvals": selectors.approvals_status(promotion),
             "decide_roles": selectors.roles_user_can_decide_in(request.user, promotion),
+            "my_decision": next((d for d in promotion.decisions.all() if d.person_id == request.user.pk), None),
+            "author": promotion.action == "promote" and promotion.version.created_by_id == request.user.pk,
             "decision_form": DecisionForm(),
             "withdraw_form": WithdrawForm(),
             "can_withdraw": promotion.is_open and promotion.requester_id == request.user.pk,

@@ -12,8 +12,10 @@ class PortalConfig(AppConfig):
 
     def ready(self) -> None:
         from portal.core import receivers  # noqa: PLC0415 - imports models: only once the registry is ready
+        from portal.dashboard import receivers as dashboard_receivers  # noqa: PLC0415
 
         register_actions(AuditAction)
         receivers.connect()
+        dashboard_receivers.connect()
         register_actions(DashboardAuditAction)
         ensure_broker_folders()

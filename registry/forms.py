@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.utils.text import slugify
 
 from portal.core.errors import ApplicationError
 from registry.choices import RiskTier
 from registry.models import MODEL_CARD_FIELDS, ModelVersion, RegisteredModel
-from registry.services.jobs import parse_batch_sizes
+from registry.services.jobs import floors_check, parse_batch_sizes
 
 THRESHOLD_FIELDS = ("metric_floors", "noninferiority_margin", "slo_p99_latency_ms", "slo_min_throughput")
 
@@ -78,6 +80,7 @@ class RegisteredModelForm(forms.ModelForm):
             self.fields["team"].queryset = teams
             if len(teams) == 1:
                 self.fields["team"].initial = teams[0]
+        fit_rows(self.fields["metric_floors"], self.data.get("metric_floors") or self.initial.get("metric_floors"))
 
     def clean_noninferiority_margin(self) -> float:
         value = self.cleaned_data.get("noninferiority_margin")
@@ -85,6 +88,18 @@ class RegisteredModelForm(forms.ModelForm):
 
     def clean_metric_floors(self) -> dict[str, float]:
         return parse_name_values(self.cleaned_data["metric_floors"] or "")
+
+    def clean(self):
+        """The floors against the task type in the same round as every other field: one set of corrections."""
+        cleaned = super().clean()
+        floors = cleaned.get("metric_floors")
+        task_type = cleaned.get("task_type") or getattr(self.instance, "task_type", None)
+        if floors and task_type and "metric_floors" not in self.errors:
+            try:
+                cleaned["metric_floors"] = floors_check(floors, task_type)
+            except ApplicationError as exc:
+                self.add_error("metric_floors", exc.message)
+        return cleaned
 
     def identity_fields(self):
         return [self[name] for name in self.fields if name not in (*MODEL_CARD_FIELDS, *THRESHOLD_FIELDS)]
@@ -171,17 +186,28 @@ class DatasetForm(forms.Form):
     label_column = forms.CharField(max_length=200, help_text="The column that holds the true labels or targets.")
 
 
+# name = value, name: value, and for floors name >= value (≥, or <= ≤ for the metrics that are ceilings): the
+# direction is the metric's own, so the sign is read and not needed.
+_NAME_VALUE = re.compile(r"^\s*(?P<name>[^=:<>≥≤\s][^=:<>≥≤]*?)\s*(?:>=|<=|=|:|≥|≤)\s*(?P<value>\S.*?)\s*$")
+
+
+def fit_rows(field: forms.Field, text: str | None, *, least: int = 2) -> None:
+    """A text box as tall as its lines, so none is hidden behind a scroll bar."""
+    field.widget.attrs["rows"] = max(least, len((text or "").splitlines()) + 1)
+
+
 def parse_name_values(text: str, *, what: str = "value") -> dict[str, float]:
-    """Lines of ``name = value`` (or ``name: value``) into a dict, with line-numbered errors."""
+    """Lines of ``name = value`` (or ``name: value``, ``name >= value``) into a dict, with line-numbered errors."""
     parsed: dict[str, float] = {}
     for lineno, line in enumerate(text.splitlines(), start=1):
-        line = line.strip()
-        if not line:
+        if not line.strip():
             continue
-        name, sep, value = line.replace(":", "=", 1).partition("=")
-        name, value = name.strip(), value.strip()
-        if not sep or not name or not value:
-            raise forms.ValidationError(f"Line {lineno}: write name = {what}, e.g. accuracy = 0.95.")
+        match = _NAME_VALUE.match(line)
+        name, value = (match["name"], match["value"]) if match else ("", "")
+        if not name or not value:
+            raise forms.ValidationError(
+                f"Line {lineno}: write name = {what} (or name >= {what}), e.g. accuracy >= 0.95."
+            )
         try:
             number = float(value)
         except ValueError:
@@ -217,6 +243,7 @@ class ValidationJobForm(forms.Form):
             f"{d.name} ({d.row_count:,} rows, label {d.label_column})"
         )
         self.fields["floors"].initial = "\n".join(f"{k} = {v}" for k, v in model.metric_floors.items())
+        fit_rows(self.fields["floors"], self.fields["floors"].initial, least=3)
         self.fields["margin"].initial = model.noninferiority_margin
 
     def clean_floors(self) -> dict[str, float]:

@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from approvals import notify, selectors
+from approvals import notify, selectors, signals
 from approvals.choices import Action, AuditAction, DecisionKind, RequestStatus
 from approvals.models import Decision, Policy, PromotionRequest, StageChange
 from approvals.workflow import Transition, transition_for, transitions_from
@@ -264,7 +264,15 @@ def _apply_if_ready(request: PromotionRequest, *, actor) -> bool:
     transaction with the request row locked."""
     version = ModelVersion.objects.select_for_update().select_related("model").get(pk=request.version_id)
     # The guards are checked again now, not only when the request opened: the world may have moved.
-    if version.stage != request.from_stage or version.sha256 != request.artifact_sha256:
+    if version.sha256 != request.artifact_sha256:
+        _close_stale(
+            request,
+            f"The artifact of {version} is no longer the one this request was opened for (its "
+            f"SHA-256 was {request.artifact_sha256[:12]}…, it is {version.sha256[:12]}… now): the "
+            "evidence and approvals were about other bytes. Open a new request.",
+        )
+        return False
+    if version.stage != request.from_stage:
         _close_stale(request, f"{version} moved to {version.stage} by another path; this request no longer applies.")
         return False
     if request.action == Action.ROLLBACK and _previous_production(version) != version:
@@ -371,6 +379,15 @@ def _change_stage(version: ModelVersion, to_stage: str, *, actor, request, reaso
         entered_at=entered,
     )
     model_milestone_record(model_id=version.model_id, stage=to_stage, at=change.created_at)
+    transaction.on_commit(
+        lambda: signals.version_stage_changed.send(
+            sender=ModelVersion,
+            version_id=version.pk,
+            model_id=version.model_id,
+            from_stage=from_stage,
+            to_stage=to_stage,
+        )
+    )
     # Requests opened on this version for its old stage no longer apply: close them now, not at the next click.
     open_ones = PromotionRequest.objects.select_for_update().open().filter(version=version)
     for stale in open_ones.exclude(pk=getattr(request, "pk", None)):

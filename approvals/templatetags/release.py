@@ -31,6 +31,8 @@ def release_panel(context, version) -> dict:
         "transitions": offered_transitions(context["request"].user, version),
         "request_form": RequestForm(),
         "csrf_token": context.get("csrf_token"),
+        # Every request about this version, closed ones with why: a rejection's reason is read here.
+        "requests": selectors.request_list().filter(version=version).order_by("-created_at")[:REQUEST_ROWS],
     }
 
 

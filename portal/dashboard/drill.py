@@ -10,15 +10,15 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 
 from approvals.models import StageChange
 from portal.core.models import Team
 from portal.dashboard.board import Dashboard
 from portal.dashboard.figures import Scope, range_bounds
 from portal.dashboard.flow import FUNNEL, closed_requests, deployments, failed, funnel_q
-from portal.dashboard.formula import DEBT_COMPONENTS, EXPLAIN, LABELS, days
-from portal.dashboard.history import SHELF_BUCKETS, shelf_q, snapshots
+from portal.dashboard.formula import DEBT_COMPONENTS, EXPLAIN, LABELS, TIER_WEIGHT, days
+from portal.dashboard.history import SHELF_BUCKETS, shelf_q, snapshots, tier_weight
 from portal.dashboard.models import DebtSnapshot
 from registry.models import RegisteredModel
 
@@ -31,14 +31,18 @@ class DrillRow:
     risk_tier: str
     note: str
     snapshot: DebtSnapshot | None = None  # the model's row in the dashboard's snapshot, when it has one
+    weight: int | None = None  # the index's drill-down: the model's risk weight …
+    contribution: float | None = None  # … and its share of the portfolio index (the shares add up to it)
 
 
 class SnapshotRows:
-    """Snapshot rows as DrillRows, fetched a page at a time: the paginator counts, then slices in SQL."""
+    """Snapshot rows as DrillRows, fetched a page at a time: the paginator counts, then slices in SQL. With
+    ``total_weight``, each row carries its risk weight and its share of the portfolio index."""
 
-    def __init__(self, qs: QuerySet[DebtSnapshot], note: Callable[[DebtSnapshot], str]):
+    def __init__(self, qs: QuerySet[DebtSnapshot], note: Callable[[DebtSnapshot], str], total_weight: int = 0):
         self.qs = qs.select_related("model", "team").order_by("-index", "model__name")
         self.note = note
+        self.total_weight = total_weight
 
     def count(self) -> int:
         return self.qs.count()
@@ -47,7 +51,11 @@ class SnapshotRows:
         return self.count()
 
     def _row(self, s: DebtSnapshot) -> DrillRow:
-        return DrillRow(s.model_id, s.model.name, s.team.name, s.risk_tier, self.note(s), s)
+        row = DrillRow(s.model_id, s.model.name, s.team.name, s.risk_tier, self.note(s), s)
+        if self.total_weight:
+            row.weight = TIER_WEIGHT.get(s.risk_tier, 0)
+            row.contribution = row.weight * s.index / self.total_weight
+        return row
 
     def __getitem__(self, index):
         rows = self.qs[index]
@@ -58,6 +66,8 @@ class SnapshotRows:
 
 
 def _index_note(s: DebtSnapshot) -> str:
+    if not s.index:
+        return "no debt"
     return f"index {s.index:.1f}" + (f", worst: {LABELS[s.worst]}" if s.worst else "")
 
 
@@ -96,8 +106,9 @@ def _day_or_cell(board: Dashboard, key: str) -> tuple[str, str, SnapshotRows]:
 def _snapshot_figure(base: QuerySet[DebtSnapshot], key: str) -> SnapshotRows | None:
     if key in DEBT_COMPONENTS:
         return SnapshotRows(base.filter(**{f"{key}__gt": 0}), lambda s: s.details.get(key, ""))
-    if key == "debt_index":
-        return SnapshotRows(base.filter(index__gt=0), _index_note)
+    if key == "debt_index":  # every live model, so its shares add up to the index on the card
+        weights = base.aggregate(w=Sum(tier_weight()))["w"] or 0
+        return SnapshotRows(base, _index_note, total_weight=weights)
     if key in ("in_production", "funnel_now"):
         return SnapshotRows(base.filter(stage="production"), lambda s: "a version in production")
     bucket = next(((lo, hi) for lo, hi, _label in SHELF_BUCKETS if f"shelf_{lo}" == key), None)

@@ -48,6 +48,7 @@ def as_dict(board: Dashboard) -> dict:
         "contributions": board.contributions,
         "flow": {k: f.as_dict() for k, f in board.flow.items()},
         "lead_time_histogram": {"counts": [int(c) for c in counts], "edges": [float(e) for e in edges]},
+        "lead_time_days": [round(v, 2) for v in lead],  # each model's lead time: the chart draws one dot each
         "dwell_days": {s: board.flow[f"dwell_{s}"].box or {} for s in DWELL_STAGES},
         "shelf_inventory": [f.as_dict() for f in board.shelf],
         "funnel": [f.as_dict() for f in board.funnel],
@@ -70,6 +71,36 @@ def snapshot_row(s: DebtSnapshot) -> dict:
         "components": s.component_values(),
         "details": s.details,
     }
+
+
+DRILL_CSV_HEADER = [
+    "model",
+    "team",
+    "risk_tier",
+    "stage",
+    "debt_index",
+    "risk_weight",
+    "share_of_index",
+    "why",
+    *DEBT_COMPONENTS,
+]
+
+
+def drill_csv_rows(rows) -> Iterator[list]:
+    """A drill-down's rows as the page lists them, every page at once."""
+    for r in rows:
+        s = r.snapshot
+        yield [
+            r.name,
+            r.team,
+            r.risk_tier,
+            s.stage if s else "",
+            f"{s.index:.2f}" if s else "",
+            "" if r.weight is None else r.weight,
+            "" if r.contribution is None else f"{r.contribution:.4f}",
+            r.note,
+            *[f"{getattr(s, c):g}" if s else "" for c in DEBT_COMPONENTS],
+        ]
 
 
 def csv_rows(board: Dashboard) -> Iterator[list[str]]:

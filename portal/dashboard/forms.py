@@ -16,7 +16,11 @@ class DashboardFilterForm(forms.Form):
     """The dashboard's filters; they apply to every figure, chart, table, drill-down and export."""
 
     team = forms.ModelMultipleChoiceField(
-        queryset=Team.objects.order_by("name"), to_field_name="slug", required=False, label="Teams"
+        queryset=Team.objects.order_by("name"),
+        to_field_name="slug",
+        required=False,
+        label="Teams",
+        widget=forms.CheckboxSelectMultiple,  # a list to tick, not a box that needs Ctrl-click
     )
     tier = forms.MultipleChoiceField(
         choices=RiskTier.choices, required=False, label="Risk tiers", widget=forms.CheckboxSelectMultiple

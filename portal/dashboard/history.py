@@ -23,7 +23,7 @@ SHELF_BUCKETS = (
 )
 
 
-def _tier_weight():
+def tier_weight():
     return Case(
         *[When(risk_tier=t, then=Value(w)) for t, w in TIER_WEIGHT.items()],
         default=Value(0),
@@ -51,7 +51,7 @@ def snapshot_summary(day: dt.date, scope: Scope) -> dict | None:
     agg = (
         rollups(scope)
         .filter(date=day)
-        .annotate(tw=_tier_weight())
+        .annotate(tw=tier_weight())
         .aggregate(w=Sum(F("tw") * F("models_count")), idx=Sum(F("tw") * F("index_sum")), n=Sum("models_count"))
     )
     if not agg["n"]:
@@ -79,7 +79,7 @@ def trend(scope: Scope, date_from: dt.date, date_to: dt.date) -> list[dict]:
     rows = (
         rollups(scope)
         .filter(date__gte=date_from, date__lte=date_to)
-        .annotate(tw=_tier_weight())
+        .annotate(tw=tier_weight())
         .values("date")
         .annotate(
             w=Sum(F("tw") * F("models_count")),
@@ -102,7 +102,8 @@ def trend(scope: Scope, date_from: dt.date, date_to: dt.date) -> list[dict]:
 
 
 def heatmap(day: dt.date | None, scope: Scope) -> dict:
-    """Per team and component: the mean dᵢ of the team's live models as a percentage, and how many carry it."""
+    """Per team and component: the mean dᵢ of the team's live models as a percentage, how many of them carry
+    the component, and how many live models the team has."""
     rows = (
         []
         if day is None
@@ -124,4 +125,5 @@ def heatmap(day: dt.date | None, scope: Scope) -> dict:
         "keys": list(DEBT_COMPONENTS),
         "z": [[round(100.0 * r[f"s_{c}"] / r["n"], 1) for c in DEBT_COMPONENTS] for r in rows],
         "counts": [[r[f"n_{c}"] for c in DEBT_COMPONENTS] for r in rows],
+        "models": [r["n"] for r in rows],  # each team's live models: what the counts and the mean are of
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
+from django.db.models import Count, Sum
 from django.utils import timezone
 
 from portal.core.bulk import bulk_insert
@@ -35,6 +36,38 @@ def debt_snapshot_take(*, day: dt.date | None = None) -> int:
         return _day_write(day, debts(facts_now(Scope(), at=at), at))
     at = day_end(day)
     return _day_write(day, debts(facts_at(at), at))
+
+
+def debt_snapshot_refresh(*, model_ids: list[int]) -> int:
+    """Bring today's snapshot up to date for these models now (a release moved them), so every figure on the
+    dashboard stands at the same moment: their rows are replaced and the day's rollups summed again. Nothing
+    happens before today's first snapshot (beat takes it within minutes; a backfill must not find a partial
+    day). Returns the number of rows written."""
+    today = timezone.localdate()
+    if not DebtDay.objects.filter(date=today).exists():
+        return 0
+    at = timezone.now()
+    items = [m for m in debts(facts_now(Scope(model_ids=model_ids), at=at), at) if m.facts.live]
+    with transaction.atomic():
+        DebtSnapshot.objects.filter(date=today, model_id__in=model_ids).delete()
+        bulk_insert(DebtSnapshot, [_row(today, m) for m in items])
+        DebtRollup.objects.filter(date=today).delete()
+        DebtRollup.objects.bulk_create(_rollups_from_rows(today))
+        DebtDay.objects.filter(date=today).update(
+            models_count=DebtSnapshot.objects.filter(date=today).count(), taken_at=at
+        )
+    return len(items)
+
+
+def _rollups_from_rows(day: dt.date) -> list[DebtRollup]:
+    """The day's rollups, summed by the database from its snapshot rows."""
+    sums = (
+        DebtSnapshot.objects.filter(date=day)
+        .values("team_id", "risk_tier")
+        .annotate(models_count=Count("id"), index_sum=Sum("index"), **{c: Sum(c) for c in DEBT_COMPONENTS})
+        .order_by()
+    )
+    return [DebtRollup(date=day, **row) for row in sums]
 
 
 def _row(day: dt.date, m: ModelDebt) -> dict:

@@ -21,7 +21,7 @@ from portal.core.exports import csv_response
 from portal.core.views import paginate
 from portal.dashboard.board import Dashboard, dashboard_cached
 from portal.dashboard.drill import drill
-from portal.dashboard.export import CSV_HEADER, as_dict, csv_rows
+from portal.dashboard.export import CSV_HEADER, DRILL_CSV_HEADER, as_dict, csv_rows, drill_csv_rows
 from portal.dashboard.forms import DashboardFilterForm
 from portal.dashboard.formula import BANDS, DEBT_COMPONENTS, EXPLAIN, LABELS, WEIGHTS
 from portal.dashboard.models import DebtDay
@@ -37,6 +37,14 @@ FLOW_CARDS = (
     "deployment_frequency",
     "change_failure_rate",
 )
+
+
+def _with(query, **values) -> str:
+    """The query string with these values set (every other parameter kept, repeated ones too)."""
+    query = query.copy()
+    for name, value in values.items():
+        query[name] = value
+    return query.urlencode()
 
 
 def _board(request: HttpRequest) -> tuple[DashboardFilterForm, Dashboard | None]:
@@ -92,6 +100,11 @@ def dashboard_drill(request: HttpRequest) -> HttpResponse:
         title, explanation, rows = drill(board, key)
     except KeyError:
         raise Http404(f"The dashboard has no figure called '{key}'.") from None
+    if request.GET.get("format") == "csv":
+        stamp = (board.day or timezone.localdate()).isoformat()
+        return csv_response(
+            DRILL_CSV_HEADER, drill_csv_rows(rows), filename=f"gatehouse-{key.replace(':', '-')}-{stamp}.csv"
+        )
     page, query = paginate(request, rows, per_page=50)  # snapshot rows are counted and sliced in SQL
     back = request.GET.copy()
     for name in ("figure", "page"):
@@ -109,6 +122,9 @@ def dashboard_drill(request: HttpRequest) -> HttpResponse:
             "back": back.urlencode(),
             "components": DEBT_COMPONENTS,
             "day_drill": key.startswith("day:"),
+            # The index's rows carry each model's share: they add up to the index on the card.
+            "index_total": board.headline["debt_index"].value if key == "debt_index" else None,
+            "csv_query": _with(request.GET, format="csv"),
         },
     )
 

@@ -34,27 +34,29 @@
     customdata: funnel.map((f) => f.key), marker: {color: "#2d6da3"}, textinfo: "value+percent initial",
   }], layout({title: {text: "Stage funnel (models)"}, margin: {t: 44, r: 16, b: 30, l: 150}}), config);
 
-  // 3. Debt per team and component (mean d of the team's live models, %).
+  // 3. Debt per team and component: the mean d of the team's live models, as a percentage, written in each
+  // cell with how many of the team's models carry it.
   const hm = data.heatmap;
+  const cellText = hm.z.map((row, i) => row.map((z, j) => z.toFixed(0) + "%<br>" + hm.counts[i][j] + " of " + hm.models[i]));
   Plotly.newPlot("chart-heatmap", [{
-    type: "heatmap", z: hm.z, x: hm.components, y: hm.teams, colorscale: "YlOrRd", reversescale: true, zmin: 0, zmax: 100,
+    type: "heatmap", z: hm.z, x: hm.components, y: hm.teams.map((t, i) => t + " (" + hm.models[i] + ")"),
+    colorscale: "YlOrRd", reversescale: true, zmin: 0, zmax: 100,
     customdata: hm.z.map((row, i) => row.map((_, j) => "heat:" + hm.team_ids[i] + ":" + hm.keys[j])),
-    text: hm.counts.map((row) => row.map((n) => n + " model" + (n === 1 ? "" : "s"))),
-    hovertemplate: "%{y} · %{x}<br>mean d %{z:.0f}% · %{text}<extra></extra>",
-    colorbar: {title: {text: "%"}},
-  }], layout({title: {text: "Debt by team and component"}, margin: {t: 44, r: 16, b: 90, l: 130}}), config);
+    text: cellText, texttemplate: "%{text}", textfont: {size: 11},
+    hovertemplate: "%{y} · %{x}<br>mean d of the team's live models: %{z:.0f}%<extra>click: the models</extra>",
+    colorbar: {title: {text: "mean d (%)"}},
+  }], layout({title: {text: "Debt by team and component: mean d of each team's live models, and how many carry it"},
+              margin: {t: 60, r: 16, b: 90, l: 150}}), config);
 
-  // 4. Lead-time distribution (binned on the server).
-  const lead = data.lead_time_histogram;
-  const centres = lead.counts.map((_, i) => (lead.edges[i] + lead.edges[i + 1]) / 2);
-  const widths = lead.counts.map((_, i) => lead.edges[i + 1] - lead.edges[i]);
+  // 4. Lead time: one dot per model (first test → first production), so two models are two dots.
+  const lead = data.lead_time_days;
   Plotly.newPlot("chart-leadtime", [{
-    type: "bar", x: centres, y: lead.counts, width: widths, marker: {color: "#1e7b4f"},
-    hovertemplate: "%{x:.1f} days: %{y} model(s)<extra></extra>",
+    type: "scatter", mode: "markers", x: lead, y: lead.map((_, i) => (i % 7 - 3) / 10), marker: {color: "#1e7b4f", size: 10, opacity: 0.8},
+    hovertemplate: "%{x:.1f} days<extra>one model</extra>",
   }], layout({
-    title: {text: lead.counts.length ? "Lead time, first test → first production" : "Lead time (no model reached production in this range)"},
-    xaxis: {title: {text: "days"}, rangemode: "tozero"}, yaxis: {title: {text: "models"}, rangemode: "tozero"},
-    bargap: 0.05,
+    title: {text: lead.length ? "Lead time, first test → first production (" + lead.length + " model" + (lead.length === 1 ? "" : "s") + ", one dot each)"
+                              : "Lead time (no model reached production in this range)"},
+    xaxis: {title: {text: "days"}, rangemode: "tozero"}, yaxis: {visible: false, range: [-1, 1]},
   }), config);
 
   // 5. Dwell by stage (quartiles computed on the server).
