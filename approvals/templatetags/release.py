@@ -25,14 +25,16 @@ def release_timeline(model) -> dict:
 @register.inclusion_tag("approvals/_release_panel.html", takes_context=True)
 def release_panel(context, version) -> dict:
     """Where the version stands, its open request, and the release steps the signed-in person may ask for."""
+    # Every request about this version, closed ones with why: a rejection's reason is read here. The open
+    # one is among them: at most one is open (a constraint) and none is opened beside it, so it is the newest.
+    requests = list(selectors.request_list().filter(version=version).order_by("-created_at")[:REQUEST_ROWS])
     return {
         "version": version,
-        "open_request": selectors.open_request_of(version),
+        "open_request": next((r for r in requests if r.is_open), None),
         "transitions": offered_transitions(context["request"].user, version),
         "request_form": RequestForm(),
         "csrf_token": context.get("csrf_token"),
-        # Every request about this version, closed ones with why: a rejection's reason is read here.
-        "requests": selectors.request_list().filter(version=version).order_by("-created_at")[:REQUEST_ROWS],
+        "requests": requests,
     }
 
 

@@ -45,8 +45,8 @@
     text: cellText, texttemplate: "%{text}", textfont: {size: 11},
     hovertemplate: "%{y} · %{x}<br>mean d of the team's live models: %{z:.0f}%<extra>click: the models</extra>",
     colorbar: {title: {text: "mean d (%)"}},
-  }], layout({title: {text: "Debt by team and component: mean d of each team's live models, and how many carry it"},
-              margin: {t: 60, r: 16, b: 90, l: 150}}), config);
+  }], layout({title: {text: "Debt by team: mean d (%), and n of the team's N models"},
+              margin: {t: 44, r: 16, b: 90, l: 130}}), config);
 
   // 4. Lead time: one dot per model (first test → first production), so two models are two dots.
   const lead = data.lead_time_days;
@@ -56,7 +56,7 @@
   }], layout({
     title: {text: lead.length ? "Lead time, first test → first production (" + lead.length + " model" + (lead.length === 1 ? "" : "s") + ", one dot each)"
                               : "Lead time (no model reached production in this range)"},
-    xaxis: {title: {text: "days"}, rangemode: "tozero"}, yaxis: {visible: false, range: [-1, 1]},
+    xaxis: {title: {text: "days"}, rangemode: "tozero", zeroline: false}, yaxis: {visible: false, range: [-1, 1]},
   }), config);
 
   // 5. Dwell by stage (quartiles computed on the server).

@@ -76,10 +76,11 @@ def test_version_detail(it_client):
     with query_budget(
         *SESSION,
         ("the version, model and team", "registry_modelversion"),
+        ("has a GPU worker run a benchmark lately (the form's default device)", "registry_job"),
         ("has the model a dataset", "registry_dataset"),
         ("the monitoring chart", "registry_observation"),
         ROLES,
-        ("the open request", "approvals_promotionrequest"),
+        ("the version's requests, the open one among them", "approvals_promotionrequest"),
         ("the evidence jobs", "registry_job"),
         ("the latest observations", "registry_observation"),
     ):

@@ -5,18 +5,26 @@ tests/portal/dashboard/history.py, with the expected values worked out by hand (
 from __future__ import annotations
 
 import datetime as dt
+from importlib import import_module
 
 import pytest
 import time_machine
+from django.apps import apps
+from django.utils import timezone
 
+from approvals import services as approvals
+from approvals.models import StageChange
 from portal.core.models import AuditEvent
 from portal.dashboard.facts import facts_at
 from portal.dashboard.figures import Scope
 from portal.dashboard.formula import WEIGHTS, debts
 from portal.dashboard.history import snapshot_summary, trend
 from portal.dashboard.models import DebtDay, DebtRollup, DebtSnapshot
-from portal.dashboard.snapshots import debt_backfill, debt_snapshot_take
-from tests.factories import RegisteredModelFactory
+from portal.dashboard.snapshots import debt_backfill, debt_snapshot_refresh, debt_snapshot_take
+from registry.choices import JobKind, Stage
+from registry.models import ModelVersion
+from tests.factories import JUSTIFICATION as WHY
+from tests.factories import RegisteredModelFactory, evidence, version_create
 from tests.portal.dashboard.history import INDEX, NOW, by_name
 
 pytestmark = pytest.mark.django_db
@@ -60,3 +68,35 @@ def test_days_without_live_models_are_done_once_and_gaps_are_not_audited(team, s
     assert not AuditEvent.objects.filter(action="portal.debt.backfilled").exists()
     debt_backfill(replace=True)  # rewriting history is audited
     assert AuditEvent.objects.filter(action="portal.debt.backfilled").count() == 1
+
+
+def test_a_release_refreshes_the_models_snapshot_at_once(scientist, itops, team, django_capture_on_commit_callbacks):
+    """After commit, the released model's row and the day's rollups move: the dashboard's cards and its funnel
+    (read from the rows) agree within a second of a release, not five minutes later."""
+    import_module("approvals.migrations.0002_default_policies").create(apps, None)
+    model = RegisteredModelFactory(
+        name="churn", team=team, owner=scientist, risk_tier="low", slo_p99_latency_ms=10.0, slo_min_throughput=1000.0
+    )
+    version = version_create(model, scientist)
+    StageChange.objects.create(version=version, from_stage=Stage.DESIGN, to_stage=Stage.TEST, reason="promoted")
+    ModelVersion.objects.filter(pk=version.pk).update(stage=Stage.TEST)
+    evidence(version, JobKind.VALIDATION, JobKind.BENCHMARK)
+    request = approvals.promotion_request_open(actor=scientist, version=version, action="promote", justification=WHY)
+    debt_snapshot_take()
+    assert DebtSnapshot.objects.get(model=model).stage == "test"
+    decided = timezone.now()
+    with django_capture_on_commit_callbacks(execute=True):
+        approvals.promotion_request_decide(actor=itops, request=request, decision="approve", comment="Go.")
+    row = DebtSnapshot.objects.get(model=model)
+    assert row.stage == "production" and row.shelf == 0
+    rollup = DebtRollup.objects.get(date=row.date, team=team, risk_tier="low")
+    assert rollup.models_count == 1 and rollup.index_sum == pytest.approx(row.index)
+    # The day's header says the moment the page now stands at: the release, not the earlier sweep.
+    assert DebtDay.objects.get(date=row.date).taken_at >= decided
+
+
+def test_no_partial_day_is_written_before_the_first_snapshot(scientist, team):
+    model = RegisteredModelFactory(name="churn", team=team, owner=scientist)
+    version_create(model, scientist)
+    assert debt_snapshot_refresh(model_ids=[model.pk]) == 0
+    assert not DebtSnapshot.objects.exists() and not DebtDay.objects.exists()
