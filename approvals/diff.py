@@ -37,7 +37,13 @@ def against_production(version: ModelVersion) -> dict | None:
             metrics.append({"name": name, "candidate": value, "production": before, "delta": delta, "better": better})
         out["dataset"] = candidate_validation.dataset
     out["metrics"] = metrics
-    bench_c, bench_p = _latest(version, JobKind.BENCHMARK), _latest(production, JobKind.BENCHMARK)
+    # Throughput on an H100 says nothing against an L4's: production's benchmark on the same class of device.
+    bench_c = _latest(version, JobKind.BENCHMARK)
+    bench_p = _latest(production, JobKind.BENCHMARK, device_class=bench_c.device_class) if bench_c else None
+    out["device_class"] = bench_c.device_class if bench_c else ""
+    out["production_benchmarked_elsewhere"] = bool(
+        bench_c and bench_p is None and _latest(production, JobKind.BENCHMARK) is not None
+    )
     perf = []
     if bench_c and bench_p:
         by_batch = {r["batch_size"]: r for r in bench_p.result["results"]}

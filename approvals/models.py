@@ -6,6 +6,7 @@ from django.db import models
 from django.urls import reverse
 
 from approvals.choices import OPEN_STATUSES, Action, DecisionKind, RequestStatus
+from fleet.devices import check_device
 from portal.core.roles import Role
 from registry.choices import RiskTier, Stage
 
@@ -14,7 +15,8 @@ class Policy(models.Model):
     """What a transition needs for a risk tier: evidence on the exact artifact, and approvals by role.
 
     Stored as data and editable by admins; each request keeps a snapshot of the policy it was opened under.
-    ``evidence``: {"validation": bool, "benchmark": bool, "card_complete": bool, "benchmark_device": "gpu"|""}.
+    ``evidence``: {"validation": bool, "benchmark": bool, "card_complete": bool, "benchmark_device": device}, the
+    device "" (any), "cpu", "gpu" (any GPU) or a GPU class such as "h100" (fleet.devices).
     ``approvals``: {role name: count}, e.g. {"it-operations": 2, "risk-reviewers": 1}.
     """
 
@@ -41,6 +43,12 @@ class Policy(models.Model):
         # The queue compares approvals given with these counts in SQL: a count must be a whole number.
         if not isinstance(self.approvals, dict):
             raise ValidationError({"approvals": 'Give approvals as {"role": count}, e.g. {"it-operations": 1}.'})
+        device = self.evidence.get("benchmark_device") if isinstance(self.evidence, dict) else None
+        if device:
+            try:
+                check_device(device)
+            except ValueError as exc:
+                raise ValidationError({"evidence": f"benchmark_device: {exc}"}) from None
         for role, count in self.approvals.items():
             if role not in Role.values:
                 raise ValidationError({"approvals": f"'{role}' is not a role; roles are {', '.join(Role.values)}."})

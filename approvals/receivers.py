@@ -3,9 +3,10 @@ model, may be what a waiting request needs to apply. Connected in ApprovalsConfi
 
 from __future__ import annotations
 
-from approvals.choices import RequestStatus
-from approvals.models import PromotionRequest
+from approvals.choices import Action, RequestStatus
+from approvals.models import Policy, PromotionRequest
 from approvals.services import promotion_requests_recheck
+from approvals.workflow import transition_for
 from registry import signals
 
 
@@ -20,6 +21,20 @@ def on_model_changed(sender, *, model_id: int, **kwargs) -> None:
         promotion_requests_recheck(version_id=version_id)
 
 
+def benchmark_device_wanted(sender, *, version, **kwargs) -> str:
+    """The device a benchmark must run on to count for this version's next step: the open request's policy
+    (the snapshot it was opened under), else the policy for promoting it from where it stands."""
+    open_request = PromotionRequest.objects.open().filter(version=version).only("policy").first()
+    if open_request is not None:
+        return open_request.policy.get("evidence", {}).get("benchmark_device") or ""
+    transition = transition_for(version.stage, Action.PROMOTE)
+    if transition is None:
+        return ""
+    policy = Policy.objects.filter(risk_tier=version.model.risk_tier, transition=transition.key).first()
+    return (policy.evidence.get("benchmark_device") or "") if policy else ""
+
+
 def connect() -> None:
     signals.version_evidence_recorded.connect(on_evidence, dispatch_uid="approvals.on_evidence")
     signals.model_changed.connect(on_model_changed, dispatch_uid="approvals.on_model_changed")
+    signals.benchmark_device_wanted.connect(benchmark_device_wanted, dispatch_uid="approvals.benchmark_device")

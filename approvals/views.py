@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_POST
 
 from approvals import selectors, services
@@ -15,6 +16,8 @@ from approvals.filters import PromotionRequestFilterSet
 from approvals.forms import DecisionForm, RequestForm, WithdrawForm
 from approvals.models import PromotionRequest
 from approvals.workflow import SLA_WORKING_DAYS
+from fleet.devices import queue_for
+from fleet.selectors import fleet_now
 from portal.core.calendar import working_days
 from portal.core.errors import ApplicationError
 from portal.core.views import filtered, form_error, paginate
@@ -61,6 +64,12 @@ def queue(request: HttpRequest) -> HttpResponse:
     """The open requests that need the current user, oldest first, with their age against the SLA."""
     registry_permissions.require_view_registry(request.user)
     page, query = paginate(request, selectors.queue_for(request.user))
+    fleet = SimpleLazyObject(fleet_now)  # read only if a request on the page needs a GPU benchmark
+    for promotion in page.object_list:
+        wanted = promotion.policy.get("evidence", {})
+        device = wanted.get("benchmark_device") if wanted.get("benchmark") else ""
+        # IT sees at once which requests wait on hardware nobody has started.
+        promotion.device_offline = device if device and not fleet.serves(queue_for(device)) else ""
     return render(request, "approvals/queue.html", {"page": page, "query": query, "sla_days": SLA_WORKING_DAYS})
 
 
@@ -119,7 +128,12 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_benchmark": registry_permissions.can_run_benchmark(request.user, version.model),
             "datasets": version.model.datasets.order_by("name"),
             "floors_text": "\n".join(f"{k} = {v}" for k, v in version.model.metric_floors.items()),
-            "benchmark_device": promotion.policy.get("evidence", {}).get("benchmark_device", ""),
+            # The devices a worker online can run, and the one this request's policy needs (the button's default).
+            "benchmark_offer": registry_selectors.benchmark_device_offer(
+                version, wanted=promotion.policy.get("evidence", {}).get("benchmark_device") or ""
+            )
+            if promotion.is_open and registry_permissions.can_run_benchmark(request.user, version.model)
+            else None,
             "policy_evidence": [
                 f"{k} ({v})" if v is not True else k for k, v in promotion.policy.get("evidence", {}).items() if v
             ],

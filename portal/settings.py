@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "csp",
     "axes",
     "portal",
+    "fleet",
     "registry",
     "approvals",
 ]
@@ -162,6 +163,9 @@ GATEHOUSE_JOB_STALE_AFTER_S = env_int("GATEHOUSE_JOB_STALE_AFTER_S", 60, minimum
 # A queued job that no worker picked up after this long is sent to the broker again.
 GATEHOUSE_JOB_REDISPATCH_AFTER_S = env_int("GATEHOUSE_JOB_REDISPATCH_AFTER_S", 120, minimum=5)
 GATEHOUSE_JOB_MAX_ATTEMPTS = env_int("GATEHOUSE_JOB_MAX_ATTEMPTS", 2, minimum=1)
+# Every worker reports itself this often (fleet.worker); one silent for longer than the threshold is offline.
+GATEHOUSE_WORKER_HEARTBEAT_S = env_int("GATEHOUSE_WORKER_HEARTBEAT_S", 5, minimum=1)
+GATEHOUSE_WORKER_OFFLINE_AFTER_S = env_int("GATEHOUSE_WORKER_OFFLINE_AFTER_S", 30, minimum=2)
 # Memory a job's run may map beyond what the worker holds already (CPU runs; an allocation past it fails the
 # job, not the worker), and what one inference's inputs and outputs may take by the model's signature (a
 # benchmark asking for more is refused before it is queued).

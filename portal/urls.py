@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from registry.urls import job_urlpatterns
+from registry.urls import job_urlpatterns, worker_urlpatterns
 
 handler403 = "portal.web.views.permission_denied"
 handler404 = "portal.web.views.page_not_found"
@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("portal.dashboard.urls")),
     path("models/", include("registry.urls")),
     path("jobs/", include((job_urlpatterns, "jobs"))),
+    path("workers/", include((worker_urlpatterns, "workers"))),
     path("", include("approvals.urls")),
     path("api/v1/", include("registry.api.urls")),
     path("api/v1/", include("approvals.api.urls")),

@@ -47,11 +47,6 @@ class JobStatus(models.TextChoices):
 FINISHED_STATUSES = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.ERROR, JobStatus.CANCELLED)
 
 
-class Device(models.TextChoices):
-    GPU = "gpu", "GPU"
-    CPU = "cpu", "CPU"
-
-
 class Verdict(models.TextChoices):
     PASSED = "passed", "Passed"
     FAILED = "failed", "Failed"

@@ -67,10 +67,13 @@ class JobFilterSet(django_filters.FilterSet):
     version = django_filters.NumberFilter(field_name="version__number", label="Version")
     queue = django_filters.CharFilter(field_name="queue")
     verdict = django_filters.ChoiceFilter(choices=Verdict.choices, empty_label="Any verdict")
+    worker = django_filters.CharFilter(
+        field_name="worker", label="Worker", help_text="The worker's name, e.g. gpu0@node-7."
+    )
 
     class Meta:
         model = Job
-        fields = ["status", "kind", "model", "version", "queue", "verdict"]
+        fields = ["status", "kind", "model", "version", "queue", "verdict", "worker"]
 
     def filter_queryset(self, queryset):
         return super().filter_queryset(queryset).order_by("-created_at", "-pk")

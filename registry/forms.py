@@ -251,15 +251,19 @@ class ValidationJobForm(forms.Form):
 
 
 class BenchmarkJobForm(forms.Form):
-    device = forms.ChoiceField(
-        choices=[("cpu", "CPU worker (queue cpu)"), ("gpu", "GPU worker (queue gpu)")], initial="cpu"
-    )
+    device = forms.ChoiceField(help_text="Only what a worker online can run is offered, and what the policy needs.")
     batch_sizes = forms.CharField(initial="1, 8, 32", help_text="Comma-separated, 1 to 4096.")
     min_seconds = forms.FloatField(label="Measured phase at least (s)", initial=3.0, min_value=0.1, max_value=600)
     min_iterations = forms.IntegerField(
         label="…and at least (iterations)", initial=100, min_value=10, max_value=1_000_000
     )
     warmup_ms = forms.IntegerField(label="Warm-up (ms)", initial=200, min_value=0, max_value=60_000)
+
+    def __init__(self, *args, offer, **kwargs):
+        """``offer``: registry.selectors.benchmark_device_offer, the devices online now and the default."""
+        super().__init__(*args, **kwargs)
+        self.fields["device"].choices = offer.choices
+        self.fields["device"].initial = offer.default
 
     def clean_batch_sizes(self) -> list[int]:
         try:

@@ -5,11 +5,11 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.urls import reverse
 
+from fleet.devices import CPU
 from registry.choices import (
     FINISHED_STATUSES,
     ArtifactFormat,
     DatasetFormat,
-    Device,
     JobKind,
     JobStatus,
     RiskTier,
@@ -226,8 +226,12 @@ class Job(models.Model):
     dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="jobs", null=True, blank=True)
     artifact_sha256 = models.CharField(max_length=64, help_text="The digest the evidence is about.")
     parameters = models.JSONField(default=dict, blank=True)
-    device = models.CharField(max_length=4, choices=Device.choices, default=Device.CPU)
+    # What the benchmark asked for: "cpu", "gpu" (any GPU) or a GPU class such as "h100" (fleet.devices).
+    device = models.CharField(max_length=20, default=CPU)
     queue = models.CharField(max_length=40, db_index=True)
+    # Where it ran, as the worker recorded it: "cpu" or the class of the card, and that card's UUID.
+    device_class = models.CharField(max_length=20, blank=True)
+    gpu_uuid = models.CharField(max_length=100, blank=True)
 
     status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED, db_index=True)
     verdict = models.CharField(max_length=8, choices=Verdict.choices, blank=True)
@@ -259,6 +263,7 @@ class Job(models.Model):
             models.Index(fields=["status", "created_at"], name="registry_job_status_idx"),
             models.Index(fields=["-created_at", "-id"], name="registry_job_recent_idx"),  # the lists' order
             models.Index(fields=["version", "kind", "status"], name="registry_job_evidence_idx"),
+            models.Index(fields=["worker", "finished_at"], name="registry_job_worker_idx"),  # the Workers page
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(progress__lte=100), name="registry_job_progress_max_100"),

@@ -15,6 +15,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from fleet.devices import ANY_GPU, CPU, describe
+from fleet.services import worker_job
 from portal.core.services import audit_event_record
 from registry import signals
 from registry.artifacts import local_path
@@ -135,6 +137,14 @@ def run_job(job_id: int, *, task_id: str | None = None, hostname: str | None = N
     if job is None:
         logger.info("job %s: nothing to do (ended, or owned by another attempt)", job_id)
         return None
+    worker_job(name=hostname, job_id=job.pk)  # the Workers page shows what each worker runs
+    try:
+        return _run_claimed(job, hostname)
+    finally:
+        worker_job(name=hostname, job_id=None, ending=job.pk)
+
+
+def _run_claimed(job: Job, hostname: str) -> str:
     with _Reporter(job) as reporter:
         reporter.log(f"Attempt {job.attempts} on {hostname}")
         env = environment.capture()
@@ -143,7 +153,7 @@ def run_job(job_id: int, *, task_id: str | None = None, hostname: str | None = N
         try:
             version = ModelVersion.objects.select_related("model").get(pk=job.version_id)
             runner: Callable = _run_validation if job.kind == JobKind.VALIDATION else _run_benchmark
-            result = runner(job, version, reporter)
+            result = runner(job, version, reporter, env)
             verdict = result.get("verdict") or ""
             status = JobStatus.SUCCEEDED
         except ValidationStopped as exc:
@@ -191,6 +201,9 @@ def _finish(job_id: int, attempt: int, *, status: str, verdict: str, result, err
             status, (error or status)[:300]
         )
         job.finished_at = timezone.now()
+        runtime = (result or {}).get("runtime") or {}
+        job.device_class = runtime.get("device_class") or (CPU if job.kind == JobKind.VALIDATION else "")
+        job.gpu_uuid = runtime.get("gpu_uuid") or ""
         job.save()
         audit_event_record(
             actor=None,
@@ -224,7 +237,7 @@ def _champion(version: ModelVersion, dataset_id: int) -> dict | None:
     return {"version": production.number, "metrics": job.result.get("metrics", {}), "signature": production.signature}
 
 
-def _run_validation(job: Job, version: ModelVersion, reporter: _Reporter) -> dict:
+def _run_validation(job: Job, version: ModelVersion, reporter: _Reporter, env: dict) -> dict:
     dataset = job.dataset
     params = job.parameters
     champion = _champion(version, dataset.pk)
@@ -263,11 +276,15 @@ def _run_validation(job: Job, version: ModelVersion, reporter: _Reporter) -> dic
     return result
 
 
-def _run_benchmark(job: Job, version: ModelVersion, reporter: _Reporter) -> dict:
+def _run_benchmark(job: Job, version: ModelVersion, reporter: _Reporter, env: dict) -> dict:
     params = BenchmarkParams(**{k: v for k, v in job.parameters.items() if k in BenchmarkParams.__dataclass_fields__})
-    reporter.log(f"Benchmarking {version} on the {job.device.upper()}, batch sizes {params.batch_sizes}")
+    reporter.log(f"Benchmarking {version} for {describe(job.device)}, batch sizes {params.batch_sizes}")
+    # CUDA's device 0 is the first card CUDA_VISIBLE_DEVICES shows this worker: the one the run uses, sampled
+    # by its NVML index and recorded by its UUID.
+    gpus = (env.get("nvml") or {}).get("gpus") or []
+    card = gpus[0] if gpus else None
     with local_path(version.artifact.name) as artifact:
-        runtime = load_runtime(artifact, fmt=version.format, device=job.device)
+        runtime = load_runtime(artifact, fmt=version.format, device=CPU if job.device == CPU else ANY_GPU)
         info = runtime.info
         reporter.log(f"Runtime {info.runtime} {info.runtime_version}, provider {info.provider}")
         if info.fell_back_to_cpu:
@@ -277,22 +294,22 @@ def _run_benchmark(job: Job, version: ModelVersion, reporter: _Reporter) -> dict
         bounded = memory_limit(settings.GATEHOUSE_JOB_MEMORY_MB) if info.device == "cpu" else nullcontext()
         with bounded:
             result = run_benchmark(
-                runtime, params, progress=reporter.progress, should_stop=reporter.should_stop, gpu_index=0
+                runtime,
+                params,
+                progress=reporter.progress,
+                should_stop=reporter.should_stop,
+                gpu_index=card["index"] if card else None,
             )
+    on_gpu = info.device == ANY_GPU
+    result["runtime"]["device_class"] = (env.get("device_class") or (card or {}).get("class", "")) if on_gpu else CPU
+    result["runtime"]["gpu_uuid"] = (card or {}).get("uuid", "") if on_gpu else ""
+    if info.device == ANY_GPU:
+        reporter.log(f"Ran on {card['name']} {card['uuid']}" if card else "Ran on a GPU NVML did not show")
     model = version.model
     slo = slo_verdict(result, p99_ms=model.slo_p99_latency_ms, min_throughput=model.slo_min_throughput)
-    if info.fell_back_to_cpu:
-        # GPU evidence cannot come from a CPU run, whatever the figures say.
-        slo["checks"].insert(
-            0,
-            {
-                "name": "device",
-                "target": "GPU",
-                "actual": f"CPU ({info.provider})",
-                "passed": False,
-                "message": "No GPU execution provider on the worker.",
-            },
-        )
+    device_check = _device_check(job.device, result["runtime"], info.provider)
+    if device_check:
+        slo["checks"].insert(0, device_check)
         slo["passed"] = False
     result["slo"] = slo
     result["verdict"] = {True: Verdict.PASSED, False: Verdict.FAILED, None: ""}[slo["passed"]]
@@ -302,3 +319,25 @@ def _run_benchmark(job: Job, version: ModelVersion, reporter: _Reporter) -> dict
             f"p99 {r['latency_ms']['p99']:.3f} ms, {'stable' if r['stability']['stable'] else 'UNSTABLE'}"
         )
     return result
+
+
+def _device_check(asked: str, runtime: dict, provider: str) -> dict | None:
+    """The failed device check, when the run did not happen where it was asked to: GPU evidence never comes from
+    a CPU run, and a class's from a card of that class, whichever queue delivered the job."""
+    if asked != CPU and runtime["fell_back_to_cpu"]:
+        return {
+            "name": "device",
+            "target": "GPU" if asked == ANY_GPU else asked.upper(),
+            "actual": f"CPU ({provider})",
+            "passed": False,
+            "message": "No GPU execution provider on the worker.",
+        }
+    if asked not in (CPU, ANY_GPU) and runtime["device_class"] != asked:
+        return {
+            "name": "device",
+            "target": asked.upper(),
+            "actual": (runtime["device_class"] or "a card of no known class").upper(),
+            "passed": False,
+            "message": f"The benchmark asked for {describe(asked)} and ran on another class of card.",
+        }
+    return None

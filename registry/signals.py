@@ -14,3 +14,7 @@ model_changed = Signal()
 # A job finished with evidence about a version's artifact (succeeded, whatever its verdict). kwargs:
 # version_id (int), job_id (int), kind ("validation" | "benchmark"). Sender: Job.
 version_evidence_recorded = Signal()
+
+# Asked, not announced: which device must a benchmark of this version run on for the workflow to count it?
+# kwargs: version (ModelVersion). A receiver returns "cpu", "gpu", a GPU class, or "" (any). Sender: ModelVersion.
+benchmark_device_wanted = Signal()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from registry.views import datasets, jobs, models, versions
+from registry.views import datasets, jobs, models, versions, workers
 
 app_name = "registry"
 
@@ -25,4 +25,8 @@ job_urlpatterns = [
     path("<int:pk>/", jobs.job_detail, name="detail"),
     path("<int:pk>/progress/", jobs.job_progress, name="progress"),
     path("<int:pk>/cancel/", jobs.job_cancel, name="cancel"),
+]
+
+worker_urlpatterns = [
+    path("", workers.worker_list_page, name="list"),
 ]

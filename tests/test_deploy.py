@@ -60,7 +60,7 @@ def test_the_compose_file_follows_the_compose_specification():
     assert {"db", "redis", "web", "worker", "worker-gpu", "beat", "migrate", "minio"} <= set(services)
     assert services["db"]["image"].startswith("postgres:16")
     assert "-Q" in services["worker"]["command"] and "cpu" in services["worker"]["command"]
-    assert "gpu" in services["worker-gpu"]["command"]
+    assert services["worker-gpu"]["command"] == ["python", "manage.py", "gpu_workers"]  # one worker per card
     [device] = services["worker-gpu"]["deploy"]["resources"]["reservations"]["devices"]
     assert device["driver"] == "nvidia" and device["capabilities"] == ["gpu"]
     assert services["worker-gpu"]["build"]["args"]["EXTRAS"] == "gpu"

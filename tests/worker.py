@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -40,12 +41,14 @@ def _purge_broker() -> None:
 
 
 class Worker:
-    def __init__(self, env: dict[str, str], log: Path):
+    def __init__(self, env: dict[str, str], log: Path, *, queues: str = "cpu,gpu", name: str = ""):
         self.env = env
         self.log = log
+        self.queues = queues
+        self.name = name or f"test-{os.getpid()}@{socket.gethostname()}"
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> None:
+    def start(self, wait: bool = True) -> None:
         self.log.write_text("")
         self.proc = subprocess.Popen(
             [
@@ -56,7 +59,7 @@ class Worker:
                 "portal",
                 "worker",
                 "-Q",
-                "cpu,gpu",
+                self.queues,
                 "-c",
                 "1",
                 "-P",
@@ -65,7 +68,7 @@ class Worker:
                 "--without-mingle",
                 "--without-gossip",
                 "-n",
-                f"test-{os.getpid()}@%h",
+                self.name,
                 "--loglevel",
                 "INFO",
             ],
@@ -75,6 +78,10 @@ class Worker:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self) -> None:
         deadline = time.monotonic() + 60
         while "ready." not in self.log.read_text():
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -101,8 +108,34 @@ class Worker:
 
 
 @pytest.fixture
-def worker(transactional_db, shared_artifacts, tmp_path, settings):
-    """A worker process for this test; artifacts go where it reads them."""
+def worker(worker_env, tmp_path):
+    """A worker process for this test, on queues cpu and gpu; artifacts go where it reads them."""
+    w = Worker(worker_env, tmp_path / "worker.log")
+    w.start()
+    yield w
+    w.stop()
+
+
+@pytest.fixture
+def start_worker(worker_env, tmp_path):
+    """Start workers of your own: ``start_worker("alpha@test", queues="gpu", device_class="alpha")``."""
+    started: list[Worker] = []
+
+    def start(name: str, *, queues: str = "cpu", device_class: str = "", wait: bool = True) -> Worker:
+        env = {**worker_env, "GATEHOUSE_DEVICE_CLASS": device_class}
+        w = Worker(env, tmp_path / f"worker-{name.split('@')[0]}.log", queues=queues, name=name)
+        w.start(wait=wait)
+        started.append(w)
+        return w
+
+    yield start
+    for w in started:
+        w.stop()
+
+
+@pytest.fixture
+def worker_env(transactional_db, shared_artifacts, settings) -> dict[str, str]:
+    """The environment a worker process shares this test's database, artifacts and broker through."""
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {
@@ -118,6 +151,7 @@ def worker(transactional_db, shared_artifacts, tmp_path, settings):
         "DJANGO_SETTINGS_MODULE": "portal.settings",
         "GATEHOUSE_ARTIFACT_ROOT": str(shared_artifacts),
         "GATEHOUSE_JOB_HEARTBEAT_S": "1",
+        "GATEHOUSE_WORKER_HEARTBEAT_S": "1",
         "SECRET_KEY": settings.SECRET_KEY,
         "DEBUG": "false",
     }
@@ -128,7 +162,4 @@ def worker(transactional_db, shared_artifacts, tmp_path, settings):
             f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:"
             f"{db['PORT'] or 5432}/{db['NAME']}"
         )
-    w = Worker(env, tmp_path / "worker.log")
-    w.start()
-    yield w
-    w.stop()
+    return env

@@ -8,9 +8,9 @@ from approvals.services.requests import (
     promotion_request_decide,
     promotion_request_open,
     promotion_request_withdraw,
-    promotion_requests_recheck,
     require_some_request,
 )
+from approvals.services.transitions import promotion_requests_recheck
 
 __all__ = [
     "decision_roles",

@@ -11,17 +11,16 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from approvals import notify, selectors, signals
+from approvals import notify, selectors
 from approvals.choices import Action, AuditAction, DecisionKind, RequestStatus
-from approvals.models import Decision, Policy, PromotionRequest, StageChange
+from approvals.models import Decision, Policy, PromotionRequest
+from approvals.services.transitions import apply_if_ready, lock_model_of, previous_production
 from approvals.workflow import Transition, transition_for, transitions_from
 from portal.core.errors import ApplicationError, Conflict
 from portal.core.roles import Role, user_roles
 from portal.core.services import audit_event_record
 from registry import permissions as registry_permissions
-from registry.choices import Stage
 from registry.models import ModelVersion, RegisteredModel
-from registry.services import model_milestone_record
 
 
 def may_request(user, version: ModelVersion, transition: Transition) -> bool:
@@ -56,30 +55,10 @@ def offered_transitions(user, version: ModelVersion) -> list[Transition]:
     for transition in transitions_from(version.stage):
         if not may_request(user, version, transition):
             continue
-        if transition.action == Action.ROLLBACK and _previous_production(version) != version:
+        if transition.action == Action.ROLLBACK and previous_production(version) != version:
             continue
         offered.append(transition)
     return offered
-
-
-def _lock_model_of(request_or_version) -> None:
-    """Every release service locks the model's row first, so two services never wait on each other
-    (request → audit lock → another request would deadlock against withdraw)."""
-    version_id = getattr(request_or_version, "version_id", None) or request_or_version.pk
-    model_id = ModelVersion.objects.filter(pk=version_id).values_list("model_id", flat=True).get()
-    RegisteredModel.objects.select_for_update().filter(pk=model_id).exists()
-
-
-def _previous_production(version: ModelVersion) -> ModelVersion | None:
-    """The version that was in production before the current one: what a rollback may bring back."""
-    changes = StageChange.objects.filter(version__model=version.model, to_stage=Stage.PRODUCTION).order_by(
-        "-created_at", "-pk"
-    )
-    current = ModelVersion.objects.in_production().filter(model_id=version.model_id).first()
-    for change in changes:
-        if current is None or change.version_id != current.pk:
-            return change.version
-    return None
 
 
 def _may_open(actor: AbstractBaseUser, version: ModelVersion, action: str) -> tuple[Transition, Policy]:
@@ -89,7 +68,7 @@ def _may_open(actor: AbstractBaseUser, version: ModelVersion, action: str) -> tu
         raise ApplicationError(f"{version} is in {version.stage}: it cannot be asked to {action}.", field="action")
     if not may_request(actor, version, transition):
         raise PermissionDenied(f"Your role cannot {transition.label.lower()} for {version.model.name}.")
-    if action == Action.ROLLBACK and _previous_production(version) != version:
+    if action == Action.ROLLBACK and previous_production(version) != version:
         raise ApplicationError(
             f"Only the version in production before the current one can be rolled back to; {version} is not it.",
             field="action",
@@ -107,7 +86,7 @@ def _may_open(actor: AbstractBaseUser, version: ModelVersion, action: str) -> tu
 def promotion_request_open(
     *, actor: AbstractBaseUser, version: ModelVersion, action: str, justification: str
 ) -> PromotionRequest:
-    _lock_model_of(version)
+    lock_model_of(version)
     version = ModelVersion.objects.select_for_update().select_related("model", "model__team").get(pk=version.pk)
     transition, policy = _may_open(actor, version, action)
     justification = (justification or "").strip()
@@ -141,7 +120,7 @@ def promotion_request_open(
         },
     )
     notify.emit("request.opened", notify.request_payload(request, actor=actor))
-    if not _apply_if_ready(request, actor=actor) and request.policy.get("approvals"):
+    if not apply_if_ready(request, actor=actor) and request.policy.get("approvals"):
         notify.email_people(
             subject=f"[Gatehouse] {version} → {request.to_stage}: your decision is needed",
             message=(
@@ -180,7 +159,7 @@ def decision_roles(actor: AbstractBaseUser, request: PromotionRequest) -> list[s
 def promotion_request_decide(
     *, actor: AbstractBaseUser, request: PromotionRequest, decision: str, comment: str
 ) -> PromotionRequest:
-    _lock_model_of(request)
+    lock_model_of(request)
     request = (
         PromotionRequest.objects.select_for_update().select_related("version", "version__model").get(pk=request.pk)
     )
@@ -221,13 +200,13 @@ def promotion_request_decide(
             users=[request.requester],
         )
         return request
-    _apply_if_ready(request, actor=actor)
+    apply_if_ready(request, actor=actor)
     return request
 
 
 @transaction.atomic
 def promotion_request_withdraw(*, actor: AbstractBaseUser, request: PromotionRequest, reason: str = "") -> None:
-    _lock_model_of(request)
+    lock_model_of(request)
     request = PromotionRequest.objects.select_for_update().get(pk=request.pk)
     if actor.pk != request.requester_id and not actor.is_superuser:
         raise PermissionDenied("Only the person who opened the request can withdraw it.")
@@ -246,172 +225,3 @@ def promotion_request_withdraw(*, actor: AbstractBaseUser, request: PromotionReq
         after={"status": request.status, "reason": request.reason},
     )
     notify.emit("request.withdrawn", notify.request_payload(request, actor=actor))
-
-
-def promotion_requests_recheck(*, version_id: int) -> None:
-    """Evidence arrived for a version (a job finished): apply its open request if it is now ready."""
-    with transaction.atomic():
-        if not ModelVersion.objects.filter(pk=version_id).exists():
-            return
-        _lock_model_of(ModelVersion(pk=version_id))
-        request = PromotionRequest.objects.select_for_update().open().filter(version_id=version_id).first()
-        if request is not None:
-            _apply_if_ready(request, actor=None)
-
-
-def _apply_if_ready(request: PromotionRequest, *, actor) -> bool:
-    """Apply the transition when every approval and every piece of evidence is in. Runs in the caller's
-    transaction with the request row locked."""
-    version = ModelVersion.objects.select_for_update().select_related("model").get(pk=request.version_id)
-    # The guards are checked again now, not only when the request opened: the world may have moved.
-    if version.sha256 != request.artifact_sha256:
-        _close_stale(
-            request,
-            f"The artifact of {version} is no longer the one this request was opened for (its "
-            f"SHA-256 was {request.artifact_sha256[:12]}…, it is {version.sha256[:12]}… now): the "
-            "evidence and approvals were about other bytes. Open a new request.",
-        )
-        return False
-    if version.stage != request.from_stage:
-        _close_stale(request, f"{version} moved to {version.stage} by another path; this request no longer applies.")
-        return False
-    if request.action == Action.ROLLBACK and _previous_production(version) != version:
-        _close_stale(
-            request,
-            f"{version} is no longer the version that was in production before the current one; "
-            "a rollback now would skip a version.",
-        )
-        return False
-    approvals = selectors.approvals_status(request)
-    if not approvals["complete"]:
-        return False
-    missing = [
-        item for item in selectors.evidence_for(version, request.policy, request.artifact_sha256) if not item.satisfied
-    ]
-    if missing:
-        if request.status != RequestStatus.APPROVED:
-            request.status = RequestStatus.APPROVED
-            request.save(update_fields=["status"])
-        return False
-    _apply(request, version, actor=actor)
-    return True
-
-
-def _close_stale(request: PromotionRequest, reason: str) -> None:
-    request.status = RequestStatus.WITHDRAWN
-    request.reason = reason
-    request.closed_at = timezone.now()
-    request.save()
-    audit_event_record(
-        actor=None,
-        action=AuditAction.REQUEST_WITHDRAWN,
-        obj=request,
-        after={"status": request.status, "reason": reason},
-    )
-    notify.emit("request.withdrawn", notify.request_payload(request))
-
-
-def _apply(request: PromotionRequest, version: ModelVersion, *, actor) -> None:
-    now = timezone.now()
-    undone = None
-    if request.to_stage == Stage.PRODUCTION:
-        current = ModelVersion.objects.select_for_update().in_production().filter(model_id=version.model_id).first()
-        if current is not None:
-            verb = "Rolled back to" if request.action == Action.ROLLBACK else "Superseded by"
-            if request.action == Action.ROLLBACK:  # the deployment being undone counts as a failed change
-                undone = (
-                    StageChange.objects.filter(version=current, to_stage=Stage.PRODUCTION)
-                    .order_by("-created_at", "-pk")
-                    .values_list("pk", flat=True)
-                    .first()
-                )
-            _change_stage(current, Stage.RETIRED, actor=actor, request=request, reason=f"{verb} v{version.number}")
-    how = "" if actor is not None else " (applied when the last evidence arrived)"
-    change = _change_stage(
-        version,
-        request.to_stage,
-        actor=actor,
-        request=request,
-        reason=f"Request #{request.pk}{how}: {request.justification[:240]}",
-    )
-    if undone is not None:
-        StageChange.objects.filter(pk=undone).update(rolled_back_at=change.created_at)
-    request.status = RequestStatus.APPLIED
-    request.closed_at = now
-    request.version = version  # the instance whose stage just changed, for the payloads below
-    request.save()
-    audit_event_record(
-        actor=actor,
-        action=AuditAction.REQUEST_APPLIED,
-        obj=request,
-        after={
-            "status": request.status,
-            "version": str(version),
-            "stage": request.to_stage,
-            "sha256": request.artifact_sha256,
-        },
-    )
-    notify.emit("request.applied", notify.request_payload(request, actor=actor))
-    notify.email_people(
-        subject=f"[Gatehouse] {version} is now in {request.to_stage}",
-        message=f"Your request #{request.pk} was applied.\n\n{notify.request_url(request)}\n",
-        users=[request.requester],
-    )
-
-
-def _change_stage(version: ModelVersion, to_stage: str, *, actor, request, reason: str) -> StageChange:
-    from_stage = version.stage
-    version.stage = to_stage
-    version.save(update_fields=["stage"])
-    entered = (
-        StageChange.objects.filter(version=version)
-        .order_by("-created_at", "-pk")
-        .values_list("created_at", flat=True)
-        .first()
-    ) or version.created_at
-    change = StageChange.objects.create(
-        version=version,
-        from_stage=from_stage,
-        to_stage=to_stage,
-        request=request,
-        actor=actor,
-        reason=reason[:300],
-        entered_at=entered,
-    )
-    model_milestone_record(model_id=version.model_id, stage=to_stage, at=change.created_at)
-    transaction.on_commit(
-        lambda: signals.version_stage_changed.send(
-            sender=ModelVersion,
-            version_id=version.pk,
-            model_id=version.model_id,
-            from_stage=from_stage,
-            to_stage=to_stage,
-        )
-    )
-    # Requests opened on this version for its old stage no longer apply: close them now, not at the next click.
-    open_ones = PromotionRequest.objects.select_for_update().open().filter(version=version)
-    for stale in open_ones.exclude(pk=getattr(request, "pk", None)):
-        _close_stale(
-            stale, f"{version} moved from {from_stage} to {to_stage} ({reason[:120]}); this request no longer applies."
-        )
-    audit_event_record(
-        actor=actor,
-        action=AuditAction.VERSION_STAGE_CHANGED,
-        obj=version,
-        before={"stage": from_stage},
-        after={"stage": to_stage, "reason": reason[:300], "request": request.pk if request else None},
-    )
-    notify.emit(
-        "version.stage_changed",
-        {
-            "model": version.model.name,
-            "version": version.number,
-            "from_stage": from_stage,
-            "stage": to_stage,
-            "artifact_sha256": version.sha256,
-            "actor": actor.get_username() if actor else None,
-            "request": request.pk if request else None,
-            "reason": reason[:300],
-        },
-    )
-    return change

@@ -12,14 +12,16 @@ import hmac
 import os
 import time
 
-import redis
 from django.conf import settings
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
 from django.http import HttpRequest, HttpResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 
+from fleet.broker import queue_depths
+from fleet.selectors import fleet_now
 from registry.models import Job
+from registry.selectors import fleet_summary, watched_queues
 
 REQUESTS = Counter("gatehouse_http_requests_total", "HTTP requests answered", ["method", "view", "status"])
 LATENCY = Histogram(
@@ -32,7 +34,6 @@ JOB_BUCKETS = (1, 5, 15, 60, 300, 900, 3600, 4 * 3600)
 # Labels a client cannot grow: the method is one of these or "other"; the view is a route name or "unmatched";
 # the status is the server's own.
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-QUEUES = ("cpu", "gpu", "events")
 
 
 class MetricsMiddleware:
@@ -71,25 +72,21 @@ class DatabaseCollector:
             family.add_metric([row["kind"]], buckets, total)
         yield family
 
+        fleet = fleet_now()
+        online = GaugeMetricFamily(
+            "gatehouse_workers_online",
+            "Workers online per device: cpu, gpu (any GPU) or a GPU class",
+            labels=["device"],
+        )
+        for row in fleet_summary(fleet):
+            online.add_metric([row.device], row.online)
+        yield online
+
+        # The fixed queues, those workers consume and those jobs wait in (capped: registry.selectors).
         depth = GaugeMetricFamily("gatehouse_queue_depth", "Messages waiting in the broker per queue", labels=["queue"])
-        for queue, length in _queue_lengths().items():
+        for queue, length in (queue_depths(watched_queues(fleet)) or {}).items():
             depth.add_metric([queue], length)
         yield depth
-
-
-def _queue_lengths() -> dict[str, int]:
-    url = settings.CELERY_BROKER_URL
-    try:
-        if url.startswith("redis"):
-            client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-            return {q: int(client.llen(q)) for q in QUEUES}
-        if url.startswith("filesystem"):
-            folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]
-            names = os.listdir(folder) if os.path.isdir(folder) else []
-            return {q: sum(1 for n in names if n.endswith(f".{q}.msg")) for q in QUEUES}
-    except Exception:  # the broker being down is /readyz's to report; the scrape still answers
-        return {}
-    return {}
 
 
 def has_operations_token(request: HttpRequest) -> bool:

@@ -5,7 +5,8 @@ import json
 from rest_framework import serializers
 
 from portal.core.api import InputSerializer
-from registry.choices import Device, JobKind
+from registry import selectors
+from registry.choices import JobKind
 from registry.models import Job
 
 
@@ -27,6 +28,9 @@ class JobOutputSerializer(serializers.ModelSerializer):
     dataset = serializers.SlugRelatedField(slug_field="name", read_only=True)
     requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     url = serializers.SerializerMethodField()
+    waiting = serializers.SerializerMethodField(
+        help_text="Why a queued job waits when no online worker consumes its queue; null otherwise."
+    )
 
     class Meta:
         model = Job
@@ -40,6 +44,9 @@ class JobOutputSerializer(serializers.ModelSerializer):
             "artifact_sha256",
             "device",
             "queue",
+            "waiting",
+            "device_class",
+            "gpu_uuid",
             "status",
             "verdict",
             "progress",
@@ -53,6 +60,10 @@ class JobOutputSerializer(serializers.ModelSerializer):
             "started_at",
             "finished_at",
         ]
+
+    def get_waiting(self, obj) -> str | None:
+        # One read of the fleet per response (the view puts it in the context), not one per job.
+        return selectors.job_waiting(obj, self.context.get("fleet")) or None
 
     def get_url(self, obj) -> str:
         request = self.context.get("request")
@@ -72,11 +83,12 @@ class JobCreateInputSerializer(InputSerializer):
     dataset = serializers.CharField(
         required=False, allow_null=True, default=None, help_text="Validation: the dataset's name on that model."
     )
-    device = serializers.ChoiceField(
-        choices=Device.choices,
+    device = serializers.CharField(
         required=False,
         default=None,
-        help_text="Benchmark: gpu (queue gpu) or cpu; by default a GPU once a GPU worker has run one, else the CPU.",
+        max_length=20,
+        help_text="Benchmark: cpu, gpu (any GPU) or a GPU class such as h100 (queue gpu.h100). By default the CPU "
+        "while no GPU worker is online, else the device the model's policy needs, else any GPU.",
     )
     parameters = _JSONObjectField(
         required=False,

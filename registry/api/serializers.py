@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import reverse
 from rest_framework import serializers
 
+from fleet.models import Worker
 from portal.core.api import InputSerializer
 from portal.core.models import Team
 from registry import permissions
@@ -236,3 +237,42 @@ class ObservationInputSerializer(InputSerializer):
     metrics = serializers.JSONField(required=False, help_text='e.g. {"accuracy": 0.93}')
     histograms = serializers.JSONField(required=False, help_text="feature → counts on the reference edges")
     source = serializers.CharField(required=False, allow_blank=True, max_length=100)
+
+
+class WorkerOutputSerializer(serializers.ModelSerializer):
+    online = serializers.BooleanField(source="is_online", read_only=True)
+    offline_since = serializers.DateTimeField(read_only=True, allow_null=True)
+    current_job = serializers.SerializerMethodField(help_text="The job it runs now (its API URL), or null.")
+    jobs_finished_24h = serializers.IntegerField(source="finished_24h", read_only=True)
+
+    class Meta:
+        model = Worker
+        fields = [
+            "name",
+            "hostname",
+            "online",
+            "offline_since",
+            "last_seen_at",
+            "started_at",
+            "stopped_at",
+            "queues",
+            "device_class",
+            "declared_class",
+            "gpus",
+            "nvml_note",
+            "driver_version",
+            "cuda_version",
+            "cpu_model",
+            "cpu_count",
+            "memory_total_mib",
+            "software",
+            "current_job",
+            "jobs_finished_24h",
+        ]
+
+    def get_current_job(self, obj) -> str | None:
+        if not obj.current_job_id or not obj.is_online:
+            return None
+        request = self.context.get("request")
+        path = reverse("api-job-detail", kwargs={"pk": obj.current_job_id})
+        return request.build_absolute_uri(path) if request else path

@@ -6,6 +6,7 @@ urlpatterns = [
     path("jobs/", views.JobListCreateApi.as_view(), name="api-job-list"),
     path("jobs/<int:pk>/", views.JobDetailApi.as_view(), name="api-job-detail"),
     path("jobs/<int:pk>/cancel/", views.JobCancelApi.as_view(), name="api-job-cancel"),
+    path("workers/", views.WorkerListApi.as_view(), name="api-worker-list"),
     path("models/", views.ModelListCreateApi.as_view(), name="api-model-list"),
     path("models/<slug:name>/", views.ModelDetailApi.as_view(), name="api-model-detail"),
     path("models/<slug:name>/risk-tier/", views.ModelRiskTierApi.as_view(), name="api-model-risk-tier"),

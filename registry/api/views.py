@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import FileResponse
+from django.utils.functional import SimpleLazyObject
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
@@ -13,6 +14,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from fleet.filters import WorkerFilterSet
+from fleet.selectors import fleet_now, worker_list
 from portal.core.api import JSONParser, RecentFirstCursorPagination
 from registry import permissions, selectors, services
 from registry.api import job_serializers as js
@@ -209,6 +212,10 @@ class JobListCreateApi(generics.ListAPIView):
     def get_queryset(self):
         return selectors.job_list().order_by("-created_at", "-pk")
 
+    def get_serializer_context(self):
+        # Read once, and only if a queued job on the page asks why it waits.
+        return {**super().get_serializer_context(), "fleet": SimpleLazyObject(fleet_now)}
+
     @extend_schema(request=js.JobCreateInputSerializer, responses={201: js.JobOutputSerializer})
     def post(self, request: Request) -> Response:
         permissions.require_start_jobs(request.user)
@@ -229,7 +236,7 @@ class JobListCreateApi(generics.ListAPIView):
             version=version,
             kind=values["kind"],
             dataset=dataset,
-            device=values["device"] or selectors.default_benchmark_device(),
+            device=values["device"] or selectors.benchmark_device_offer(version).default,
             parameters=values["parameters"],
         )
         job = selectors.job_get(pk=job.pk)
@@ -311,3 +318,21 @@ class VersionReferenceApi(APIView):
                 "[en, +inf); POST the counts as histograms: {feature: [counts]} to observations/.",
             }
         )
+
+
+class WorkerListApi(generics.ListAPIView):
+    """The fleet: every worker that has reported in, online or not (everyone signed in may read it)."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = s.WorkerOutputSerializer
+    filterset_class = WorkerFilterSet
+
+    def get_queryset(self):
+        return worker_list()
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        finished, _ = selectors.worker_activity([w.name for w in page], [])  # one query for the page
+        for worker in page:
+            worker.finished_24h = finished.get(worker.name, 0)
+        return page

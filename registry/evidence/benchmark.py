@@ -295,3 +295,27 @@ def slo_verdict(result: dict[str, Any], *, p99_ms: float | None, min_throughput:
             }
         )
     return {"checks": checks, "passed": all(c["passed"] for c in checks) if checks else None}
+
+
+def headline(result: dict[str, Any]) -> dict[str, Any]:
+    """The figures benchmarks on different devices are compared by: p50/p99 at batch 1, throughput at the
+    largest batch, the peak GPU memory NVML saw, mean board power at the largest batch and samples per second
+    per watt. A figure the run did not measure (no batch 1; no NVML on a CPU) is None, never a guess."""
+    by_batch = {r["batch_size"]: r for r in result.get("results", [])}
+    if not by_batch:
+        return {}
+    largest = by_batch[max(by_batch)]
+    one = by_batch.get(1)
+    sampled = [r.get("sampled") or {} for r in by_batch.values()]
+    memory = [s["gpu_mem_used_mib"]["max"] for s in sampled if "gpu_mem_used_mib" in s]
+    power = (largest.get("sampled") or {}).get("power_w", {}).get("mean")
+    throughput = largest.get("throughput_samples_s")
+    return {
+        "p50_ms_batch_1": one.get("latency_ms", {}).get("p50") if one else None,
+        "p99_ms_batch_1": one.get("latency_ms", {}).get("p99") if one else None,
+        "largest_batch": largest["batch_size"],
+        "throughput_samples_s": throughput,
+        "peak_gpu_memory_mib": max(memory) if memory else None,
+        "mean_power_w": power,
+        "samples_per_s_per_w": throughput / power if power and throughput is not None else None,
+    }

@@ -1,4 +1,5 @@
-"""What machine a job ran on: host, Python, libraries, execution providers and, through NVML, the GPUs."""
+"""What machine a job ran on: host, Python, libraries, execution providers and, through NVML (fleet.hardware), the
+GPUs this worker may use."""
 
 from __future__ import annotations
 
@@ -10,58 +11,14 @@ import threading
 import time
 from typing import Any
 
+from fleet import hardware
+
 
 def _version(dist: str) -> str | None:
     try:
         return importlib.metadata.version(dist)
     except importlib.metadata.PackageNotFoundError:
         return None
-
-
-def nvml_gpus() -> dict[str, Any]:
-    """GPUs seen through NVML (nvidia-ml-py), or why none were seen."""
-    try:
-        import pynvml  # noqa: PLC0415 - optional (the gpu extra); its absence is reported
-    except ImportError:
-        return {"available": False, "reason": "nvidia-ml-py is not installed", "gpus": []}
-    try:
-        pynvml.nvmlInit()
-    except Exception as exc:  # NVMLError when there is no driver or no GPU
-        return {"available": False, "reason": f"NVML: {exc}", "gpus": []}
-    try:
-        gpus = []
-        for index in range(pynvml.nvmlDeviceGetCount()):
-            handle = pynvml.nvmlDeviceGetHandleByIndex(index)
-            memory = pynvml.nvmlDeviceGetMemoryInfo(handle)
-            name = pynvml.nvmlDeviceGetName(handle)
-            gpus.append(
-                {
-                    "index": index,
-                    "name": name.decode() if isinstance(name, bytes) else name,
-                    "memory_total_mib": memory.total // 2**20,
-                }
-            )
-        driver = pynvml.nvmlSystemGetDriverVersion()
-        cuda = pynvml.nvmlSystemGetCudaDriverVersion_v2()
-        return {
-            "available": True,
-            "driver": driver.decode() if isinstance(driver, bytes) else driver,
-            "cuda_driver": f"{cuda // 1000}.{cuda % 1000 // 10}",
-            "gpus": gpus,
-        }
-    finally:
-        pynvml.nvmlShutdown()
-
-
-def host_cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def capture() -> dict[str, Any]:
@@ -76,27 +33,18 @@ def capture() -> dict[str, Any]:
         "host": socket.gethostname(),
         "os": platform.platform(),
         "python": platform.python_version(),
-        "cpu": host_cpu_model(),
+        "cpu": hardware.cpu_model(),
         "cpu_count": os.cpu_count(),
-        "memory_total_mib": _memory_total_mib(),
+        "memory_total_mib": hardware.memory_total_mib(),
         "libraries": {
             name: _version(name)
             for name in ("onnxruntime", "onnxruntime-gpu", "onnx", "numpy", "scikit-learn", "torch", "nvidia-ml-py")
         },
         "execution_providers": providers,
-        "nvml": nvml_gpus(),
+        "nvml": hardware.nvml(),
+        # The class this worker was declared to serve, where NVML cannot name its card.
+        "device_class": os.environ.get("GATEHOUSE_DEVICE_CLASS", ""),
     }
-
-
-def _memory_total_mib() -> int | None:
-    try:
-        with open("/proc/meminfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("MemTotal:"):
-                    return int(line.split()[1]) // 1024
-    except OSError:
-        pass
-    return None
 
 
 def rss_mib() -> float:

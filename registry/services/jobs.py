@@ -18,10 +18,12 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from fleet import devices
+from fleet.selectors import fleet_now
 from portal.core.errors import ApplicationError
 from portal.core.services import audit_event_record
 from registry import permissions
-from registry.choices import JOB_CREATED_ACTION, AuditAction, Device, JobKind, JobStatus
+from registry.choices import JOB_CREATED_ACTION, AuditAction, JobKind, JobStatus
 from registry.evidence.benchmark import BenchmarkParams
 from registry.evidence.limits import signature_bytes
 from registry.evidence.scoring import metric_names
@@ -35,8 +37,8 @@ TASKS = {JobKind.VALIDATION: "registry.run_validation", JobKind.BENCHMARK: "regi
 
 
 def queue_for(kind: str, device: str) -> str:
-    """Validation runs on CPU workers; benchmarks on GPU workers unless the CPU was asked for."""
-    return "gpu" if kind == JobKind.BENCHMARK and device == Device.GPU else "cpu"
+    """Validation runs on CPU workers; a benchmark waits in its device's queue: cpu, gpu or gpu.<class>."""
+    return devices.queue_for(device) if kind == JobKind.BENCHMARK else devices.CPU
 
 
 def _whole(name: str, value: Any) -> int:
@@ -152,14 +154,16 @@ def _checked(
             raise ApplicationError("Choose the dataset to validate on.", field="dataset")
         if dataset.model_id != model.pk:
             raise ApplicationError(f"Dataset {dataset.name} belongs to another model.", field="dataset")
-        return dataset, Device.CPU, _validation_parameters(raw, version)
+        return dataset, devices.CPU, _validation_parameters(raw, version)
     if kind == JobKind.BENCHMARK:
         if not scheduled:
             permissions.require_run_benchmark(actor, model)
         params = _benchmark_parameters(raw)
         _fits(version, params["batch_sizes"])
-        if device not in Device.values:
-            raise ApplicationError(f"Device must be one of {', '.join(Device.values)}.", field="device")
+        try:
+            device = devices.check_device(device)
+        except ValueError as exc:
+            raise ApplicationError(str(exc), field="device") from None
         return None, device, params
     raise ApplicationError(f"Unknown job kind {kind!r}.", field="kind")
 
@@ -170,7 +174,7 @@ def job_create(
     version: ModelVersion,
     kind: str,
     dataset: Dataset | None = None,
-    device: str = Device.CPU,
+    device: str = devices.CPU,
     parameters: dict[str, Any] | None = None,
     scheduled: bool = False,
     dispatch: bool = True,
@@ -290,7 +294,10 @@ def reap_stale_jobs(*, now=None) -> dict[str, int]:
     waiting = Job.objects.filter(status=JobStatus.QUEUED, started_at__isnull=True).filter(
         Q(celery_task_id="", dispatched_at__lt=redispatch_before) | Q(dispatched_at__lt=lost_before)
     )
-    for job_id in waiting.values_list("pk", flat=True)[:500]:
+    fleet = fleet_now()
+    for job_id, queue, task_id in waiting.values_list("pk", "queue", "celery_task_id")[:500]:
+        if task_id and not fleet.serves(queue):
+            continue  # not lost: no online worker consumes its queue yet (gpu.h100, say), and it waits there
         resent += job_dispatch(job_id=job_id)
     never_sent = Job.objects.filter(
         status=JobStatus.QUEUED, dispatched_at__isnull=True, created_at__lt=redispatch_before

@@ -25,7 +25,7 @@ def job_start(request: HttpRequest, name: str, number: int, kind: str) -> HttpRe
     if kind == JobKind.VALIDATION:
         form = ValidationJobForm(request.POST, version=version)
     elif kind == JobKind.BENCHMARK:
-        form = BenchmarkJobForm(request.POST)
+        form = BenchmarkJobForm(request.POST, offer=selectors.benchmark_device_offer(version))
     else:
         raise Http404(f"There is no job kind '{kind}'.")
     if form.is_valid():
@@ -51,6 +51,8 @@ def job_start(request: HttpRequest, name: str, number: int, kind: str) -> HttpRe
             form_error(form, exc)
         else:
             messages.success(request, f"{job.get_kind_display()} job #{job.pk} is queued on '{job.queue}'.")
+            if waiting := selectors.job_waiting(job):
+                messages.warning(request, waiting)
             return redirect(job)
     messages.error(request, "The job was not started: see the marked fields below.")
     forms = {"validation_form": form} if kind == JobKind.VALIDATION else {"benchmark_form": form}
@@ -100,6 +102,7 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "charts": charts,
             "can_cancel": not job.finished and permissions.can_cancel_job(request.user, job),
             "compare_with": other,
+            "waiting": selectors.job_waiting(job),
         },
     )
 
@@ -120,6 +123,7 @@ def job_progress(request: HttpRequest, pk: int) -> JsonResponse:
             "attempts": job.attempts,
             "log_tail": job.log[-4000:],
             "error": job.error,
+            "waiting": selectors.job_waiting(job),
         }
     )
 

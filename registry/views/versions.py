@@ -66,11 +66,10 @@ def render_version(request: HttpRequest, version, *, validation_form=None, bench
             "can_download": permissions.can_download(request.user),
             "jobs": selectors.version_jobs(version=version) if permissions.can_view_jobs(request.user) else [],
             "validation_form": (validation_form or ValidationJobForm(version=version)) if can_validate else None,
-            "benchmark_form": (
-                benchmark_form or BenchmarkJobForm(initial={"device": selectors.default_benchmark_device()})
-            )
+            "benchmark_form": (benchmark_form or BenchmarkJobForm(offer=selectors.benchmark_device_offer(version)))
             if can_benchmark
             else None,
+            "benchmarks_by_class": selectors.latest_benchmarks_by_class(version),
             "has_datasets": model.datasets.exists(),
             "observations": selectors.observation_list(version=version)[:OBSERVATIONS_SHOWN],
             "observation_chart": _observation_chart(version),

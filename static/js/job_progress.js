@@ -13,6 +13,11 @@
         document.getElementById("progress-bar").setAttribute("aria-valuenow", d.progress);
         document.getElementById("progress-pct").textContent = d.progress + "%";
         document.getElementById("progress-message").textContent = d.message;
+        const waiting = document.getElementById("job-waiting");
+        if (waiting) {
+          waiting.hidden = !d.waiting;
+          if (d.waiting) waiting.firstChild.textContent = d.waiting + " ";
+        }
         const badge = document.querySelector("#job-status .badge");
         badge.className = "badge job-" + d.status;
         badge.textContent = d.status_label;

@@ -76,7 +76,9 @@ def test_version_detail(it_client):
     with query_budget(
         *SESSION,
         ("the version, model and team", "registry_modelversion"),
-        ("has a GPU worker run a benchmark lately (the form's default device)", "registry_job"),
+        ("the workers online (the benchmark form's devices)", "fleet_worker"),
+        ("the device the open request's policy wants benchmarks on", "approvals_promotionrequest"),
+        ("the latest benchmark on each device class", "registry_job"),
         ("has the model a dataset", "registry_dataset"),
         ("the monitoring chart", "registry_observation"),
         ROLES,

@@ -12,6 +12,7 @@ import urllib.request
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from fleet import hardware
 from portal.demo.accounts import DEMO_PASSWORD, DEMO_USERS
 from registry.inspection.sandbox import die_with_parent
 
@@ -24,7 +25,7 @@ def _start(argv: list[str]) -> subprocess.Popen:
 
 
 class Command(BaseCommand):
-    help = "Run the portal (web server, a worker on queues cpu and gpu, a webhook worker, beat) until Ctrl-C."
+    help = "Run the portal (web server, a worker on queue cpu, and gpu where it has one, a webhook worker, beat)."
 
     def add_arguments(self, parser):
         parser.add_argument("--addr", default="127.0.0.1:8000", help="host:port to serve on (default %(default)s)")
@@ -32,9 +33,13 @@ class Command(BaseCommand):
     def handle(self, *args, addr: str, **options):
         # Links in emails point at the address we serve on, unless configured otherwise.
         os.environ.setdefault("GATEHOUSE_BASE_URL", f"http://{addr}")
+        # The embedded worker takes GPU benchmarks only where it has a GPU: elsewhere a benchmark for a GPU waits,
+        # saying so, instead of running on the CPU and failing its device check.
+        queues = "cpu,gpu" if hardware.nvml()["gpus"] or hardware.declared_class() else "cpu"
+        self.stdout.write(f"Embedded worker queues: {queues}")
         children = [
             _start([sys.executable, "manage.py", "runserver", addr, "--noreload"]),
-            _start([*CELERY, "worker", "-Q", "cpu,gpu", "-c", "1", "--loglevel", "INFO", "--hostname", "embedded@%h"]),
+            _start([*CELERY, "worker", "-Q", queues, "-c", "1", "--loglevel", "INFO", "--hostname", "embedded@%h"]),
             # A second, small worker for webhook deliveries, so they never wait behind a long evidence job.
             _start([*CELERY, "worker", "-Q", "events", "-c", "1", "--loglevel", "INFO", "--hostname", "events@%h"]),
             # The scheduler in a process of its own, supervised like the others (not a worker's -B).

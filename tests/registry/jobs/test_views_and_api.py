@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
+from approvals.models import Policy
 from registry.models import Job
 from registry.runner import run_job
 from registry.services import jobs as job_services
-from tests.factories import JobFactory, RegisteredModelFactory, version_create
+from tests.factories import RegisteredModelFactory, version_create
+from tests.fleet.reports import H100, report_in
 
 pytestmark = pytest.mark.django_db
 
@@ -202,19 +203,28 @@ def test_api_refusals_about_the_whole_request_have_a_detail_string(api, users, f
 def test_the_benchmark_form_defaults_to_where_a_benchmark_can_run(client, api, users, team):
     """A new install has no GPU worker: the first benchmark goes to the CPU (and passes its device check)."""
     model = RegisteredModelFactory(name="lin", team=team)
-    version = version_create(model, users["scientist"])
+    version_create(model, users["scientist"])
     client.force_login(users["scientist"])
     page = client.get("/models/lin/versions/1/").content.decode()
     assert '<option value="cpu" selected>' in page
     api.force_authenticate(users["scientist"])
     job = api.post("/api/v1/jobs/", {"kind": "benchmark", "model": "lin", "version": 1}, format="json").json()
     assert job["device"] == "cpu" and job["queue"] == "cpu"
-    JobFactory(
-        version=version,
-        kind="benchmark",
-        finished_at=timezone.now(),
-        result={"runtime": {"device": "gpu", "provider": "CUDAExecutionProvider"}, "results": []},
-    )
-    assert '<option value="gpu" selected>' in client.get("/models/lin/versions/1/").content.decode()
+    assert "Any GPU — no GPU worker is online" in page
+    # A GPU worker comes online: any GPU, unless the policy of the version's next step names a class.
+    report_in("gpu0@node-1", queues=("gpu",), device_class="h100", gpus=[H100])
+    page = client.get("/models/lin/versions/1/").content.decode()
+    assert '<option value="gpu" selected>' in page and '<option value="h100">H100 (1 online)</option>' in page
     job = api.post("/api/v1/jobs/", {"kind": "benchmark", "model": "lin", "version": 1}, format="json").json()
-    assert job["device"] == "gpu"
+    assert job["device"] == "gpu" and job["waiting"] is None
+    Policy.objects.filter(transition="design->test", risk_tier=model.risk_tier).update(
+        evidence={"benchmark": True, "benchmark_device": "a100"}
+    )
+    page = client.get("/models/lin/versions/1/").content.decode()
+    assert '<option value="a100" selected>A100 — no worker of this class is online; the job would wait</option>' in page
+    job = api.post("/api/v1/jobs/", {"kind": "benchmark", "model": "lin", "version": 1}, format="json").json()
+    assert job["device"] == "a100" and job["queue"] == "gpu.a100"
+    assert (
+        job["waiting"]
+        == "No worker of class a100 is online (none consumes queue gpu.a100); the job waits until one starts."
+    )
