@@ -7,7 +7,10 @@ from fleet.models import Worker
 
 class WorkerFilterSet(django_filters.FilterSet):
     device_class = django_filters.CharFilter(field_name="device_class", help_text="A GPU class, e.g. h100.")
-    online = django_filters.BooleanFilter(method="filter_online", help_text="true: online now; false: offline.")
+    # A choice, not a BooleanFilter: "maybe" is refused (400), never read as "no filter".
+    online = django_filters.ChoiceFilter(
+        choices=[("true", "online"), ("false", "offline")], method="filter_online", help_text="true or false."
+    )
 
     class Meta:
         model = Worker
@@ -15,4 +18,4 @@ class WorkerFilterSet(django_filters.FilterSet):
 
     def filter_online(self, queryset, name, value):
         online = Worker.objects.online().values("pk")
-        return queryset.filter(pk__in=online) if value else queryset.exclude(pk__in=online)
+        return queryset.filter(pk__in=online) if value == "true" else queryset.exclude(pk__in=online)

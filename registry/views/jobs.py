@@ -51,8 +51,6 @@ def job_start(request: HttpRequest, name: str, number: int, kind: str) -> HttpRe
             form_error(form, exc)
         else:
             messages.success(request, f"{job.get_kind_display()} job #{job.pk} is queued on '{job.queue}'.")
-            if waiting := selectors.job_waiting(job):
-                messages.warning(request, waiting)
             return redirect(job)
     messages.error(request, "The job was not started: see the marked fields below.")
     forms = {"validation_form": form} if kind == JobKind.VALIDATION else {"benchmark_form": form}

@@ -35,6 +35,6 @@ def test_start_a_validation_job_and_watch_it_finish(page, worker, scientist, tea
     page.wait_for_selector("#checks", timeout=60_000)  # the page reloads itself when the job ends
     _shot(page, "07-job-validation-done")
     assert page.inner_text("#progress-pct") == "100%"
-    assert "verdict: passed" in page.inner_text("#job-status")
+    assert "Passed its checks" in page.inner_text("#job-status")
     assert "accuracy" in page.inner_text("#metrics")
     assert page.console_errors == []
