@@ -16,6 +16,7 @@ def artifact_storage(settings, tmp_path):
     }
     settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "uploads")
     (tmp_path / "uploads").mkdir()
+    settings.GATEHOUSE_ARTIFACT_CACHE_DIR = str(tmp_path / "artifact-cache")  # a worker's cache, per test
     return root
 
 

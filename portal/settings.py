@@ -152,6 +152,8 @@ CELERY_BEAT_SCHEDULE = {
     "webhooks-resend": {"task": "approvals.webhooks_resend", "schedule": 60.0, "options": {"expires": 50}},
     # Production versions whose validation is older than their tier's interval are validated again.
     "revalidations": {"task": "registry.revalidations_start", "schedule": 6 * 3600.0, "options": {"expires": 3600}},
+    # Every stored artifact re-hashed against its digest once a week; a mismatch is reported to IT.
+    "artifacts-scrub": {"task": "registry.artifacts_scrub", "schedule": 7 * 24 * 3600.0, "options": {"expires": 3600}},
 }
 
 # --- Jobs ------------------------------------------------------------------------------------------------
@@ -212,6 +214,11 @@ STORAGES = {
 
 # Uploads are spooled to disk and hashed chunk by chunk (registry.uploads); nothing is held in memory.
 GATEHOUSE_MAX_UPLOAD_MB = env_int("GATEHOUSE_MAX_UPLOAD_MB", 1024, minimum=1)
+GATEHOUSE_ARTIFACT_MAX_FILES = env_int("GATEHOUSE_ARTIFACT_MAX_FILES", 256, minimum=1)
+GATEHOUSE_ARTIFACT_MAX_MB = env_int("GATEHOUSE_ARTIFACT_MAX_MB", 65536, minimum=1)  # a version's files, in all
+# Each worker keeps the artifacts it ran, content-addressed and verified, so a node fetches a model once.
+GATEHOUSE_ARTIFACT_CACHE_DIR = env_str("GATEHOUSE_ARTIFACT_CACHE_DIR", str(VAR_DIR / "cache"))
+GATEHOUSE_ARTIFACT_CACHE_MB = env_int("GATEHOUSE_ARTIFACT_CACHE_MB", 51200, minimum=1)
 FILE_UPLOAD_HANDLERS = ["registry.uploads.HashingUploadHandler"]
 FILE_UPLOAD_TEMP_DIR = env_str("GATEHOUSE_UPLOAD_TEMP_DIR")
 FILE_UPLOAD_PERMISSIONS = 0o640

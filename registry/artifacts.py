@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
+import os
+import shutil
+import tarfile
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,9 +18,10 @@ from typing import IO, Any
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.http import FileResponse
+from django.http import FileResponse, Http404, StreamingHttpResponse
 
-from portal.core.errors import ApplicationError
+from portal.core.errors import ApplicationError, Conflict
+from registry.manifests import ManifestFile, ordered, version_digest
 
 logger = logging.getLogger(__name__)
 CHUNK = 1024 * 1024
@@ -106,6 +111,116 @@ class Incoming:
         return self.key
 
 
+class IncomingSet:
+    """A version's files on their way into storage: the ONNX file and its external data files, spooled and
+    hashed, laid out at their relative paths in a folder of their own for the inspection child."""
+
+    def __init__(self, model: SpooledFile, data: dict[str, SpooledFile]):
+        self.model_path = model.original_name
+        self.files = {self.model_path: model, **data}
+        self.folder = tempfile.mkdtemp(prefix="gatehouse-set-", dir=settings.FILE_UPLOAD_TEMP_DIR)
+        for path, spooled in self.files.items():
+            target = Path(self.folder, path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            # Moved, not linked (the ONNX checker refuses a data file with several links) and not copied: the
+            # spooled copy and the folder are on one file system, so no byte is written twice. (Django's
+            # temporary upload tolerates its file having been moved.)
+            try:
+                os.replace(spooled.path, target)
+            except OSError:
+                shutil.copyfile(spooled.path, target)
+            spooled.path, spooled._owned = str(target), True
+        self.manifest: list[ManifestFile] = ordered(
+            {"path": path, "size": f.size, "sha256": f.sha256} for path, f in self.files.items()
+        )
+        self.sha256 = version_digest(self.manifest)
+        self.size = sum(f.size for f in self.files.values())
+        self.keys: list[str] = []
+
+    @property
+    def path(self) -> str:
+        return str(Path(self.folder, self.model_path))
+
+    @property
+    def data_sizes(self) -> dict[str, int] | None:
+        return {p: f.size for p, f in self.files.items() if p != self.model_path} if len(self.files) > 1 else None
+
+    def store(self, prefix: str, single_key: str) -> tuple[str, list[dict]]:
+        """Store every file; returns the ONNX file's key and the manifest with each file's key. One file keeps
+        the key scheme versions always had; a set goes in a folder of its own, at the paths its tensors name."""
+        manifest = []
+        for entry in self.manifest:
+            wanted = single_key if len(self.files) == 1 else f"{prefix}/{entry['path']}"
+            key = storage_save(wanted, self.files[entry["path"]])
+            self.keys.append(key)
+            if len(self.files) > 1 and key != wanted:  # the runtime finds data files beside the model by name
+                raise ApplicationError(f"Storage renamed {entry['path']!r} on saving it; try the upload again.")
+            manifest.append({**entry, "key": key})
+        return next(m["key"] for m in manifest if m["path"] == self.model_path), manifest
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+        for spooled in self.files.values():
+            spooled.cleanup()
+
+
+def _data_path(fileobj: Any) -> str:
+    return Path(getattr(fileobj, "name", "") or "").name
+
+
+def _spool_set(artifact: Any, data: list[Any], *, field: str) -> IncomingSet:
+    """Spool the model and its data files, refusing too many, duplicates and a set over its size limit; what
+    was spooled before a refusal is removed."""
+    if len(data) + 1 > settings.GATEHOUSE_ARTIFACT_MAX_FILES:
+        raise ApplicationError(
+            f"A version may have at most {settings.GATEHOUSE_ARTIFACT_MAX_FILES} files "
+            f"(GATEHOUSE_ARTIFACT_MAX_FILES); this upload has {len(data) + 1}.",
+            field="data",
+        )
+    spooled: list[SpooledFile] = []
+    try:
+        model = spool(artifact, field=field)
+        spooled.append(model)
+        files: dict[str, SpooledFile] = {}
+        for fileobj in data:
+            name = _data_path(fileobj)
+            if not name or name == model.original_name or name in files:
+                raise ApplicationError(
+                    f"Two files of the upload are named {name or '(no name)'!r}: each data file is named by the "
+                    "location its tensors give, once.",
+                    field="data",
+                )
+            files[name] = spool(fileobj, field="data")
+            spooled.append(files[name])
+        total = sum(f.size for f in spooled)
+        if total > settings.GATEHOUSE_ARTIFACT_MAX_MB * 1024 * 1024:
+            raise ApplicationError(
+                f"The files come to {total / 2**20:,.0f} MB, over the {settings.GATEHOUSE_ARTIFACT_MAX_MB:,} MB a "
+                "version may hold (GATEHOUSE_ARTIFACT_MAX_MB).",
+                field="data",
+            )
+        return IncomingSet(model, files)
+    except BaseException:
+        for f in spooled:
+            f.cleanup()
+        raise
+
+
+@contextlib.contextmanager
+def incoming_set(artifact: Any, data: list[Any] | None = None, *, field: str) -> Iterator[IncomingSet]:
+    """``incoming`` for a version: the ONNX file and its data files. A refusal anywhere in the block leaves no
+    stored file and no temporary one."""
+    upload = _spool_set(artifact, list(data or []), field=field)
+    try:
+        yield upload
+    except BaseException:
+        for key in upload.keys:
+            storage_delete_quietly(key)
+        raise
+    finally:
+        upload.cleanup()
+
+
 @contextlib.contextmanager
 def incoming(fileobj: Any, *, field: str) -> Iterator[Incoming]:
     """Spool and hash an upload for the block; if anything in it fails, what it stored is removed again, and
@@ -149,8 +264,92 @@ def _download(key: str, filename: str, sha256: str):
     return response
 
 
-def version_download_response(version):
-    return _download(version.artifact.name, f"{version.model.name}-v{version.number}.onnx", version.sha256)
+class DigestMismatch(Exception):
+    """A stored file's bytes were not the registered ones: the download stops before its last bytes."""
+
+
+def _verified_chunks(entry: dict, on_mismatch) -> Iterator[bytes]:
+    """The stored file in chunks, hashed as they go; the last chunk is held back until the digest is known, so
+    a client never receives a whole file that differs from the digest its header promised."""
+    digest = hashlib.sha256()
+    held = b""
+    with open_stored(entry["key"]) as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+            if held:
+                yield held
+            held = chunk
+    if digest.hexdigest() != entry["sha256"]:
+        on_mismatch(
+            f"The stored file {entry['path']!r} does not match its digest: the manifest says "
+            f"{entry['sha256'][:16]}…, storage holds {digest.hexdigest()[:16]}… (found while it was downloaded)."
+        )
+        raise DigestMismatch(entry["path"])
+    if held:
+        yield held
+
+
+def _tar_header(name: str, size: int) -> bytes:
+    info = tarfile.TarInfo(name)
+    info.size, info.mode, info.mtime = size, 0o644, 0
+    return info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+
+
+def _padding(size: int) -> bytes:
+    return b"\0" * (-size % tarfile.BLOCKSIZE)
+
+
+def _tar_stream(version, manifest: bytes, on_mismatch) -> tuple[Iterator[bytes], int]:
+    """The version's files as one uncompressed tar (manifest.json first), streamed, with its exact length."""
+    members = [("manifest.json", len(manifest))] + [(f["path"], f["size"]) for f in version.files]
+    length = sum(len(_tar_header(n, size)) + size + len(_padding(size)) for n, size in members) + 2 * 512
+
+    def stream() -> Iterator[bytes]:
+        yield _tar_header("manifest.json", len(manifest)) + manifest + _padding(len(manifest))
+        for entry in version.files:
+            yield _tar_header(entry["path"], entry["size"])
+            yield from _verified_chunks(entry, on_mismatch)
+            yield _padding(entry["size"])
+        yield b"\0" * 1024
+
+    return stream(), length
+
+
+def version_download_response(version, path: str | None = None, *, on_mismatch=lambda reason: None):
+    """One file of the version (``path``; the ONNX file by default for a single file), or a set as a tar stream
+    with its manifest. Every byte is checked against the manifest on its way out."""
+    if version.integrity_error:
+        raise Conflict(
+            f"{version} is withheld: its stored artifact failed its integrity check. {version.integrity_error}"
+        )
+    if path is None and version.is_set:
+        manifest = json.dumps(
+            {
+                "model": version.model.name,
+                "version": version.number,
+                "digest": version.sha256,
+                "digest_method": "model-signing root digest over the files (SHA-256)",
+                "files": [{k: f[k] for k in ("path", "size", "sha256")} for f in version.files],
+            },
+            indent=1,
+        ).encode()
+        chunks, length = _tar_stream(version, manifest, on_mismatch)
+        response = StreamingHttpResponse(chunks, content_type="application/x-tar")
+        response["Content-Length"] = str(length)
+        response["Content-Disposition"] = f'attachment; filename="{version.model.name}-v{version.number}.tar"'
+        response["X-Gatehouse-Digest"] = version.sha256
+        return response
+    entry = version.model_file if path is None else next((f for f in version.files if f["path"] == path), None)
+    if entry is None:
+        raise Http404(f"{version} has no file {path!r}; its files are {', '.join(f['path'] for f in version.files)}.")
+    filename = f"{version.model.name}-v{version.number}.onnx" if not version.is_set and path is None else entry["path"]
+    response = StreamingHttpResponse(_verified_chunks(entry, on_mismatch), content_type="application/octet-stream")
+    response["Content-Length"] = str(entry["size"])
+    response["Content-Disposition"] = f'attachment; filename="{Path(filename).name}"'
+    response["X-Checksum-SHA256"] = entry["sha256"]
+    if version.is_set:
+        response["X-Gatehouse-Digest"] = version.sha256
+    return response
 
 
 def dataset_download_response(dataset):

@@ -63,6 +63,7 @@ class AuditAction(models.TextChoices):
     MODEL_CREATED = "registry.model.created", "Model registered"
     MODEL_UPDATED = "registry.model.updated", "Model changed"
     VERSION_CREATED = "registry.version.created", "Version uploaded"
+    VERSION_INTEGRITY_FAILED = "registry.version.integrity_failed", "Stored artifact no longer matches its digest"
     DATASET_CREATED = "registry.dataset.created", "Dataset added"
     OBSERVATION_RECORDED = "registry.observation.recorded", "Observation from production recorded"
     VALIDATION_CREATED = "registry.job.validation.created", "Validation started"

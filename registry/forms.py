@@ -127,11 +127,33 @@ class RiskTierLowerForm(forms.Form):
         self.fields["risk_tier"].choices = [(tier, RiskTier(tier).label) for tier in reversed(below)]
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Any number of files in one field (Django's documented pattern for <input type=file multiple>)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, list | tuple) else [data]
+        return [super(MultipleFileField, self).clean(f, initial) for f in files if f]
+
+
 class ModelVersionForm(forms.Form):
     artifact = forms.FileField(
         label="ONNX file",
         help_text="The model exported to ONNX (.onnx). Pickles and framework checkpoints are refused.",
         widget=forms.ClearableFileInput(attrs={"accept": ".onnx"}),
+    )
+    data = MultipleFileField(
+        label="External data files",
+        required=False,
+        help_text="Only for a model whose weights live outside the graph (every model over 2 GB): the files its "
+        "tensors name, such as model.onnx.data. The version's digest then covers every file.",
     )
     source_code_url = forms.URLField(label="Source code URL", required=False, max_length=500, assume_scheme="https")
     source_commit = forms.RegexField(

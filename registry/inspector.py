@@ -94,7 +94,9 @@ class _ServerGone(Exception):
 _inspector = _Inspector()
 
 
-def inspect_file(kind: str, path: str, *, field: str, label_column: str | None = None) -> dict[str, Any]:
+def inspect_file(
+    kind: str, path: str, *, field: str, label_column: str | None = None, data_files: dict[str, int] | None = None
+) -> dict[str, Any]:
     """Parse ``path`` with registry.inspection in a child process with memory and CPU limits.
 
     Raises ApplicationError with the child's message when the file is refused.
@@ -104,6 +106,7 @@ def inspect_file(kind: str, path: str, *, field: str, label_column: str | None =
             "kind": kind,
             "path": str(path),
             "label": label_column,
+            "files": data_files,
             "limits": {
                 "max_columns": settings.GATEHOUSE_DATASET_MAX_COLUMNS,
                 "max_column_name": settings.GATEHOUSE_DATASET_MAX_COLUMN_NAME,

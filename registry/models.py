@@ -139,10 +139,17 @@ class ModelVersion(models.Model):
     number = models.PositiveIntegerField(validators=[MinValueValidator(1)])
     stage = models.CharField(max_length=12, choices=Stage.choices, default=Stage.DESIGN, db_index=True)
 
-    artifact = models.FileField(max_length=300)
+    artifact = models.FileField(max_length=300, help_text="The ONNX file; a set's data files lie beside it.")
     format = models.CharField(max_length=12, choices=ArtifactFormat.choices, default=ArtifactFormat.ONNX)
+    # The version's digest (registry/manifests.py): one file's SHA-256, or a set's model-signing root digest.
     sha256 = models.CharField(max_length=64, validators=[sha256_validator], db_index=True)
-    size_bytes = models.BigIntegerField()
+    size_bytes = models.BigIntegerField(help_text="All files together.")
+    # [{"path", "size", "sha256", "key"}] in model-signing's order; "key" is where storage keeps the file.
+    files = models.JSONField(default=list)
+    # Set when stored bytes were found not to match the digest (a worker, a download, the weekly scrub): the
+    # version then runs no job, is served to nobody and is promoted nowhere until IT restores the file.
+    integrity_error = models.TextField(blank=True)
+    integrity_checked_at = models.DateTimeField(null=True, blank=True)
     # Read from the graph: {"inputs": [{name, dtype, shape}], "outputs": [...]}; shape items are ints or
     # symbolic names (str) or null when unknown.
     signature = models.JSONField(default=dict)
@@ -186,6 +193,16 @@ class ModelVersion(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("registry:version-detail", kwargs={"name": self.model.name, "number": self.number})
+
+    @property
+    def is_set(self) -> bool:
+        """An ONNX model with external data files: its digest is the manifest's root digest."""
+        return len(self.files) > 1
+
+    @property
+    def model_file(self) -> dict:
+        """The manifest entry of the ONNX file itself."""
+        return next((f for f in self.files if f["key"] == self.artifact.name), self.files[0])
 
 
 class Dataset(models.Model):

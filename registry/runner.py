@@ -8,7 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -18,7 +18,7 @@ from django.utils import timezone
 from fleet.devices import ANY_GPU, CPU, describe
 from fleet.services import worker_job
 from portal.core.services import audit_event_record
-from registry import signals
+from registry import cache, signals
 from registry.artifacts import local_path
 from registry.choices import JOB_ENDED_ACTION, AuditAction, JobKind, JobStatus, Verdict
 from registry.evidence import environment, load_runtime
@@ -26,6 +26,7 @@ from registry.evidence.benchmark import BenchmarkParams, run_benchmark, slo_verd
 from registry.evidence.limits import memory_limit
 from registry.evidence.validation import ValidationInput, ValidationStopped, validate
 from registry.models import Job, ModelVersion
+from registry.services.integrity import version_integrity_failed
 
 logger = logging.getLogger(__name__)
 LOG_LIMIT = 100_000  # characters of log kept on the row (the tail)
@@ -152,6 +153,8 @@ def _run_claimed(job: Job, hostname: str) -> str:
         status, verdict, result, error = JobStatus.ERROR, "", None, ""
         try:
             version = ModelVersion.objects.select_related("model").get(pk=job.version_id)
+            if version.integrity_error:  # nothing runs on bytes known not to be the ones registered
+                raise cache.CorruptArtifact.known(version.integrity_error)
             runner: Callable = _run_validation if job.kind == JobKind.VALIDATION else _run_benchmark
             result = runner(job, version, reporter, env)
             verdict = result.get("verdict") or ""
@@ -162,6 +165,9 @@ def _run_claimed(job: Job, hostname: str) -> str:
             verdict = Verdict.FAILED
         except InterruptedError:
             status, error = JobStatus.CANCELLED, "Cancelled while running."
+        except cache.CorruptArtifact as exc:
+            status, error = JobStatus.FAILED, str(exc)
+            version_integrity_failed(version_id=job.version_id, reason=str(exc))
         except MemoryError:
             status, error = (
                 JobStatus.FAILED,
@@ -221,6 +227,24 @@ def _finish(job_id: int, attempt: int, *, status: str, verdict: str, result, err
             )
 
 
+@contextmanager
+def _artifact(version: ModelVersion, reporter: _Reporter, env: dict):
+    """The version's files from this node's cache (fetched and verified on a miss); the job records which."""
+    with cache.version_files(version) as cached:
+        env["artifact_cache"] = {
+            "hit": cached.hit,
+            "fetched_bytes": cached.fetched_bytes,
+            "seconds": round(cached.seconds, 3),
+            "files": len(version.files),
+        }
+        reporter._mine().update(environment=env)
+        reporter.log(
+            f"Artifact {version.sha256[:12]}… ({len(version.files)} file{'s' * (len(version.files) != 1)}): "
+            + ("from this node's cache" if cached.hit else f"fetched and verified, {cached.fetched_bytes:,} bytes")
+        )
+        yield cached.model_path
+
+
 def _champion(version: ModelVersion, dataset_id: int) -> dict | None:
     """Metrics of the production version's latest passed validation on the same dataset."""
     production = ModelVersion.objects.production_other_than(version)
@@ -248,7 +272,7 @@ def _run_validation(job: Job, version: ModelVersion, reporter: _Reporter, env: d
         )
         champion = None
     reporter.log(f"Validating {version} on {dataset.name} ({dataset.row_count:,} rows)")
-    with local_path(version.artifact.name) as artifact, local_path(dataset.file.name) as data:
+    with _artifact(version, reporter, env) as artifact, local_path(dataset.file.name) as data:
         spec = ValidationInput(
             artifact_path=artifact,
             expected_sha256=job.artifact_sha256,
@@ -262,6 +286,7 @@ def _run_validation(job: Job, version: ModelVersion, reporter: _Reporter, env: d
             production_signature=production_signature,
             margin=params.get("margin", 0.01),
             batch_rows=params.get("batch_rows", 50_000),
+            files=[{k: f[k] for k in ("path", "size", "sha256")} for f in version.files],
         )
         with memory_limit(settings.GATEHOUSE_JOB_MEMORY_MB):  # validation runs on the CPU: always bounded
             result = validate(
@@ -283,7 +308,7 @@ def _run_benchmark(job: Job, version: ModelVersion, reporter: _Reporter, env: di
     # by its NVML index and recorded by its UUID.
     gpus = (env.get("nvml") or {}).get("gpus") or []
     card = gpus[0] if gpus else None
-    with local_path(version.artifact.name) as artifact:
+    with _artifact(version, reporter, env) as artifact:
         runtime = load_runtime(artifact, fmt=version.format, device=CPU if job.device == CPU else ANY_GPU)
         info = runtime.info
         reporter.log(f"Runtime {info.runtime} {info.runtime_version}, provider {info.provider}")

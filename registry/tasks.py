@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import close_old_connections
 
 from registry.services import monitoring
+from registry.services.integrity import artifacts_scrub as scrub
 from registry.services.jobs import reap_stale_jobs
 
 
@@ -56,3 +57,8 @@ def jobs_reap() -> dict:
 @shared_task(name="registry.revalidations_start")
 def revalidations_start() -> list[int]:
     return [job.pk for job in monitoring.revalidations_start()]
+
+
+@shared_task(name="registry.artifacts_scrub")
+def artifacts_scrub() -> dict:
+    return scrub()

@@ -152,6 +152,7 @@ def worker_env(transactional_db, shared_artifacts, settings) -> dict[str, str]:
         "GATEHOUSE_ARTIFACT_ROOT": str(shared_artifacts),
         "GATEHOUSE_JOB_HEARTBEAT_S": "1",
         "GATEHOUSE_WORKER_HEARTBEAT_S": "1",
+        "GATEHOUSE_ARTIFACT_CACHE_DIR": str(shared_artifacts.parent / "worker-artifact-cache"),
         "SECRET_KEY": settings.SECRET_KEY,
         "DEBUG": "false",
     }

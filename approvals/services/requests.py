@@ -20,6 +20,7 @@ from portal.core.errors import ApplicationError, Conflict
 from portal.core.roles import Role, user_roles
 from portal.core.services import audit_event_record
 from registry import permissions as registry_permissions
+from registry.choices import Stage
 from registry.models import ModelVersion, RegisteredModel
 
 
@@ -68,6 +69,12 @@ def _may_open(actor: AbstractBaseUser, version: ModelVersion, action: str) -> tu
         raise ApplicationError(f"{version} is in {version.stage}: it cannot be asked to {action}.", field="action")
     if not may_request(actor, version, transition):
         raise PermissionDenied(f"Your role cannot {transition.label.lower()} for {version.model.name}.")
+    if version.integrity_error and transition.target == Stage.PRODUCTION:
+        raise ApplicationError(
+            f"{version}'s stored artifact failed its integrity check ({version.integrity_error}) It cannot go to "
+            "production until IT restores the file.",
+            field="action",
+        )
     if action == Action.ROLLBACK and previous_production(version) != version:
         raise ApplicationError(
             f"Only the version in production before the current one can be rolled back to; {version} is not it.",

@@ -71,6 +71,8 @@ def apply_if_ready(request: PromotionRequest, *, actor) -> bool:
             "a rollback now would skip a version.",
         )
         return False
+    if version.integrity_error and request.to_stage == Stage.PRODUCTION:
+        return False  # the stored bytes are not the ones approved: nothing moves until IT restores them
     approvals = selectors.approvals_status(request)
     if not approvals["complete"]:
         return False

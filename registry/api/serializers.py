@@ -104,6 +104,11 @@ class VersionOutputSerializer(serializers.ModelSerializer):
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     parent_number = serializers.SlugRelatedField(source="parent", slug_field="number", read_only=True)
     download_url = serializers.SerializerMethodField()
+    files = serializers.SerializerMethodField(
+        help_text="The manifest: each file's path, size and SHA-256. With more than one file, sha256 is the "
+        "model-signing root digest over them."
+    )
+    integrity_error = serializers.CharField(read_only=True, help_text="Set when the stored bytes no longer match.")
 
     class Meta:
         model = ModelVersion
@@ -114,6 +119,8 @@ class VersionOutputSerializer(serializers.ModelSerializer):
             "format",
             "sha256",
             "size_bytes",
+            "files",
+            "integrity_error",
             "signature",
             "opsets",
             "ir_version",
@@ -131,6 +138,9 @@ class VersionOutputSerializer(serializers.ModelSerializer):
             "download_url",
         ]
 
+    def get_files(self, obj) -> list[dict]:
+        return [{k: f[k] for k in ("path", "size", "sha256")} for f in obj.files]
+
     def get_download_url(self, obj) -> str | None:
         """Where a token-authenticated client fetches the bytes; null for roles that may not download."""
         return download_url(self.context.get("request"), "api-version-artifact", name=obj.model.name, number=obj.number)
@@ -138,6 +148,13 @@ class VersionOutputSerializer(serializers.ModelSerializer):
 
 class VersionCreateInputSerializer(InputSerializer):
     artifact = serializers.FileField(help_text="The ONNX file (multipart/form-data).")
+    data = serializers.ListField(
+        child=serializers.FileField(),
+        required=False,
+        default=list,
+        help_text="The external data files the model's tensors name, one repeated 'data' part each, its filename "
+        "the tensor's location (e.g. model.onnx.data).",
+    )
     source_code_url = serializers.URLField(max_length=500, required=False, default="", allow_blank=True)
     source_commit = serializers.RegexField(
         r"^[0-9a-fA-F]{7,64}$",

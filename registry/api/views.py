@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from django.http import FileResponse
+from django.http import FileResponse, StreamingHttpResponse
 from django.utils.functional import SimpleLazyObject
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -26,6 +26,7 @@ from registry.filters import JobFilterSet, RegisteredModelFilterSet
 from registry.models import Dataset, ModelVersion, Observation, RegisteredModel
 from registry.services import jobs as job_services
 from registry.services import monitoring
+from registry.services.integrity import version_integrity_failed
 
 
 class ViewPermission(DjangoModelPermissionsOrAnonReadOnly):
@@ -190,10 +191,20 @@ class _DownloadApi(APIView):
 
 
 class VersionArtifactApi(_DownloadApi):
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
-    def get(self, request: Request, name: str, number: int) -> FileResponse:
+    @extend_schema(
+        parameters=[OpenApiParameter("path", str, description="One file of a set, by its path in the manifest.")],
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+    )
+    def get(self, request: Request, name: str, number: int) -> StreamingHttpResponse:
+        """The ONNX file; for a model with external data, one file by ?path= or the whole set as a tar stream
+        (manifest.json first). Each byte is checked against the manifest as it goes out."""
         self.check_download(request)
-        return version_download_response(selectors.version_get(name=name, number=number))
+        version = selectors.version_get(name=name, number=number)
+        return version_download_response(
+            version,
+            request.query_params.get("path"),
+            on_mismatch=lambda reason: version_integrity_failed(version_id=version.pk, reason=reason),
+        )
 
 
 class DatasetFileApi(_DownloadApi):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ from registry.evidence.drift import ReferenceBuilder
 from registry.evidence.metrics import classification_metrics, regression_metrics
 from registry.evidence.scoring import threshold_checks
 from registry.evidence.signatures import normalise, signature_changes
+from registry.manifests import version_digest
 
 __all__ = ["Check", "ValidationInput", "ValidationStopped", "validate"]
 CLASSIFICATION = ("binary-classification", "multiclass")
@@ -41,6 +43,8 @@ class ValidationInput:
     production_signature: dict[str, Any] | None = None
     margin: float = 0.01
     batch_rows: int = 50_000
+    # The version's manifest ({path, size, sha256}): a set's files lie beside the ONNX file at their paths.
+    files: list[dict] = field(default_factory=list)
 
 
 def _sha256(path: str) -> str:
@@ -165,20 +169,26 @@ class _Run:
         """The stored bytes are the registered ones and the graph passes the checker; returns its class labels."""
         spec = self.spec
         self.progress(0.01, "checking the artifact digest")
-        actual = _sha256(spec.artifact_path)
+        if len(spec.files) > 1:  # a set: every file hashed, and the root digest over them (registry.manifests)
+            folder = Path(spec.artifact_path).parent
+            actual = version_digest([{**f, "sha256": _sha256(str(folder / f["path"]))} for f in spec.files])
+        else:
+            actual = _sha256(spec.artifact_path)
         if actual != spec.expected_sha256:
             self.stop(
                 "digest",
-                f"The stored artifact's SHA-256 is {actual}, not the registered "
-                f"{spec.expected_sha256}: the file in storage was changed or corrupted. Upload the "
+                f"The stored artifact's digest is {actual}, not the registered "
+                f"{spec.expected_sha256}: the files in storage were changed or corrupted. Upload the "
                 "model again.",
             )
-        self.check("digest", "pass", f"The stored artifact matches the registered SHA-256 {actual[:12]}…")
+        files = f" over its {len(spec.files)} files" if len(spec.files) > 1 else ""
+        self.check("digest", "pass", f"The stored artifact matches the registered digest {actual[:12]}…{files}")
         self.progress(0.02, "checking the graph")
         model_proto = onnx.load(spec.artifact_path, load_external_data=False)
         try:
-            onnx.checker.check_model(model_proto)
-        except onnx.checker.ValidationError as exc:
+            # By path for a set: the checker then reads the external tensors where they lie.
+            onnx.checker.check_model(spec.artifact_path if len(spec.files) > 1 else model_proto)
+        except (onnx.checker.ValidationError, ValueError) as exc:
             self.stop("graph", f"onnx.checker refused the graph: {str(exc).splitlines()[0][:300]}")
         self.check("graph", "pass", "The graph passes onnx.checker.")
         return _class_labels(model_proto)

@@ -104,7 +104,67 @@ def checked(facts: dict[str, Any]) -> dict[str, Any]:
     return facts
 
 
-def inspect_onnx(path: str) -> dict[str, Any]:
+def _external_location(tensor) -> tuple[str, int, int | None]:
+    entries = {entry.key: entry.value for entry in tensor.external_data}
+    try:
+        offset = int(entries.get("offset") or 0)
+        length = int(entries["length"]) if entries.get("length") else None
+    except ValueError:
+        raise Rejected(f"Tensor {tensor.name!r} gives an offset or length that is not a number.") from None
+    return entries.get("location", ""), offset, length
+
+
+def _safe_location(location: str) -> bool:
+    """A path inside the model's folder: relative, no '..', no backslash or NUL, no empty part."""
+    parts = location.split("/")
+    return (
+        bool(location)
+        and not location.startswith("/")
+        and "\\" not in location
+        and "\0" not in location
+        and all(part not in ("", ".", "..") for part in parts)
+    )
+
+
+def check_external_data(model, data_files: dict[str, int]) -> int:
+    """Every tensor kept outside the graph names a file of the upload by a safe relative path, and its bytes
+    (offset + length) lie inside that file; every uploaded data file is used. Returns the tensors checked."""
+    external = [t for t in external_data_helper._get_all_tensors(model) if external_data_helper.uses_external_data(t)]
+    used: set[str] = set()
+    for tensor in external:
+        location, offset, length = _external_location(tensor)
+        if not _safe_location(location):
+            raise Rejected(
+                f"Tensor {tensor.name!r} keeps its data at {location!r}, outside the model's folder: a location "
+                "must be a relative path inside the set (no absolute path, no '..')."
+            )
+        if location not in data_files:
+            raise Rejected(
+                f"Tensor {tensor.name!r} keeps its data in {location!r}, which is not in the upload. Add that file "
+                f"as a data file (its name must be {location!r})."
+            )
+        size = data_files[location]
+        end = offset + (length if length is not None else 0)
+        if offset < 0 or (length is not None and length < 0) or end > size or (length is None and offset > size):
+            raise Rejected(
+                f"Tensor {tensor.name!r} reads {location!r} at offset {offset:,}"
+                + (f" for {length:,} bytes" if length is not None else "")
+                + f", past the end of the file ({size:,} bytes): the data file is truncated or from another export."
+            )
+        used.add(location)
+    unused = sorted(set(data_files) - used)
+    if unused:
+        raise Rejected(
+            f"No tensor of the model reads {', '.join(repr(u) for u in unused[:5])}"
+            + (f" and {len(unused) - 5} more" if len(unused) > 5 else "")
+            + ": remove the file(s) from the upload, or upload the model they belong to."
+        )
+    return len(external)
+
+
+def inspect_onnx(path: str, data_files: dict[str, int] | None = None) -> dict[str, Any]:
+    """The facts of an ONNX model. ``data_files``: {location: size} of the external data files uploaded
+    with it (the files lie beside ``path`` at their locations); None for a single-file upload."""
     size = os.path.getsize(path)
     if size == 0:
         raise Rejected("The file is empty.")
@@ -127,19 +187,26 @@ def inspect_onnx(path: str) -> dict[str, Any]:
             "The file decodes but holds no ONNX graph (no IR version or no nodes): it is truncated or not an "
             "ONNX model."
         )
-    external = [t for t in external_data_helper._get_all_tensors(model) if external_data_helper.uses_external_data(t)]
-    if external:
-        locations = sorted({entry.value for t in external for entry in t.external_data if entry.key == "location"})
-        raise Rejected(
-            f"The model keeps {len(external)} tensor(s) in external data files ({', '.join(locations) or 'unnamed'}), "
-            "which are not part of this upload. Save it as one file: onnx.save_model(model, path, "
-            "save_as_external_data=False)."
-        )
-    # The checker's verdict is reported, not raised: `checked` puts the runtime's word on opsets first.
+    if data_files is None:
+        external = [
+            t for t in external_data_helper._get_all_tensors(model) if external_data_helper.uses_external_data(t)
+        ]
+        if external:
+            locations = sorted({_external_location(t)[0] for t in external})
+            raise Rejected(
+                f"The model keeps {len(external)} tensor(s) in external data files "
+                f"({', '.join(repr(loc) for loc in locations[:5]) or 'unnamed'}), which are not part of this upload. "
+                "Upload them with it: one 'data' file per location, named as the model names it."
+            )
+        external_count = 0
+    else:
+        external_count = check_external_data(model, data_files)
+    # The checker's verdict is reported, not raised: `checked` puts the runtime's word on opsets first. By
+    # path, so a model whose weights live outside the graph (over 2 GB in all) is checked with them in place.
     checker_error = None
     try:
-        onnx.checker.check_model(model)
-    except onnx.checker.ValidationError as exc:
+        onnx.checker.check_model(path if external_count else model)
+    except (onnx.checker.ValidationError, ValueError) as exc:
         checker_error = str(exc).strip().splitlines()[0][:400]
 
     initializers = {init.name for init in model.graph.initializer}
@@ -153,5 +220,6 @@ def inspect_onnx(path: str) -> dict[str, Any]:
             "outputs": [_value_info(vi) for vi in model.graph.output],
         },
         "node_count": len(model.graph.node),
+        "external_tensors": external_count,
         "checker_error": checker_error,
     }

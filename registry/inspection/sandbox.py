@@ -23,9 +23,11 @@ from registry.inspection.sniff import Rejected
 from registry.inspection.tabular import inspect_csv, inspect_parquet
 
 
-def inspect(kind: str, path: str, label_column: str | None = None, limits: dict | None = None) -> dict[str, Any]:
+def inspect(
+    kind: str, path: str, label_column: str | None = None, limits: dict | None = None, files: dict | None = None
+) -> dict[str, Any]:
     if kind == "onnx":
-        return inspect_onnx(path)
+        return inspect_onnx(path, files)
     if kind == "csv":
         return inspect_csv(path, label_column, limits)
     if kind == "parquet":
@@ -47,9 +49,9 @@ def limit_self(memory_mb: int, cpu_s: int) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def answer(kind: str, path: str, label: str | None, limits: dict | None = None) -> str:
+def answer(kind: str, path: str, label: str | None, limits: dict | None = None, files: dict | None = None) -> str:
     try:
-        result = {"ok": True, **inspect(kind, path, label, limits)}
+        result = {"ok": True, **inspect(kind, path, label, limits, files)}
     except Rejected as exc:
         result = {"ok": False, "error": str(exc), "field": exc.field}
     except MemoryError:
@@ -81,7 +83,9 @@ def _inspect_in_child(request: dict) -> dict:
             os.closerange(3, write_end)
             os.closerange(write_end + 1, 65536)
             limit_self(request["memory_mb"], request["timeout_s"])
-            data = answer(request["kind"], request["path"], request.get("label"), request.get("limits")).encode()
+            data = answer(
+                request["kind"], request["path"], request.get("label"), request.get("limits"), request.get("files")
+            ).encode()
             with os.fdopen(write_end, "wb") as out:
                 out.write(data)
         except BaseException:

@@ -12,7 +12,7 @@ from django.db.models import Max
 from portal.core.errors import ApplicationError
 from portal.core.services import audit_event_record
 from registry import permissions
-from registry.artifacts import incoming
+from registry.artifacts import incoming_set
 from registry.choices import AuditAction
 from registry.inspector import inspect_file
 from registry.models import ModelVersion, RegisteredModel
@@ -35,15 +35,18 @@ def model_version_create(
     actor: AbstractBaseUser,
     model: RegisteredModel,
     artifact: Any,
+    data: list[Any] | None = None,
     parent_number: int | None = None,
     metrics: dict[str, float] | None = None,
     **lineage: Unpack[Lineage],
 ) -> ModelVersion:
-    """Register a new version of ``model`` from an ONNX file; the server assigns the number."""
+    """Register a new version of ``model`` from an ONNX file and, for a model whose weights live outside the
+    graph, the external data files its tensors name (``data``, each named by its location); the server
+    assigns the number. The digest is the file's SHA-256, or the set's root digest (registry/manifests.py)."""
     permissions.require_add_version(actor, model)
     metrics = _clean_metrics(metrics or {})
-    with incoming(artifact, field="artifact") as upload:
-        facts = inspect_file("onnx", upload.path, field="artifact")
+    with incoming_set(artifact, data, field="artifact") as upload:
+        facts = inspect_file("onnx", upload.path, field="artifact", data_files=upload.data_sizes)
         with transaction.atomic():
             locked = _locked_for_upload(actor, model, upload.sha256)
             number = (locked.versions.aggregate(n=Max("number"))["n"] or 0) + 1
@@ -53,6 +56,7 @@ def model_version_create(
                 format=facts["format"],
                 sha256=upload.sha256,
                 size_bytes=upload.size,
+                files=upload.manifest,  # each entry gets its storage key when stored, below
                 signature=facts["signature"],
                 opsets=facts["opsets"],
                 ir_version=facts["ir_version"],
@@ -66,7 +70,10 @@ def model_version_create(
             # The number is unique under the model's row lock and a new version is in design: the fields are
             # validated here, the constraints by the database on insert.
             version.full_clean(exclude=FETCHED_RELATIONS, validate_unique=False, validate_constraints=False)
-            version.artifact.name = upload.store(f"models/{locked.name}/v{number}/{upload.sha256[:12]}.onnx")
+            folder = f"models/{locked.name}/v{number}"
+            version.artifact.name, version.files = upload.store(
+                f"{folder}/{upload.sha256[:12]}", f"{folder}/{upload.sha256[:12]}.onnx"
+            )
             version.save()
             if locked.first_version_at is None:  # a flow milestone (approvals.milestones)
                 RegisteredModel.objects.filter(pk=locked.pk).update(first_version_at=version.created_at)
@@ -79,6 +86,7 @@ def model_version_create(
                     "number": number,
                     "sha256": upload.sha256,
                     "size_bytes": upload.size,
+                    "files": [{k: f[k] for k in ("path", "size", "sha256")} for f in version.files],
                     "stage": version.stage,
                     "source_commit": lineage.get("source_commit", ""),
                     "metrics": metrics,
@@ -94,7 +102,7 @@ def _locked_for_upload(actor: AbstractBaseUser, model: RegisteredModel, sha256: 
     twin = locked.versions.filter(sha256=sha256).values_list("number", flat=True).first()
     if twin is not None:
         raise ApplicationError(
-            f"This file is identical to v{twin} of {locked.name} (same SHA-256). A version's artifact never "
+            f"These files are identical to v{twin} of {locked.name} (the same digest). A version's artifact never "
             "changes, so there is nothing new to register.",
             field="artifact",
         )

@@ -7,11 +7,12 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from portal.core.errors import ApplicationError
+from portal.core.errors import ApplicationError, Conflict
 from portal.core.views import form_error
 from registry import permissions, selectors, services
 from registry.artifacts import version_download_response
 from registry.forms import BenchmarkJobForm, ModelVersionForm, ValidationJobForm
+from registry.services.integrity import version_integrity_failed
 
 OBSERVATIONS_SHOWN = 10
 
@@ -28,6 +29,7 @@ def version_create(request: HttpRequest, name: str) -> HttpResponse:
                 actor=request.user,
                 model=model,
                 artifact=data["artifact"],
+                data=data["data"],
                 source_code_url=data["source_code_url"],
                 source_commit=data["source_commit"].lower(),
                 training_run_url=data["training_run_url"],
@@ -40,7 +42,8 @@ def version_create(request: HttpRequest, name: str) -> HttpResponse:
         except ApplicationError as exc:
             form_error(form, exc)
         else:
-            messages.success(request, f"Uploaded {version}: SHA-256 {version.sha256[:12]}…")
+            files = f" ({len(version.files)} files)" if version.is_set else ""
+            messages.success(request, f"Uploaded {version}{files}: digest {version.sha256[:12]}…")
             return redirect(version)
     return render(request, "registry/version_form.html", {"form": form, "model": model})
 
@@ -95,5 +98,15 @@ def _observation_chart(version) -> dict | None:
 
 @login_required
 def version_download(request: HttpRequest, name: str, number: int) -> HttpResponse:
+    """The ONNX file, one file of a set (?path=), or a set as a tar with its manifest."""
     permissions.require_download(request.user)
-    return version_download_response(selectors.version_get(name=name, number=number))
+    version = selectors.version_get(name=name, number=number)
+    try:
+        return version_download_response(
+            version,
+            request.GET.get("path"),
+            on_mismatch=lambda reason: version_integrity_failed(version_id=version.pk, reason=reason),
+        )
+    except Conflict as exc:
+        messages.error(request, exc.message)
+        return redirect(version)
