@@ -1,6 +1,8 @@
-"""Measure a large ONNX upload through the API: MB/s, and the web process's peak memory.
+"""Measure a large ONNX upload through the API: MB/s, and the web process's peak memory, beside this
+machine's limit (reading the same bytes, hashing them and writing them to disk) measured in the same run.
 
-    .venv/bin/python bench/upload_large.py --mb 500
+    .venv/bin/python bench/upload_large.py --mb 500              # one file
+    .venv/bin/python bench/upload_large.py --mb 2600 --external  # weights in a data file (over 2 GB: it must)
 
 Starts gunicorn (one sync worker) on a scratch SQLite database and artifact folder, creates a data
 scientist with a token, writes a real ONNX file of about --mb megabytes (one big MatMul weight), uploads it
@@ -26,20 +28,57 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from registry.manifests import version_digest  # noqa: E402
 
 
-def make_model(path: Path, mb: int) -> None:
-    rows = 1000
-    cols = mb * 1024 * 1024 // 4 // rows
-    weights = numpy_helper.from_array(np.random.default_rng(0).random((rows, cols), dtype=np.float32), "W")
+def make_model(path: Path, mb: int, *, external: bool = False) -> list[Path]:
+    """A real ONNX model of about ``mb`` MB: a chain of square MatMuls (at most 512 MB of weights each).
+    ``external``: the weights in ``<name>.data`` beside the graph, as PyTorch saves a large model."""
+    rows = 4096
+    layers = max(1, -(-mb // 512))
+    cols_total = mb * 1024 * 1024 // 4 // rows
+    rng = np.random.default_rng(0)
+    nodes, weights, previous = [], [], "input"
+    for i in range(layers):
+        cols = rows if i < layers - 1 else max(1, cols_total - rows * (layers - 1))
+        weights.append(numpy_helper.from_array(rng.random((rows, cols), dtype=np.float32), f"W{i}"))
+        nodes.append(helper.make_node("MatMul", [previous, f"W{i}"], [f"h{i}"]))
+        previous = f"h{i}"
     x = helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", rows])
-    y = helper.make_tensor_value_info("output", TensorProto.FLOAT, ["N", cols])
-    graph = helper.make_graph(
-        [helper.make_node("MatMul", ["input", "W"], ["output"])], "big", [x], [y], initializer=[weights]
-    )
+    y = helper.make_tensor_value_info(previous, TensorProto.FLOAT, ["N", cols])
+    graph = helper.make_graph(nodes, "big", [x], [y], initializer=weights)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
-    onnx.save_model(model, str(path))
+    if not external:
+        onnx.save_model(model, str(path))
+        return [path]
+    data = path.with_name(path.name + ".data")
+    onnx.save_model(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True, location=data.name)
+    return [path, data]
+
+
+def hash_write_limit(paths: list[Path], scratch: Path) -> float:
+    """MB/s of this machine reading the files, hashing them and writing them to disk, as a server must."""
+    size = sum(p.stat().st_size for p in paths)
+    began = time.perf_counter()
+    for path in paths:
+        digest = hashlib.sha256()
+        with open(path, "rb") as source, open(scratch, "wb") as out:
+            while chunk := source.read(4 * 1024 * 1024):
+                digest.update(chunk)
+                out.write(chunk)
+        scratch.unlink()
+    return size / 2**20 / (time.perf_counter() - began)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(4 * 1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def vm_hwm_kb(pid: int) -> int:
@@ -53,6 +92,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--mb", type=int, default=500)
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--external", action="store_true", help="weights in an external data file")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="gatehouse-bench-"))
     env = {
@@ -61,6 +101,7 @@ def main() -> int:
         "SECRET_KEY": "bench-only",
         "GATEHOUSE_VAR_DIR": str(work),
         "GATEHOUSE_MAX_UPLOAD_MB": str(args.mb * 2),
+        "GATEHOUSE_INSPECT_TIMEOUT_S": "900",
         "ALLOWED_HOSTS": "127.0.0.1",
     }
     env.pop("DATABASE_URL", None)
@@ -82,9 +123,11 @@ def main() -> int:
         .splitlines()[-1]
     )
     model_path = work / "big.onnx"
-    make_model(model_path, args.mb)
-    size = model_path.stat().st_size
-    digest = hashlib.sha256(model_path.read_bytes()).hexdigest()
+    paths = make_model(model_path, args.mb, external=args.external)
+    size = sum(p.stat().st_size for p in paths)
+    files = [{"path": p.name, "size": p.stat().st_size, "sha256": _sha256(p)} for p in paths]
+    digest = version_digest(files)
+    limit = hash_write_limit(paths, work / "scratch.bin")
 
     server = subprocess.Popen(
         [python, "-m", "gunicorn", "portal.wsgi", "-w", "1", "-b", f"127.0.0.1:{args.port}", "--timeout", "600"],
@@ -110,6 +153,7 @@ def main() -> int:
                 f"Authorization: Token {token}",
                 "-F",
                 f"artifact=@{model_path}",
+                *[arg for p in paths[1:] for arg in ("-F", f"data=@{p}")],
                 f"http://127.0.0.1:{args.port}/api/v1/models/big/versions/",
             ],
             capture_output=True,
@@ -126,9 +170,12 @@ def main() -> int:
         print(
             json.dumps(
                 {  # noqa: T201
-                    "file_mb": round(size / 1024 / 1024, 1),
+                    "files": [p.name for p in paths],
+                    "total_mb": round(size / 1024 / 1024, 1),
                     "seconds": round(elapsed, 2),
                     "mb_per_s": round(size / 1024 / 1024 / elapsed, 1),
+                    "hash_write_limit_mb_per_s": round(limit, 1),
+                    "share_of_limit": round(size / 1024 / 1024 / elapsed / limit, 2),
                     "web_worker_peak_rss_mb_before": round(before / 1024, 1),
                     "web_worker_peak_rss_mb_after": round(peak / 1024, 1),
                     "sha256_matches": body["sha256"] == digest,

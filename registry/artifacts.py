@@ -21,7 +21,7 @@ from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, StreamingHttpResponse
 
 from portal.core.errors import ApplicationError, Conflict
-from registry.manifests import ManifestFile, ordered, version_digest
+from registry.manifests import ManifestFile, ordered, safe_path, version_digest
 
 logger = logging.getLogger(__name__)
 CHUNK = 1024 * 1024
@@ -43,7 +43,7 @@ class SpooledFile:
 
 
 def _too_large(size: int | None) -> str:
-    limit = f"the upload limit of {settings.GATEHOUSE_MAX_UPLOAD_MB:,} MB"
+    limit = f"the upload limit of {settings.GATEHOUSE_MAX_UPLOAD_MB:,} MB (GATEHOUSE_MAX_UPLOAD_MB)"
     if size:
         return f"The file is {size / 1024 / 1024:,.1f} MB, over {limit}."
     return f"The file is larger than {limit}."
@@ -83,10 +83,28 @@ def spool(fileobj: Any, *, field: str) -> SpooledFile:
     return SpooledFile(handle.name, digest.hexdigest(), size, name, _owned=True)
 
 
+class _MovableFile(File):
+    """A spooled file storage may move into place: a folder storage on the same file system renames it
+    (file_move_safe) instead of copying every byte a second time."""
+
+    def __init__(self, file, name: str, path: str):
+        super().__init__(file, name=name)
+        self._path = path
+
+    def temporary_file_path(self) -> str:
+        return self._path
+
+
 def storage_save(key: str, spooled: SpooledFile) -> str:
-    """Save into artifact storage under ``key``; returns the key actually used."""
+    """Save into artifact storage under ``key``; returns the key actually used. A spooled copy of our own is
+    moved where the storage allows it; one Django still owns (an upload's temporary file) is copied."""
     with open(spooled.path, "rb") as fh:
-        return default_storage.save(key, File(fh, name=spooled.original_name))
+        content = (
+            _MovableFile(fh, spooled.original_name, spooled.path)
+            if spooled._owned
+            else File(fh, name=spooled.original_name)
+        )
+        return default_storage.save(key, content)
 
 
 def storage_delete_quietly(key: str | None) -> None:
@@ -165,7 +183,8 @@ class IncomingSet:
 
 
 def _data_path(fileobj: Any) -> str:
-    return Path(getattr(fileobj, "name", "") or "").name
+    """A data file's path in the set: its location (relative paths come through the API's streaming parser)."""
+    return getattr(fileobj, "relative_path", None) or Path(getattr(fileobj, "name", "") or "").name
 
 
 def _spool_set(artifact: Any, data: list[Any], *, field: str) -> IncomingSet:
@@ -184,6 +203,12 @@ def _spool_set(artifact: Any, data: list[Any], *, field: str) -> IncomingSet:
         files: dict[str, SpooledFile] = {}
         for fileobj in data:
             name = _data_path(fileobj)
+            if name and not safe_path(name):
+                raise ApplicationError(
+                    f"A data file is named {name[:200]!r}: a location is a relative path inside the model's folder "
+                    "(no absolute path, no '..').",
+                    field="data",
+                )
             if not name or name == model.original_name or name in files:
                 raise ApplicationError(
                     f"Two files of the upload are named {name or '(no name)'!r}: each data file is named by the "

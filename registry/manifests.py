@@ -24,6 +24,19 @@ class ManifestFile(TypedDict):
     sha256: str
 
 
+def safe_path(path: str) -> bool:
+    """A relative path inside the model's folder: no absolute path, no '..', '.' or empty part, no backslash
+    or NUL, at most 255 characters a part."""
+    parts = path.split("/")
+    return (
+        bool(path)
+        and not path.startswith("/")
+        and "\\" not in path
+        and "\0" not in path
+        and all(part not in ("", ".", "..") and len(part) <= 255 for part in parts)
+    )
+
+
 def ordered(files: Iterable[ManifestFile]) -> list[ManifestFile]:
     """The files in model-signing's order: by path, part by part ("a/b" before "a.b")."""
     return sorted(files, key=lambda f: PurePosixPath(f["path"]).parts)

@@ -8,7 +8,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import FormParser
 from rest_framework.permissions import DjangoModelPermissionsOrAnonReadOnly, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -27,6 +27,7 @@ from registry.models import Dataset, ModelVersion, Observation, RegisteredModel
 from registry.services import jobs as job_services
 from registry.services import monitoring
 from registry.services.integrity import version_integrity_failed
+from registry.streaming import StreamingMultiPartParser
 
 
 class ViewPermission(DjangoModelPermissionsOrAnonReadOnly):
@@ -110,7 +111,7 @@ class VersionListCreateApi(generics.ListAPIView):
     permission_classes = [IsAuthenticated, ViewPermission]
     permission_model = ModelVersion
     serializer_class = s.VersionOutputSerializer
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [StreamingMultiPartParser, FormParser]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no URL kwargs
@@ -148,7 +149,7 @@ class DatasetListCreateApi(generics.ListAPIView):
     permission_classes = [IsAuthenticated, ViewPermission]
     permission_model = Dataset
     serializer_class = s.DatasetOutputSerializer
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [StreamingMultiPartParser, FormParser, JSONParser]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

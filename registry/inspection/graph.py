@@ -11,6 +11,7 @@ from google.protobuf.message import DecodeError
 from onnx import TensorProto, external_data_helper, helper
 
 from registry.inspection.sniff import Rejected, describe_foreign, looks_like_text, read_head
+from registry.manifests import safe_path
 
 
 def _type_str(type_proto) -> str:
@@ -114,18 +115,6 @@ def _external_location(tensor) -> tuple[str, int, int | None]:
     return entries.get("location", ""), offset, length
 
 
-def _safe_location(location: str) -> bool:
-    """A path inside the model's folder: relative, no '..', no backslash or NUL, no empty part."""
-    parts = location.split("/")
-    return (
-        bool(location)
-        and not location.startswith("/")
-        and "\\" not in location
-        and "\0" not in location
-        and all(part not in ("", ".", "..") for part in parts)
-    )
-
-
 def check_external_data(model, data_files: dict[str, int]) -> int:
     """Every tensor kept outside the graph names a file of the upload by a safe relative path, and its bytes
     (offset + length) lie inside that file; every uploaded data file is used. Returns the tensors checked."""
@@ -133,7 +122,7 @@ def check_external_data(model, data_files: dict[str, int]) -> int:
     used: set[str] = set()
     for tensor in external:
         location, offset, length = _external_location(tensor)
-        if not _safe_location(location):
+        if not safe_path(location):
             raise Rejected(
                 f"Tensor {tensor.name!r} keeps its data at {location!r}, outside the model's folder: a location "
                 "must be a relative path inside the set (no absolute path, no '..')."
