@@ -13,9 +13,11 @@ The graph is parsed in a separate, memory-limited child process; its memory is n
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -24,7 +26,6 @@ import urllib.request
 from pathlib import Path
 
 import numpy as np
-import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,28 +36,39 @@ from registry.manifests import version_digest  # noqa: E402
 
 def make_model(path: Path, mb: int, *, external: bool = False) -> list[Path]:
     """A real ONNX model of about ``mb`` MB: a chain of square MatMuls (at most 512 MB of weights each).
-    ``external``: the weights in ``<name>.data`` beside the graph, as PyTorch saves a large model."""
+    ``external``: the weights in ``<name>.data`` beside the graph, as PyTorch saves a large model; written
+    tensor by tensor (a graph holding them all could not be serialised past 2 GB, which is the point)."""
     rows = 4096
     layers = max(1, -(-mb // 512))
     cols_total = mb * 1024 * 1024 // 4 // rows
     rng = np.random.default_rng(0)
-    nodes, weights, previous = [], [], "input"
-    for i in range(layers):
-        cols = rows if i < layers - 1 else max(1, cols_total - rows * (layers - 1))
-        weights.append(numpy_helper.from_array(rng.random((rows, cols), dtype=np.float32), f"W{i}"))
-        nodes.append(helper.make_node("MatMul", [previous, f"W{i}"], [f"h{i}"]))
-        previous = f"h{i}"
+    data = path.with_name(path.name + ".data")
+    nodes, weights, previous, offset = [], [], "input", 0
+    with contextlib.ExitStack() as stack:
+        sink = stack.enter_context(open(data, "wb")) if external else None
+        for i in range(layers):
+            cols = rows if i < layers - 1 else max(1, cols_total - rows * (layers - 1))
+            array = rng.random((rows, cols), dtype=np.float32)
+            if sink is None:
+                weights.append(numpy_helper.from_array(array, f"W{i}"))
+            else:
+                tensor = TensorProto(name=f"W{i}", dims=array.shape, data_type=TensorProto.FLOAT)
+                tensor.data_location = TensorProto.EXTERNAL
+                for key, value in (("location", data.name), ("offset", offset), ("length", array.nbytes)):
+                    tensor.external_data.add(key=key, value=str(value))
+                sink.write(array.tobytes())
+                offset += array.nbytes
+                weights.append(tensor)
+            del array
+            nodes.append(helper.make_node("MatMul", [previous, f"W{i}"], [f"h{i}"]))
+            previous = f"h{i}"
     x = helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", rows])
     y = helper.make_tensor_value_info(previous, TensorProto.FLOAT, ["N", cols])
     graph = helper.make_graph(nodes, "big", [x], [y], initializer=weights)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
-    if not external:
-        onnx.save_model(model, str(path))
-        return [path]
-    data = path.with_name(path.name + ".data")
-    onnx.save_model(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True, location=data.name)
-    return [path, data]
+    path.write_bytes(model.SerializeToString())
+    return [path, data] if external else [path]
 
 
 def hash_write_limit(paths: list[Path], scratch: Path) -> float:
@@ -93,6 +105,7 @@ def main() -> int:
     parser.add_argument("--mb", type=int, default=500)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--external", action="store_true", help="weights in an external data file")
+    parser.add_argument("--profile", help="record the web worker with py-spy (on PATH) into this file")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="gatehouse-bench-"))
     env = {
@@ -130,9 +143,10 @@ def main() -> int:
     limit = hash_write_limit(paths, work / "scratch.bin")
 
     server = subprocess.Popen(
-        [python, "-m", "gunicorn", "portal.wsgi", "-w", "1", "-b", f"127.0.0.1:{args.port}", "--timeout", "600"],
+        [python, "-m", "gunicorn", "-c", "python:portal.gunicorn_conf", "portal.wsgi"],
         cwd=ROOT,
-        env=env,
+        stdout=subprocess.DEVNULL,  # the access log
+        env={**env, "GUNICORN_BIND": f"127.0.0.1:{args.port}", "WEB_WORKERS": "1"},
     )
     try:
         for _ in range(100):
@@ -144,6 +158,11 @@ def main() -> int:
         workers = subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True, text=True).stdout.split()
         worker = int(workers[0])
         before = vm_hwm_kb(worker)
+        profiler = (
+            subprocess.Popen(["py-spy", "record", "-p", str(worker), "-f", "raw", "-o", args.profile, "-r", "50"])
+            if args.profile
+            else None
+        )
         start = time.perf_counter()
         out = subprocess.run(
             [
@@ -162,6 +181,9 @@ def main() -> int:
         ).stdout
         elapsed = time.perf_counter() - start
         peak = vm_hwm_kb(worker)
+        if profiler:
+            profiler.send_signal(signal.SIGINT)
+            profiler.wait()
         try:
             body = json.loads(out)
         except json.JSONDecodeError:

@@ -27,6 +27,18 @@ def on_starting(server):
         os.makedirs(folder, exist_ok=True)
 
 
+def post_worker_init(worker):
+    # gunicorn reads a request body from the socket 8 KB at a time, in Python: large uploads spent most of
+    # their time there (bench/upload_large.py). 1 MB reads keep the parser and the disk busy instead.
+    from gunicorn.http import unreader  # noqa: PLC0415 - gunicorn's own module, in gunicorn only
+
+    unreader.SocketUnreader.__init__.__defaults__ = (1024 * 1024,)
+    # The sandbox that parses uploads: started now, not on the first upload.
+    from registry.inspector import warm  # noqa: PLC0415 - the app is loaded by now
+
+    warm()
+
+
 def child_exit(server, worker):
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         multiprocess.mark_process_dead(worker.pid)

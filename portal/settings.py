@@ -6,7 +6,6 @@ See the README's "Configuration" table for every variable. Unknown values fail a
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import dj_database_url
 from csp.constants import NONE, SELF, UNSAFE_INLINE
@@ -15,8 +14,9 @@ from django.core.exceptions import ImproperlyConfigured
 from portal.core.env import env_bool, env_int, env_list, env_str
 from portal.core.rolemap import parse_role_map
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(env_str("GATEHOUSE_VAR_DIR", str(BASE_DIR / "var")))
+# Storage, uploads, inspection limits and the worker cache (every GATEHOUSE_* file setting).
+from portal.settings_files import *  # noqa: E402, F403
+from portal.settings_files import BASE_DIR, DEFAULT_STORAGE, VAR_DIR  # noqa: E402
 
 DEBUG = env_bool("DEBUG", default=False)
 
@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "axes",
     "portal",
     "fleet",
+    "transfers",
     "registry",
     "approvals",
 ]
@@ -152,6 +153,8 @@ CELERY_BEAT_SCHEDULE = {
     "webhooks-resend": {"task": "approvals.webhooks_resend", "schedule": 60.0, "options": {"expires": 50}},
     # Production versions whose validation is older than their tier's interval are validated again.
     "revalidations": {"task": "registry.revalidations_start", "schedule": 6 * 3600.0, "options": {"expires": 3600}},
+    # Resumable uploads untouched past GATEHOUSE_RESUMABLE_EXPIRE_H are removed, with their bytes.
+    "uploads-sweep": {"task": "transfers.uploads_sweep", "schedule": 3600.0, "options": {"expires": 3000}},
     # Every stored artifact re-hashed against its digest once a week; a mismatch is reported to IT.
     "artifacts-scrub": {"task": "registry.artifacts_scrub", "schedule": 7 * 24 * 3600.0, "options": {"expires": 3600}},
 }
@@ -174,64 +177,14 @@ GATEHOUSE_WORKER_OFFLINE_AFTER_S = env_int("GATEHOUSE_WORKER_OFFLINE_AFTER_S", 3
 GATEHOUSE_JOB_MEMORY_MB = env_int("GATEHOUSE_JOB_MEMORY_MB", 4096, minimum=256)
 GATEHOUSE_BENCHMARK_MAX_TENSOR_MB = env_int("GATEHOUSE_BENCHMARK_MAX_TENSOR_MB", 1024, minimum=1)
 
-# --- Storage: artifacts and datasets. A local folder by default. ------------------------------------------
-ARTIFACT_ROOT = Path(env_str("GATEHOUSE_ARTIFACT_ROOT", str(VAR_DIR / "artifacts")))
-# With GATEHOUSE_S3_BUCKET, artifacts and datasets live in an S3-compatible bucket (MinIO in the compose
-# stack), so workers on other machines read the same bytes. Credentials: AWS_ACCESS_KEY_ID and
-# AWS_SECRET_ACCESS_KEY (or any source boto3 reads).
-S3_BUCKET = env_str("GATEHOUSE_S3_BUCKET")
-if S3_BUCKET:
-    from botocore.config import Config as _BotoConfig
-
-    _S3_ENDPOINT = env_str("GATEHOUSE_S3_ENDPOINT_URL") or None
-    _DEFAULT_STORAGE = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": S3_BUCKET,
-            "endpoint_url": _S3_ENDPOINT,
-            "region_name": env_str("GATEHOUSE_S3_REGION") or None,
-            "addressing_style": "path" if _S3_ENDPOINT else None,  # MinIO and other self-hosted stores
-            "file_overwrite": False,
-            "default_acl": None,
-            "client_config": _BotoConfig(
-                connect_timeout=5, read_timeout=60, retries={"max_attempts": 3, "mode": "standard"}
-            ),
-        },
-    }
-else:
-    _DEFAULT_STORAGE = {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(ARTIFACT_ROOT)},
-    }
 STORAGES = {
-    "default": _DEFAULT_STORAGE,
+    "default": DEFAULT_STORAGE,
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
         if not DEBUG
         else "django.contrib.staticfiles.storage.StaticFilesStorage",
     },
 }
-
-# Uploads are spooled to disk and hashed chunk by chunk (registry.uploads); nothing is held in memory.
-GATEHOUSE_MAX_UPLOAD_MB = env_int("GATEHOUSE_MAX_UPLOAD_MB", 1024, minimum=1)
-GATEHOUSE_ARTIFACT_MAX_FILES = env_int("GATEHOUSE_ARTIFACT_MAX_FILES", 256, minimum=1)
-GATEHOUSE_ARTIFACT_MAX_MB = env_int("GATEHOUSE_ARTIFACT_MAX_MB", 65536, minimum=1)  # a version's files, in all
-# Each worker keeps the artifacts it ran, content-addressed and verified, so a node fetches a model once.
-GATEHOUSE_ARTIFACT_CACHE_DIR = env_str("GATEHOUSE_ARTIFACT_CACHE_DIR", str(VAR_DIR / "cache"))
-GATEHOUSE_ARTIFACT_CACHE_MB = env_int("GATEHOUSE_ARTIFACT_CACHE_MB", 51200, minimum=1)
-FILE_UPLOAD_HANDLERS = ["registry.uploads.HashingUploadHandler"]
-FILE_UPLOAD_TEMP_DIR = env_str("GATEHOUSE_UPLOAD_TEMP_DIR")
-FILE_UPLOAD_PERMISSIONS = 0o640
-# Untrusted files are parsed in a child process under these limits (registry.inspection).
-GATEHOUSE_INSPECT_MEMORY_MB = env_int("GATEHOUSE_INSPECT_MEMORY_MB", 4096, minimum=256)
-GATEHOUSE_INSPECT_TIMEOUT_S = env_int("GATEHOUSE_INSPECT_TIMEOUT_S", 300, minimum=5)
-# What a dataset may hold, and a model's tags: each refused past its limit with a message naming it.
-GATEHOUSE_DATASET_MAX_COLUMNS = env_int("GATEHOUSE_DATASET_MAX_COLUMNS", 10_000, minimum=2)
-GATEHOUSE_DATASET_MAX_COLUMN_NAME = env_int("GATEHOUSE_DATASET_MAX_COLUMN_NAME", 200, minimum=1)
-GATEHOUSE_MAX_TAGS = env_int("GATEHOUSE_MAX_TAGS", 20, minimum=0)
-# What one observation from production may carry.
-GATEHOUSE_OBSERVATION_MAX_METRICS = env_int("GATEHOUSE_OBSERVATION_MAX_METRICS", 100, minimum=1)
-GATEHOUSE_OBSERVATION_MAX_FEATURES = env_int("GATEHOUSE_OBSERVATION_MAX_FEATURES", 2000, minimum=1)
 
 # --- Static files ----------------------------------------------------------------------------------------
 STATIC_URL = "/static/"

@@ -145,6 +145,7 @@ class MultipleFileField(forms.FileField):
 
 class ModelVersionForm(forms.Form):
     artifact = forms.FileField(
+        required=False,
         label="ONNX file",
         help_text="The model exported to ONNX (.onnx). Pickles and framework checkpoints are refused.",
         widget=forms.ClearableFileInput(attrs={"accept": ".onnx"}),
@@ -184,6 +185,9 @@ class ModelVersionForm(forms.Form):
         help_text="One per line: name = value.",
     )
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    # Filled by the page's script when it sent the files as resumable uploads (static/js/upload.js).
+    artifact_upload = forms.UUIDField(required=False, widget=forms.HiddenInput)
+    data_uploads = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, model: RegisteredModel, **kwargs):
         super().__init__(*args, **kwargs)
@@ -192,6 +196,15 @@ class ModelVersionForm(forms.Form):
 
     def clean_metrics(self) -> dict[str, float]:
         return parse_name_values(self.cleaned_data["metrics"])
+
+    def clean_data_uploads(self) -> list[str]:
+        return [part.strip() for part in self.cleaned_data["data_uploads"].split(",") if part.strip()]
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("artifact") and not cleaned.get("artifact_upload") and "artifact" not in self.errors:
+            self.add_error("artifact", "Choose the model's .onnx file.")
+        return cleaned
 
 
 class DatasetForm(forms.Form):

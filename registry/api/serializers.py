@@ -147,7 +147,18 @@ class VersionOutputSerializer(serializers.ModelSerializer):
 
 
 class VersionCreateInputSerializer(InputSerializer):
-    artifact = serializers.FileField(help_text="The ONNX file (multipart/form-data).")
+    artifact = serializers.FileField(required=False, help_text="The ONNX file (multipart/form-data).")
+    artifact_upload = serializers.UUIDField(
+        required=False,
+        help_text="Instead of 'artifact': the id of a finished resumable upload of the ONNX file (/api/v1/uploads/).",
+    )
+    data_uploads = serializers.ListField(
+        child=serializers.UUIDField(),
+        required=False,
+        default=list,
+        help_text="With 'artifact_upload': the ids of the finished uploads of the data files, each named by the "
+        "filename its upload announced (the tensors' location).",
+    )
     data = serializers.ListField(
         child=serializers.FileField(),
         required=False,
@@ -179,6 +190,21 @@ class VersionCreateInputSerializer(InputSerializer):
         if not isinstance(value, dict):
             raise serializers.ValidationError('Give metrics as a JSON object of name to number, e.g. {"auc": 0.9}.')
         return value
+
+    def validate(self, attrs):
+        if ("artifact" in attrs) == ("artifact_upload" in attrs):
+            raise serializers.ValidationError(
+                {"artifact": ["Send the ONNX file as 'artifact', or its finished upload's id as 'artifact_upload'."]}
+            )
+        if "artifact" in attrs and attrs.get("data_uploads"):
+            raise serializers.ValidationError({"data_uploads": ["'data_uploads' goes with 'artifact_upload'."]})
+        if "artifact_upload" in attrs and attrs.get("data"):
+            raise serializers.ValidationError({"data": ["With 'artifact_upload', send the data files' uploads too."]})
+        if "artifact" in attrs:
+            attrs.pop("data_uploads", None)
+        else:
+            attrs.pop("data", None)
+        return attrs
 
 
 class DatasetOutputSerializer(serializers.ModelSerializer):

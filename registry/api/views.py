@@ -111,7 +111,7 @@ class VersionListCreateApi(generics.ListAPIView):
     permission_classes = [IsAuthenticated, ViewPermission]
     permission_model = ModelVersion
     serializer_class = s.VersionOutputSerializer
-    parser_classes = [StreamingMultiPartParser, FormParser]
+    parser_classes = [StreamingMultiPartParser, FormParser, JSONParser]  # JSON: a version from finished uploads
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no URL kwargs
@@ -125,7 +125,12 @@ class VersionListCreateApi(generics.ListAPIView):
         permissions.require_add_version(request.user, model)
         data = s.VersionCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        version = services.model_version_create(actor=request.user, model=model, **data.validated_data)
+        create = (
+            services.model_version_create_from_uploads
+            if "artifact_upload" in data.validated_data
+            else services.model_version_create
+        )
+        version = create(actor=request.user, model=model, **data.validated_data)
         return Response(
             s.VersionOutputSerializer(version, context={"request": request}).data, status=status.HTTP_201_CREATED
         )

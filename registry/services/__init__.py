@@ -11,13 +11,14 @@ from registry.services.models import (
     registered_model_update,
     risk_tier_lower,
 )
-from registry.services.versions import model_version_create
+from registry.services.versions import model_version_create, model_version_create_from_uploads
 
 __all__ = [
     "EDITABLE_MODEL_FIELDS",
     "dataset_create",
     "model_milestone_record",
     "model_version_create",
+    "model_version_create_from_uploads",
     "registered_model_create",
     "registered_model_update",
     "risk_tier_lower",

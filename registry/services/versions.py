@@ -17,6 +17,7 @@ from registry.choices import AuditAction
 from registry.inspector import inspect_file
 from registry.models import ModelVersion, RegisteredModel
 from registry.services.models import FETCHED_RELATIONS
+from transfers.services import uploads_claimed
 
 
 class Lineage(TypedDict, total=False):
@@ -93,6 +94,22 @@ def model_version_create(
                 },
             )
     return version
+
+
+def model_version_create_from_uploads(
+    *,
+    actor: AbstractBaseUser,
+    model: RegisteredModel,
+    artifact_upload: str,
+    data_uploads: list[str] | None = None,
+    **fields: Any,
+) -> ModelVersion:
+    """``model_version_create`` from finished resumable uploads (transfers): the ONNX file and each data file,
+    its path in the set the filename its upload announced. The uploads are used up either way: registered, or
+    refused and removed, so a refusal leaves no part behind."""
+    permissions.require_add_version(actor, model)
+    with uploads_claimed(actor=actor, ids=[str(artifact_upload), *map(str, data_uploads or [])]) as files:
+        return model_version_create(actor=actor, model=model, artifact=files[0], data=files[1:], **fields)
 
 
 def _locked_for_upload(actor: AbstractBaseUser, model: RegisteredModel, sha256: str) -> RegisteredModel:

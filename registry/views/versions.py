@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse
@@ -24,12 +25,18 @@ def version_create(request: HttpRequest, name: str) -> HttpResponse:
     form = ModelVersionForm(request.POST or None, request.FILES or None, model=model)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        files = (
+            {"artifact_upload": data["artifact_upload"], "data_uploads": data["data_uploads"]}
+            if data["artifact_upload"]
+            else {"artifact": data["artifact"], "data": data["data"]}
+        )
+        from_uploads = bool(data["artifact_upload"])
+        create = services.model_version_create_from_uploads if from_uploads else services.model_version_create
         try:
-            version = services.model_version_create(
+            version = create(
                 actor=request.user,
                 model=model,
-                artifact=data["artifact"],
-                data=data["data"],
+                **files,
                 source_code_url=data["source_code_url"],
                 source_commit=data["source_commit"].lower(),
                 training_run_url=data["training_run_url"],
@@ -45,7 +52,13 @@ def version_create(request: HttpRequest, name: str) -> HttpResponse:
             files = f" ({len(version.files)} files)" if version.is_set else ""
             messages.success(request, f"Uploaded {version}{files}: digest {version.sha256[:12]}…")
             return redirect(version)
-    return render(request, "registry/version_form.html", {"form": form, "model": model})
+    context = {
+        "form": form,
+        "model": model,
+        "data_field": form["data"],  # form.data in a template is the bound data, not the field
+        "resumable_bytes": settings.GATEHOUSE_RESUMABLE_FORM_MB * 1024 * 1024,
+    }
+    return render(request, "registry/version_form.html", context)
 
 
 @login_required
