@@ -47,6 +47,10 @@ GATEHOUSE_ARTIFACT_MAX_MB = env_int("GATEHOUSE_ARTIFACT_MAX_MB", 65536, minimum=
 # Each worker keeps the artifacts it ran, content-addressed and verified, so a node fetches a model once.
 GATEHOUSE_ARTIFACT_CACHE_DIR = env_str("GATEHOUSE_ARTIFACT_CACHE_DIR", str(VAR_DIR / "cache"))
 GATEHOUSE_ARTIFACT_CACHE_MB = env_int("GATEHOUSE_ARTIFACT_CACHE_MB", 51200, minimum=1)
+# TensorRT engines a benchmark with {"tensorrt": {"engine_cache": true}} builds, kept for the next run.
+GATEHOUSE_TRT_ENGINE_CACHE_DIR = env_str(
+    "GATEHOUSE_TRT_ENGINE_CACHE_DIR", str(Path(GATEHOUSE_ARTIFACT_CACHE_DIR) / "tensorrt")
+)
 # Resumable uploads (tus, /api/v1/uploads/): their bytes wait here until a version claims them. On the same file
 # system as GATEHOUSE_UPLOAD_TEMP_DIR and the artifact folder, a claimed file is moved, never copied. The form
 # sends files over GATEHOUSE_RESUMABLE_FORM_MB this way, with a progress bar and resuming after a break.

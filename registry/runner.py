@@ -303,13 +303,20 @@ def _run_validation(job: Job, version: ModelVersion, reporter: _Reporter, env: d
 
 def _run_benchmark(job: Job, version: ModelVersion, reporter: _Reporter, env: dict) -> dict:
     params = BenchmarkParams(**{k: v for k, v in job.parameters.items() if k in BenchmarkParams.__dataclass_fields__})
-    reporter.log(f"Benchmarking {version} for {describe(job.device)}, batch sizes {params.batch_sizes}")
+    dims = "".join(f", {name} {values}" for name, values in params.dims.items())
+    reporter.log(f"Benchmarking {version} for {describe(job.device)}, batch sizes {params.batch_sizes}{dims}")
     # CUDA's device 0 is the first card CUDA_VISIBLE_DEVICES shows this worker: the one the run uses, sampled
     # by its NVML index and recorded by its UUID.
     gpus = (env.get("nvml") or {}).get("gpus") or []
     card = gpus[0] if gpus else None
     with _artifact(version, reporter, env) as artifact:
-        runtime = load_runtime(artifact, fmt=version.format, device=CPU if job.device == CPU else ANY_GPU)
+        runtime = load_runtime(
+            artifact,
+            fmt=version.format,
+            device=CPU if job.device == CPU else ANY_GPU,
+            tensorrt=params.tensorrt,
+            engine_cache_dir=settings.GATEHOUSE_TRT_ENGINE_CACHE_DIR,
+        )
         info = runtime.info
         reporter.log(f"Runtime {info.runtime} {info.runtime_version}, provider {info.provider}")
         if info.fell_back_to_cpu:

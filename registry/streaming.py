@@ -8,8 +8,6 @@ location may be "weights/layer1.bin"); registry.manifests decides whether it is 
 from __future__ import annotations
 
 import hashlib
-import queue
-import threading
 
 from django.conf import settings
 from django.http import QueryDict
@@ -19,50 +17,9 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser, DataAndFiles
 
 from registry.uploads import HashedUploadedFile
+from transfers.pipeline import BackgroundWriter
 
-CHUNK = 4 * 1024 * 1024
-
-
-class _Writer:
-    """Hashes and writes file parts on a thread of its own while the request thread reads the socket and
-    parses: hashlib and file writes release the GIL on large buffers, so an upload runs at the pace of the
-    slower side instead of the sum of both. At most DEPTH chunks wait (memory stays bounded); the chunks are
-    views of the immutable bytes the parser was given, so nothing is copied to queue them."""
-
-    DEPTH = 4
-
-    def __init__(self):
-        self.queue: queue.Queue = queue.Queue(maxsize=self.DEPTH)
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name="upload-writer", daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        while (item := self.queue.get()) is not None:
-            part, chunk = item
-            try:
-                if self.error is None:
-                    part.digest.update(chunk)
-                    part.file.write(chunk)
-            except BaseException as exc:  # a full disk: raised in the request thread at the next chunk
-                self.error = exc
-            finally:
-                self.queue.task_done()
-        self.queue.task_done()
-
-    def put(self, part: _Part, chunk: memoryview) -> None:
-        if self.error is not None:
-            raise self.error
-        self.queue.put((part, chunk))
-
-    def drain(self) -> None:
-        self.queue.join()
-        if self.error is not None:
-            raise self.error
-
-    def stop(self) -> None:
-        self.queue.put(None)
-        self.thread.join()
+CHUNK = 1024 * 1024  # a read at a time; BackgroundWriter.DEPTH of them may wait for the disk
 
 
 class _Part:
@@ -129,7 +86,7 @@ class StreamingMultiPartParser(BaseParser):
                     part.file.too_large = True
                     part.file.truncate(0)
             else:
-                writer.put(part, chunk)
+                writer.put(part.file, [part.digest], chunk)
 
         def part_end():
             part = state["part"]
@@ -156,7 +113,7 @@ class StreamingMultiPartParser(BaseParser):
                 "on_part_end": part_end,
             },
         )
-        writer = _Writer()
+        writer = BackgroundWriter()
         try:
             while chunk := stream.read(CHUNK):
                 parser.write(chunk)

@@ -25,9 +25,11 @@ from portal.core.errors import ApplicationError
 from portal.core.services import audit_event_record
 from transfers.choices import AuditAction
 from transfers.models import Upload
+from transfers.pipeline import BackgroundWriter
 
 logger = logging.getLogger(__name__)
-CHUNK = 4 * 1024 * 1024
+CHUNK = 4 * 1024 * 1024  # reading a part file back
+READ = 1024 * 1024  # a request body, a read at a time: a few of them wait for the writer (memory stays flat)
 CHECKSUMS = ("sha256", "sha1", "md5")  # tus checksum extension: sha1 is the one every server must offer
 
 
@@ -113,18 +115,18 @@ def upload_append(
         whole = hashlib.sha256() if offset == 0 else None  # one request, the whole file: no read back
         received, broken = 0, None
         fh.seek(offset)
-        try:
-            while received < room:
-                chunk = stream.read(min(CHUNK, room - received))
-                if not chunk:
-                    break
-                fh.write(chunk)
-                received += len(chunk)
-                for digest in (part_digest, whole):
-                    if digest is not None:
-                        digest.update(chunk)
-        except Exception as exc:  # the client went away mid-body: keep what arrived (tus core protocol)
-            broken = exc
+        digests = [d for d in (part_digest, whole) if d is not None]
+        with BackgroundWriter() as writer:
+            try:
+                while received < room:
+                    chunk = stream.read(min(READ, room - received))
+                    if not chunk:
+                        break
+                    writer.put(fh, digests, chunk)
+                    received += len(chunk)
+            except Exception as exc:  # the client went away mid-body (a reset, gunicorn's NoMoreData): keep what
+                broken = exc  # arrived, as the tus core protocol has it
+            writer.drain()
         if part_digest is not None and (broken or part_digest.digest() != checksum[1]):
             fh.truncate(offset)
             if broken:

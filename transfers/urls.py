@@ -5,4 +5,6 @@ from transfers import tus
 urlpatterns = [
     path("", tus.UploadCollectionApi.as_view(), name="upload-list"),
     path("<uuid:pk>/", tus.UploadDetailApi.as_view(), name="upload-detail"),
+    # Without the slash too: `curl -T FILE URL/` would append the file's name to a URL that ends in one.
+    path("<uuid:pk>", tus.UploadDetailApi.as_view()),
 ]

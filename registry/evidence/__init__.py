@@ -48,11 +48,19 @@ class Runtime(Protocol):
         """Wait until the device has finished the work queued so far (no-op on the CPU)."""
 
 
-def load_runtime(path: str, *, fmt: str = "onnx", device: str = "cpu", threads: int | None = None) -> Runtime:
+def load_runtime(
+    path: str,
+    *,
+    fmt: str = "onnx",
+    device: str = "cpu",
+    threads: int | None = None,
+    tensorrt: dict[str, bool] | None = None,
+    engine_cache_dir: str | None = None,
+) -> Runtime:
     if fmt == "onnx":
         from registry.evidence.onnx import OnnxRuntime  # noqa: PLC0415 - onnxruntime starts a thread on import
 
-        return OnnxRuntime(path, device=device, threads=threads)
+        return OnnxRuntime(path, device=device, threads=threads, tensorrt=tensorrt, engine_cache_dir=engine_cache_dir)
     if fmt == "torchscript":
         from registry.evidence.torch import TorchScriptRuntime  # noqa: PLC0415 - torch is optional and large
 

@@ -10,6 +10,7 @@ whether the last three windows agree within 10% (perf_analyzer's stability rule)
 
 from __future__ import annotations
 
+import itertools
 import time
 from array import array
 from collections.abc import Callable
@@ -36,6 +37,12 @@ class BenchmarkParams:
     # when it was reached. None means twice the measured phase plus a minute.
     max_seconds: float | None = None
     seed: int = 0
+    # Values for symbolic dimensions other than the batch, each measured: {"sequence": [128, 512]}.
+    dims: dict[str, list[int]] = field(default_factory=dict)
+    # Integer inputs drawn from [low, high): {"input_ids": [0, 30522]} for token ids (default [0, 10)).
+    input_ranges: dict[str, list[int]] = field(default_factory=dict)
+    # TensorRT provider options, on a node that has it: {"fp16": true, "engine_cache": true}.
+    tensorrt: dict[str, bool] = field(default_factory=dict)
 
     LIMITS = {
         "batch_size": (1, 4096),
@@ -43,7 +50,16 @@ class BenchmarkParams:
         "warmup_iterations": (0, 100_000),
         "min_iterations": (10, 10_000_000),
         "min_seconds": (0.1, 600.0),
+        "dim": (1, 1_000_000),
     }
+    MAX_CASES = 64  # batch sizes times every combination of dims
+    TENSORRT_OPTIONS = ("fp16", "engine_cache")
+
+    def cases(self) -> list[tuple[int, dict[str, int]]]:
+        """(batch, dims) for every batch size and every combination of the dims' values, in that order."""
+        names = sorted(self.dims)
+        combos = [dict(zip(names, values, strict=True)) for values in itertools.product(*(self.dims[n] for n in names))]
+        return [(batch, combo) for batch in self.batch_sizes for combo in combos]
 
     def __post_init__(self) -> None:
         if self.max_seconds is None:
@@ -61,13 +77,45 @@ class BenchmarkParams:
             within("batch_size", size)
         for name in ("warmup_ms", "warmup_iterations", "min_iterations", "min_seconds"):
             within(name, getattr(self, name))
+        for name, values in self.dims.items():
+            if not isinstance(values, list) or not values or len(values) > 16:
+                raise ValueError(f"dims {name!r} takes a list of 1 to 16 sizes, e.g. [128, 512].")
+            for value in values:
+                if isinstance(value, bool) or not isinstance(value, int):
+                    raise ValueError(f"dims {name!r}: {value!r} is not a whole number.")
+                within("dim", value)
+        if len(self.cases()) > self.MAX_CASES:
+            raise ValueError(
+                f"{len(self.cases())} cases (batch sizes times the dims' combinations); at most {self.MAX_CASES}."
+            )
+        for name, bounds in self.input_ranges.items():
+            if (
+                not isinstance(bounds, list)
+                or len(bounds) != 2
+                or any(isinstance(b, bool) or not isinstance(b, int) for b in bounds)
+                or bounds[0] >= bounds[1]
+            ):
+                raise ValueError(f"input_ranges {name!r} is [low, high) in whole numbers, e.g. [0, 30522].")
+        unknown = sorted(set(self.tensorrt) - set(self.TENSORRT_OPTIONS))
+        if unknown or any(not isinstance(v, bool) for v in self.tensorrt.values()):
+            raise ValueError(f"tensorrt takes true or false for {', '.join(self.TENSORRT_OPTIONS)}.")
         if not self.min_seconds <= self.max_seconds <= 3600:
             raise ValueError("max seconds must be at least the measured phase and at most 3600.")
 
 
-def make_inputs(specs: list[TensorSpec], batch: int, seed: int) -> dict[str, np.ndarray]:
-    """Random inputs shaped by the signature: the first dimension, and any symbolic one, is the batch."""
+def make_inputs(
+    specs: list[TensorSpec],
+    batch: int,
+    seed: int,
+    *,
+    dims: dict[str, int] | None = None,
+    ranges: dict[str, list[int]] | None = None,
+) -> dict[str, np.ndarray]:
+    """Random inputs shaped by the signature: a symbolic dimension named in ``dims`` takes its value; the first
+    dimension and any other symbolic one is the batch. Integer inputs are drawn from ``ranges`` (token ids),
+    [0, 10) by default."""
     rng = np.random.default_rng(seed)
+    dims, ranges = dims or {}, ranges or {}
     feeds = {}
     for spec in specs:
         shape = []
@@ -79,6 +127,8 @@ def make_inputs(specs: list[TensorSpec], batch: int, seed: int) -> dict[str, np.
                 )
             if fixed:
                 shape.append(dim)
+            elif isinstance(dim, str) and dim in dims:
+                shape.append(dims[dim])
             elif index == 0 or isinstance(dim, str):
                 shape.append(batch)  # the batch dimension, or a symbolic one
             else:
@@ -86,7 +136,8 @@ def make_inputs(specs: list[TensorSpec], batch: int, seed: int) -> dict[str, np.
         if spec.dtype.startswith("float"):
             feeds[spec.name] = rng.standard_normal(shape).astype(spec.dtype)
         elif spec.dtype.startswith(("int", "uint")):
-            feeds[spec.name] = rng.integers(0, 10, size=shape).astype(spec.dtype)
+            low, high = ranges.get(spec.name, (0, 10))
+            feeds[spec.name] = rng.integers(low, high, size=shape).astype(spec.dtype)
         elif spec.dtype == "bool":
             feeds[spec.name] = rng.integers(0, 2, size=shape).astype(bool)
         else:
@@ -159,9 +210,11 @@ class InferenceFailed(ValueError):
     """The model could not run on its generated inputs: the job fails with the runtime's reason."""
 
 
-def _batch(runtime: Runtime, batch: int, params: BenchmarkParams, *, gpu_index, should_stop, report) -> dict:
-    """Warm up, then measure one batch size, with the host's memory and (on a GPU) NVML sampled meanwhile."""
-    feeds = make_inputs(runtime.info.inputs, batch, params.seed)
+def _batch(
+    runtime: Runtime, batch: int, dims: dict[str, int], params: BenchmarkParams, *, gpu_index, should_stop, report
+) -> dict:
+    """Warm up, then measure one case, with the host's memory and (on a GPU) NVML sampled meanwhile."""
+    feeds = make_inputs(runtime.info.inputs, batch, params.seed, dims=dims, ranges=params.input_ranges)
     report(0.0, "warm-up")
     rss_before = rss_mib()
     try:
@@ -175,12 +228,14 @@ def _batch(runtime: Runtime, batch: int, params: BenchmarkParams, *, gpu_index, 
         raise
     except Exception as exc:  # the runtime's own error types: the model failed on its inputs
         reason = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
-        raise InferenceFailed(f"Inference failed at batch {batch}: {reason}") from exc
+        where = f"batch {batch}" + "".join(f", {name} {value}" for name, value in dims.items())
+        raise InferenceFailed(f"Inference failed at {where}: {reason}") from exc
     latencies_ms = np.frombuffer(latencies, dtype=np.float64) * 1000
     rss_after = rss_mib()
     sampled = sampler.summary()
     return {
         "batch_size": batch,
+        "dims": dims,
         "input_shapes": {name: list(value.shape) for name, value in feeds.items()},
         "warmup": warmup,
         "iterations": len(latencies),
@@ -210,17 +265,20 @@ def run_benchmark(
 ) -> dict[str, Any]:
     params.validate()
     info = runtime.info
-    total = len(params.batch_sizes)
+    cases = params.cases()
+    total = len(cases)
     results = []
-    for position, batch in enumerate(params.batch_sizes):
+    for position, (batch, dims) in enumerate(cases):
+        label = f"batch {batch}" + "".join(f", {name} {value}" for name, value in dims.items())
 
-        def report(done: float, what: str, position=position, batch=batch) -> None:
-            progress((position + done) / total, f"batch {batch}: {what}")
+        def report(done: float, what: str, position=position, label=label) -> None:
+            progress((position + done) / total, f"{label}: {what}")
 
         results.append(
             _batch(
                 runtime,
                 batch,
+                dims,
                 params,
                 gpu_index=gpu_index if info.device == "gpu" else None,
                 should_stop=should_stop,
@@ -256,13 +314,20 @@ def _histogram(latencies_ms: np.ndarray, bins: int = 40) -> dict[str, list[float
     return {"edges": [round(e, 5) for e in edges.tolist()], "counts": counts.tolist()}
 
 
+def by_batch(results: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """One result per batch size: with several dims, the most demanding (largest inputs), which an SLO must
+    hold at; results are in the order of params.cases(), so that is the last one of each batch."""
+    return {r["batch_size"]: r for r in results}
+
+
 def slo_verdict(result: dict[str, Any], *, p99_ms: float | None, min_throughput: float | None) -> dict[str, Any]:
-    """Judge a benchmark against the model's SLO: p99 latency at batch 1, throughput at the largest batch."""
-    by_batch = {r["batch_size"]: r for r in result["results"]}
+    """Judge a benchmark against the model's SLO: p99 latency at batch 1, throughput at the largest batch (at
+    the largest dims, when several were measured)."""
+    batches = by_batch(result["results"])
     checks = []
     if p99_ms is not None:
-        if 1 in by_batch:
-            actual = by_batch[1]["latency_ms"]["p99"]
+        if 1 in batches:
+            actual = batches[1]["latency_ms"]["p99"]
             checks.append(
                 {
                     "name": "p99 latency at batch 1",
@@ -283,8 +348,8 @@ def slo_verdict(result: dict[str, Any], *, p99_ms: float | None, min_throughput:
                 }
             )
     if min_throughput is not None:
-        largest = max(by_batch)
-        actual = by_batch[largest]["throughput_samples_s"]
+        largest = max(batches)
+        actual = batches[largest]["throughput_samples_s"]
         checks.append(
             {
                 "name": f"throughput at batch {largest}",
@@ -301,12 +366,12 @@ def headline(result: dict[str, Any]) -> dict[str, Any]:
     """The figures benchmarks on different devices are compared by: p50/p99 at batch 1, throughput at the
     largest batch, the peak GPU memory NVML saw, mean board power at the largest batch and samples per second
     per watt. A figure the run did not measure (no batch 1; no NVML on a CPU) is None, never a guess."""
-    by_batch = {r["batch_size"]: r for r in result.get("results", [])}
-    if not by_batch:
+    batches = by_batch(result.get("results", []))
+    if not batches:
         return {}
-    largest = by_batch[max(by_batch)]
-    one = by_batch.get(1)
-    sampled = [r.get("sampled") or {} for r in by_batch.values()]
+    largest = batches[max(batches)]
+    one = batches.get(1)
+    sampled = [r.get("sampled") or {} for r in result.get("results", [])]  # the peak over every case
     memory = [s["gpu_mem_used_mib"]["max"] for s in sampled if "gpu_mem_used_mib" in s]
     power = (largest.get("sampled") or {}).get("power_w", {}).get("mean")
     throughput = largest.get("throughput_samples_s")

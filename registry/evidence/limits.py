@@ -29,22 +29,33 @@ ITEMSIZE = {
 }
 
 
-def tensor_bytes(tensors: list[dict[str, Any]], batch: int) -> int:
-    """Bytes of these tensors at ``batch``, shaped as the benchmark shapes its inputs: the first dimension and
-    any symbolic one take the batch size, an unknown unnamed one 1. Types of no fixed size count as 8 bytes."""
+def tensor_bytes(tensors: list[dict[str, Any]], batch: int, named: dict[str, int] | None = None) -> int:
+    """Bytes of these tensors at ``batch``, shaped as the benchmark shapes its inputs: a symbolic dimension in
+    ``named`` takes its value, the first dimension and any other symbolic one the batch size, an unknown
+    unnamed one 1. Types of no fixed size count as 8 bytes."""
+    named = named or {}
     total = 0
     for tensor in tensors:
         dims = [
-            d if isinstance(d, int) and d > 0 else batch if i == 0 or isinstance(d, str) else 1
+            d
+            if isinstance(d, int) and d > 0
+            else named[d]
+            if isinstance(d, str) and d in named
+            else batch
+            if i == 0 or isinstance(d, str)
+            else 1
             for i, d in enumerate(tensor.get("shape") or [batch])
         ]
         total += math.prod(dims) * ITEMSIZE.get(str(tensor.get("dtype")), 8)
     return total
 
 
-def signature_bytes(signature: dict[str, Any], batch: int) -> int:
-    """What one inference at ``batch`` holds in inputs and outputs, read from the version's signature."""
-    return tensor_bytes(signature.get("inputs", []), batch) + tensor_bytes(signature.get("outputs", []), batch)
+def signature_bytes(signature: dict[str, Any], batch: int, named: dict[str, int] | None = None) -> int:
+    """What one inference at ``batch`` (and the ``named`` dimensions) holds in inputs and outputs, read from
+    the version's signature."""
+    return tensor_bytes(signature.get("inputs", []), batch, named) + tensor_bytes(
+        signature.get("outputs", []), batch, named
+    )
 
 
 def _address_space() -> int:

@@ -33,8 +33,33 @@ def _spec(arg) -> TensorSpec:
     return TensorSpec(arg.name, dtype, [d if isinstance(d, int | str) else None for d in shape])
 
 
+def tensorrt_options(tensorrt: dict[str, bool] | None, engine_cache_dir: str | None) -> dict[str, Any]:
+    """onnxruntime's TensorRT provider options for a benchmark's ``tensorrt`` parameters: FP16 kernels, and
+    engines (and their timing cache) kept on the node, so the second run of a model does not rebuild them."""
+    tensorrt = tensorrt or {}
+    options: dict[str, Any] = {}
+    if tensorrt.get("fp16"):
+        options["trt_fp16_enable"] = True
+    if tensorrt.get("engine_cache") and engine_cache_dir:
+        options.update(
+            trt_engine_cache_enable=True,
+            trt_engine_cache_path=engine_cache_dir,
+            trt_timing_cache_enable=True,
+            trt_timing_cache_path=engine_cache_dir,
+        )
+    return options
+
+
 class OnnxRuntime:
-    def __init__(self, path: str, *, device: str = "cpu", threads: int | None = None):
+    def __init__(
+        self,
+        path: str,
+        *,
+        device: str = "cpu",
+        threads: int | None = None,
+        tensorrt: dict[str, bool] | None = None,
+        engine_cache_dir: str | None = None,
+    ):
         if device == "gpu" and hasattr(ort, "preload_dlls"):
             # CUDA/cuDNN installed as wheels (onnxruntime-gpu[cuda,cudnn]) are loaded before the session; without
             # them the CUDA provider is simply absent, which the benchmark's record then says.
@@ -45,7 +70,9 @@ class OnnxRuntime:
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
-        self.session = ort.InferenceSession(path, sess_options=options, providers=[*wanted, "CPUExecutionProvider"])
+        trt = tensorrt_options(tensorrt, engine_cache_dir)
+        providers = [(p, trt) if p == "TensorrtExecutionProvider" and trt else p for p in wanted]
+        self.session = ort.InferenceSession(path, sess_options=options, providers=[*providers, "CPUExecutionProvider"])
         used = self.session.get_providers()[0]
         on_gpu = used in GPU_PROVIDERS
         self.info = LoadedModel(
@@ -57,7 +84,13 @@ class OnnxRuntime:
             fell_back_to_cpu=device == "gpu" and not on_gpu,
             inputs=[_spec(i) for i in self.session.get_inputs()],
             outputs=[_spec(o) for o in self.session.get_outputs()],
-            extra={"available_providers": available, "session_providers": self.session.get_providers()},
+            extra={
+                "available_providers": available,
+                "session_providers": self.session.get_providers(),
+                # What was asked of TensorRT, and whether it ran: options are only applied where it did.
+                "tensorrt_requested": dict(tensorrt or {}),
+                "tensorrt_options": trt if used == "TensorrtExecutionProvider" else {},
+            },
         )
         self._output_names = [o.name for o in self.info.outputs]
 

@@ -31,7 +31,18 @@ from registry.models import Dataset, Job, ModelVersion
 
 logger = logging.getLogger(__name__)
 
-BENCHMARK_KEYS = ("batch_sizes", "warmup_ms", "warmup_iterations", "min_iterations", "min_seconds", "max_seconds")
+BENCHMARK_KEYS = (
+    "batch_sizes",
+    "warmup_ms",
+    "warmup_iterations",
+    "min_iterations",
+    "min_seconds",
+    "max_seconds",
+    "dims",
+    "input_ranges",
+    "tensorrt",
+)
+INTEGER_LIMITS = {"int8": 2**7, "uint8": 2**8, "int16": 2**15, "uint16": 2**16, "int32": 2**31, "uint32": 2**32}
 VALIDATION_KEYS = ("floors", "margin", "batch_rows")
 TASKS = {JobKind.VALIDATION: "registry.run_validation", JobKind.BENCHMARK: "registry.run_benchmark"}
 
@@ -95,7 +106,55 @@ def floors_check(floors: Any, task_type: str) -> dict[str, float]:
     return {str(name): _number(f"floor {name}", value) for name, value in floors.items()}
 
 
-def _benchmark_parameters(raw: dict[str, Any]) -> dict[str, Any]:
+def _object(name: str, value: Any, example: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ApplicationError(f"{name} is a JSON object, e.g. {example}.", field="parameters")
+    return value
+
+
+def _dims(raw: Any, signature: dict[str, Any]) -> dict[str, list[int]]:
+    """Sizes for the model's symbolic dimensions other than the batch, each list sorted (the last case of a
+    batch is then the most demanding, which the SLO is judged at)."""
+    dims = _object("dims", raw, '{"sequence": [128, 512]}')
+    inputs = signature.get("inputs", [])
+    batch_axes = {io["shape"][0] for io in inputs if io.get("shape") and isinstance(io["shape"][0], str)}
+    symbolic = {d for io in inputs for d in (io.get("shape") or [])[1:] if isinstance(d, str)} - batch_axes
+    for name in dims:
+        if name not in symbolic:
+            offered = ", ".join(sorted(symbolic)) or "none"
+            raise ApplicationError(
+                f"dims names {name!r}, which is not a symbolic dimension of this model's inputs other than the batch "
+                f"(those are: {offered}).",
+                field="parameters",
+            )
+    return {
+        name: sorted({_whole(f"dims {name}", v) for v in values}) if isinstance(values, list) else values
+        for name, values in dims.items()
+    }
+
+
+def _input_ranges(raw: Any, signature: dict[str, Any]) -> dict[str, list[int]]:
+    ranges = _object("input_ranges", raw, '{"input_ids": [0, 30522]}')
+    dtypes = {io["name"]: str(io.get("dtype")) for io in signature.get("inputs", [])}
+    for name, bounds in ranges.items():
+        dtype = dtypes.get(name)
+        if dtype is None or not dtype.startswith(("int", "uint")):
+            integer = ", ".join(n for n, d in dtypes.items() if d.startswith(("int", "uint"))) or "none"
+            raise ApplicationError(
+                f"input_ranges names {name!r}, which is not an integer input of this model (those are: {integer}).",
+                field="parameters",
+            )
+        if isinstance(bounds, list) and len(bounds) == 2 and all(isinstance(b, int) for b in bounds):
+            top = INTEGER_LIMITS.get(dtype, 2**63)
+            bottom = 0 if dtype.startswith("uint") else -top
+            if bounds[0] < bottom or bounds[1] > top:
+                raise ApplicationError(
+                    f"input_ranges {name!r} must lie within {dtype} ([{bottom}, {top})).", field="parameters"
+                )
+    return ranges
+
+
+def _benchmark_parameters(raw: dict[str, Any], signature: dict[str, Any]) -> dict[str, Any]:
     _no_unknown_keys(raw, BENCHMARK_KEYS, "benchmark")
     params = BenchmarkParams(
         batch_sizes=parse_batch_sizes(raw.get("batch_sizes", [1, 8, 32])),
@@ -104,6 +163,9 @@ def _benchmark_parameters(raw: dict[str, Any]) -> dict[str, Any]:
         min_iterations=_whole("min_iterations", raw.get("min_iterations", 100)),
         min_seconds=_number("min_seconds", raw.get("min_seconds", 3.0)),
         max_seconds=_number("max_seconds", raw["max_seconds"]) if raw.get("max_seconds") is not None else None,
+        dims=_dims(raw.get("dims") or {}, signature),
+        input_ranges=_input_ranges(raw.get("input_ranges") or {}, signature),
+        tensorrt=_object("tensorrt", raw.get("tensorrt") or {}, '{"fp16": true, "engine_cache": true}'),
     )
     try:
         params.validate()
@@ -125,14 +187,20 @@ def _validation_parameters(raw: dict[str, Any], version: ModelVersion) -> dict[s
     return {"floors": floors, "margin": margin, "batch_rows": batch_rows}
 
 
-def _fits(version: ModelVersion, batch_sizes: list[int]) -> None:
-    """Refuse batch sizes whose inputs and outputs, by the version's signature, exceed the benchmark budget."""
+def _fits(version: ModelVersion, batch_sizes: list[int], dims: dict[str, list[int]] | None = None) -> None:
+    """Refuse batch sizes whose inputs and outputs, by the version's signature at the largest dims, exceed
+    the benchmark budget."""
     budget = settings.GATEHOUSE_BENCHMARK_MAX_TENSOR_MB * 1024 * 1024
-    over = [b for b in batch_sizes if signature_bytes(version.signature, b) > budget]
+    largest = {name: max(values) for name, values in (dims or {}).items()}
+
+    def need_bytes(batch: int) -> int:
+        return signature_bytes(version.signature, batch, largest)
+
+    over = [b for b in batch_sizes if need_bytes(b) > budget]
     if not over:
         return
-    fitting = next((b for b in range(min(over), 0, -1) if signature_bytes(version.signature, b) <= budget), 0)
-    need = signature_bytes(version.signature, max(over)) / 2**20
+    fitting = next((b for b in range(min(over), 0, -1) if need_bytes(b) <= budget), 0)
+    need = need_bytes(max(over)) / 2**20
     advice = f" Use batch sizes up to {fitting}." if fitting else " Even batch 1 does not fit."
     raise ApplicationError(
         f"At batch {max(over)} this model's inputs and outputs take {need:,.0f} MB by its signature; a benchmark "
@@ -158,8 +226,8 @@ def _checked(
     if kind == JobKind.BENCHMARK:
         if not scheduled:
             permissions.require_run_benchmark(actor, model)
-        params = _benchmark_parameters(raw)
-        _fits(version, params["batch_sizes"])
+        params = _benchmark_parameters(raw, version.signature)
+        _fits(version, params["batch_sizes"], params["dims"])
         try:
             device = devices.check_device(device)
         except ValueError as exc:
