@@ -293,6 +293,24 @@ class BenchmarkJobForm(forms.Form):
         label="…and at least (iterations)", initial=100, min_value=10, max_value=1_000_000
     )
     warmup_ms = forms.IntegerField(label="Warm-up (ms)", initial=200, min_value=0, max_value=60_000)
+    dims = forms.CharField(
+        label="Other dimensions",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "sequence = 128, 512"}),
+        help_text="For a model with symbolic dimensions besides the batch: one per line, name = sizes; every "
+        "batch size runs at each.",
+    )
+    input_ranges = forms.CharField(
+        label="Integer input ranges",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "input_ids = 0..30522"}),
+        help_text="Token ids and other integer inputs are drawn from low (included) to high (excluded); "
+        "0..10 when not given.",
+    )
+    tensorrt_fp16 = forms.BooleanField(label="TensorRT: FP16 kernels", required=False)
+    tensorrt_engine_cache = forms.BooleanField(
+        label="TensorRT: keep engines on the node", required=False, help_text="Applies where TensorRT runs."
+    )
 
     def __init__(self, *args, offer, **kwargs):
         """``offer``: registry.selectors.benchmark_device_offer, the devices online now and the default."""
@@ -308,3 +326,44 @@ class BenchmarkJobForm(forms.Form):
         if not sizes or any(not 1 <= s <= 4096 for s in sizes):
             raise forms.ValidationError("Each batch size is between 1 and 4096.")
         return sizes
+
+    @staticmethod
+    def _lines(text: str, example: str) -> list[tuple[str, str]]:
+        pairs = []
+        for line in text.splitlines():
+            if not line.strip():
+                continue
+            name, sep, value = line.partition("=")
+            if not sep or not name.strip():
+                raise forms.ValidationError(f"Write one per line as name = value, e.g. {example}.")
+            pairs.append((name.strip(), value.strip()))
+        return pairs
+
+    def clean_dims(self) -> dict[str, list[int]]:
+        dims = {}
+        for name, value in self._lines(self.cleaned_data["dims"], "sequence = 128, 512"):
+            try:
+                dims[name] = [int(v) for v in re.split(r"[,\s]+", value) if v]
+            except ValueError:
+                raise forms.ValidationError(f"{name}: write whole numbers separated by commas.") from None
+        return dims
+
+    def clean_input_ranges(self) -> dict[str, list[int]]:
+        ranges = {}
+        for name, value in self._lines(self.cleaned_data["input_ranges"], "input_ids = 0..30522"):
+            found = re.fullmatch(r"(-?\d+)\s*(?:\.\.|,)\s*(-?\d+)", value)
+            if not found:
+                raise forms.ValidationError(f"{name}: write low..high, e.g. 0..30522.")
+            ranges[name] = [int(found.group(1)), int(found.group(2))]
+        return ranges
+
+    def parameters(self) -> dict:
+        """The job's parameters (registry.services.jobs checks them against the model's signature)."""
+        data = self.cleaned_data
+        tensorrt = {k: True for k in ("fp16", "engine_cache") if data[f"tensorrt_{k}"]}
+        return {
+            **{k: data[k] for k in ("batch_sizes", "min_seconds", "min_iterations", "warmup_ms")},
+            **({"dims": data["dims"]} if data["dims"] else {}),
+            **({"input_ranges": data["input_ranges"]} if data["input_ranges"] else {}),
+            **({"tensorrt": tensorrt} if tensorrt else {}),
+        }

@@ -45,7 +45,7 @@ def job_start(request: HttpRequest, name: str, number: int, kind: str) -> HttpRe
                     version=version,
                     kind=kind,
                     device=data["device"],
-                    parameters={k: data[k] for k in ("batch_sizes", "min_seconds", "min_iterations", "warmup_ms")},
+                    parameters=form.parameters(),
                 )
         except ApplicationError as exc:
             form_error(form, exc)
