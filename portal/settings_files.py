@@ -58,6 +58,8 @@ GATEHOUSE_RESUMABLE_DIR = env_str("GATEHOUSE_RESUMABLE_DIR", str(VAR_DIR / "uplo
 GATEHOUSE_RESUMABLE_EXPIRE_H = env_int("GATEHOUSE_RESUMABLE_EXPIRE_H", 24, minimum=1)
 GATEHOUSE_RESUMABLE_MAX_OPEN = env_int("GATEHOUSE_RESUMABLE_MAX_OPEN", 64, minimum=1)
 GATEHOUSE_RESUMABLE_FORM_MB = env_int("GATEHOUSE_RESUMABLE_FORM_MB", 64, minimum=0)
+# With S3 storage, /api/v1/uploads/direct/ signs a URL per part of this size (S3's floor is 5 MB, 10,000 parts).
+GATEHOUSE_S3_PART_MB = env_int("GATEHOUSE_S3_PART_MB", 64, minimum=5)
 FILE_UPLOAD_HANDLERS = ["registry.uploads.HashingUploadHandler"]
 FILE_UPLOAD_TEMP_DIR = env_str("GATEHOUSE_UPLOAD_TEMP_DIR")
 FILE_UPLOAD_PERMISSIONS = 0o640

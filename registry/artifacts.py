@@ -36,6 +36,8 @@ class SpooledFile:
     size: int
     original_name: str
     _owned: bool = False  # True when we made the temporary copy and must remove it
+    # Already in the bucket (a direct upload): stored by a copy inside it; ``path`` is only a stand-in.
+    remote_key: str | None = None
 
     def cleanup(self) -> None:
         if self._owned:
@@ -59,6 +61,8 @@ def spool(fileobj: Any, *, field: str) -> SpooledFile:
     name = Path(getattr(fileobj, "name", "") or "upload").name
     if getattr(fileobj, "too_large", False) or (getattr(fileobj, "size", 0) or 0) > limit:
         raise ApplicationError(_too_large(fileobj.size), field=field)
+    if getattr(fileobj, "remote_key", None):
+        return _spool_remote(fileobj, name, field=field)
     if hasattr(fileobj, "temporary_file_path") and getattr(fileobj, "sha256", None):
         return SpooledFile(fileobj.temporary_file_path(), fileobj.sha256, fileobj.size, name)
 
@@ -83,6 +87,31 @@ def spool(fileobj: Any, *, field: str) -> SpooledFile:
     return SpooledFile(handle.name, digest.hexdigest(), size, name, _owned=True)
 
 
+def _spool_remote(fileobj: Any, name: str, *, field: str) -> SpooledFile:
+    """A file uploaded straight to the bucket, its digest computed there. The graph is copied here for the
+    sandbox to read (and checked against that digest again); a data file is stood in for by a sparse file of
+    its size, since inspection reads its size and never its bytes."""
+    with tempfile.NamedTemporaryFile(
+        prefix="gatehouse-", suffix=".upload", delete=False, dir=settings.FILE_UPLOAD_TEMP_DIR
+    ) as handle:
+        try:
+            if field == "data":
+                handle.truncate(fileobj.size)
+            else:
+                digest, body = hashlib.sha256(), fileobj.open_remote()
+                while chunk := body.read(CHUNK * 4):
+                    digest.update(chunk)
+                    handle.write(chunk)
+                if digest.hexdigest() != fileobj.sha256:
+                    raise ApplicationError(
+                        f"{name!r} changed in the bucket after its upload was completed; upload it again.", field=field
+                    )
+        except BaseException:
+            Path(handle.name).unlink(missing_ok=True)
+            raise
+    return SpooledFile(handle.name, fileobj.sha256, fileobj.size, name, _owned=True, remote_key=fileobj.remote_key)
+
+
 class _MovableFile(File):
     """A spooled file storage may move into place: a folder storage on the same file system renames it
     (file_move_safe) instead of copying every byte a second time."""
@@ -97,7 +126,15 @@ class _MovableFile(File):
 
 def storage_save(key: str, spooled: SpooledFile) -> str:
     """Save into artifact storage under ``key``; returns the key actually used. A spooled copy of our own is
-    moved where the storage allows it; one Django still owns (an upload's temporary file) is copied."""
+    moved where the storage allows it; one Django still owns (an upload's temporary file) is copied; one
+    already in the bucket is copied inside it."""
+    if spooled.remote_key:
+        from transfers.direct import copy_object  # noqa: PLC0415 - boto3 only where a bucket is configured
+
+        if default_storage.exists(key):
+            raise ApplicationError(f"Storage already holds {key!r}; try the upload again.")
+        copy_object(spooled.remote_key, key)
+        return key
     with open(spooled.path, "rb") as fh:
         content = (
             _MovableFile(fh, spooled.original_name, spooled.path)

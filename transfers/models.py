@@ -24,6 +24,11 @@ class Upload(models.Model):
     # The sweep removes uploads untouched for GATEHOUSE_RESUMABLE_EXPIRE_H, finished or not.
     touched_at = models.DateTimeField(auto_now=True, db_index=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # Sent straight to the bucket (transfers.direct): the object's key and S3's multipart upload id. The
+    # bytes never reach this server; the digest is computed from the stored object when the client completes.
+    s3_key = models.CharField(max_length=300, blank=True)
+    s3_upload_id = models.CharField(max_length=300, blank=True)
+    part_size = models.PositiveBigIntegerField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["owner", "-created_at"], name="upload_owner_recent")]
@@ -34,6 +39,10 @@ class Upload(models.Model):
     @property
     def path(self) -> Path:
         return Path(settings.GATEHOUSE_RESUMABLE_DIR) / f"{self.id}.part"
+
+    @property
+    def direct(self) -> bool:
+        return bool(self.s3_key)
 
     @property
     def complete(self) -> bool:
