@@ -12,9 +12,12 @@ each for ``--seconds``:
 2. create a version of one of them: MLflow records metadata only (a ``source`` URI); Gatehouse has no
    metadata-only version - a version *is* its artifact - so it receives a real (tiny, distinct) ONNX file,
    hashes it, parses and checks it in a sandboxed child process, stores it and writes the audit event;
-3. read a version;
-4. list a model's versions, newest first (a page of 50);
-5. search models by name prefix (a page of 50).
+3. register a version with its artifact, the same ONNX file on both sides: MLflow's least path is three
+   requests (runs/create; the file PUT through its artifact proxy into the run; model-versions/create from
+   the run's artifact), Gatehouse's the one request of operation 2;
+4. read a version;
+5. list a model's versions, newest first (a page of 50);
+6. search models by name prefix (a page of 50).
 
 Prints operations per second and latency percentiles for both and Gatehouse's ratio, and the peak memory
 of a Gatehouse worker. ``--gatehouse-database-url`` runs Gatehouse's side on an existing database instead
@@ -52,7 +55,14 @@ from bench.common import (  # noqa: E402
 
 MLFLOW = "mlflow==3.17.2"  # the release measured in bench/README.md
 PAGE = 50
-OPERATIONS = ("create model", "create version", "read version", "list versions", "search by prefix")
+OPERATIONS = (
+    "create model",
+    "create version",
+    "register with artifact",
+    "read version",
+    "list versions",
+    "search by prefix",
+)
 
 
 def _mlflow_executable(path: str | None) -> str:
@@ -134,6 +144,9 @@ class Registry:
     def create_version(self, i: int) -> bool:
         raise NotImplementedError
 
+    def register_with_artifact(self, i: int) -> bool:
+        raise NotImplementedError
+
     def read_version(self, i: int) -> bool:
         raise NotImplementedError
 
@@ -145,6 +158,10 @@ class Registry:
 
 
 class MLflow(Registry):
+    def __init__(self, client: Client, run: str):
+        super().__init__(client, run)
+        self.template, self.offset = _onnx_template()
+
     def _post(self, path: str, payload: dict) -> tuple[int, dict]:
         status, body = self.client.request(
             "POST", f"/api/2.0/mlflow/{path}", json.dumps(payload).encode(), {"Content-Type": "application/json"}
@@ -164,6 +181,31 @@ class MLflow(Registry):
     def create_version(self, i):
         name = self.models[i % len(self.models)]
         status, body = self._post("model-versions/create", {"name": name, "source": f"s3://bench/{name}/{i}"})
+        if status == 200:
+            self.versions.append((name, int(body["model_version"]["version"])))
+        return status == 200
+
+    def register_with_artifact(self, i):
+        name = self.models[i % len(self.models)]
+        status, body = self._post("runs/create", {"experiment_id": "0", "run_name": f"bench-{i}"})
+        if status != 200:
+            return False
+        info = body["run"]["info"]
+        artifact = self.template[: self.offset] + struct.pack("<f", float(i)) + self.template[self.offset + 4 :]
+        # The run's artifact URI is mlflow-artifacts:/<experiment>/<run>/artifacts: the proxy takes the bytes.
+        path = info["artifact_uri"].removeprefix("mlflow-artifacts:")
+        status, _ = self.client.request(
+            "PUT",
+            f"/api/2.0/mlflow-artifacts/artifacts{path}/model.onnx",
+            artifact,
+            {"Content-Type": "application/octet-stream"},
+        )
+        if status != 200:
+            return False
+        status, body = self._post(
+            "model-versions/create",
+            {"name": name, "source": f"{info['artifact_uri']}/model.onnx", "run_id": info["run_id"]},
+        )
         if status == 200:
             self.versions.append((name, int(body["model_version"]["version"])))
         return status == 200
@@ -213,6 +255,9 @@ class Gatehouse(Registry):
         if status == 201:
             self.versions.append((name, json.loads(response)["number"]))
         return status == 201
+
+    def register_with_artifact(self, i):  # a version is its artifact: the same single request
+        return self.create_version(i + 10**7)  # its own weights, distinct from operation 2's
 
     def read_version(self, i):
         name, number = self.versions[i % len(self.versions)]
@@ -289,7 +334,8 @@ def main() -> None:
             "server",
             "--backend-store-uri",
             mlflow_db,
-            "--default-artifact-root",
+            # Artifacts through the server's proxy (mlflow-artifacts:/), stored in this folder.
+            "--artifacts-destination",
             str(artifacts),
             "--host",
             "127.0.0.1",

@@ -25,12 +25,13 @@ def version_create(request: HttpRequest, name: str) -> HttpResponse:
     form = ModelVersionForm(request.POST or None, request.FILES or None, model=model)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        # A chosen file wins over an upload id the page kept from a refused round (the id is used up by then).
+        from_uploads = bool(data["artifact_upload"]) and not data["artifact"]
         files = (
             {"artifact_upload": data["artifact_upload"], "data_uploads": data["data_uploads"]}
-            if data["artifact_upload"]
+            if from_uploads
             else {"artifact": data["artifact"], "data": data["data"]}
         )
-        from_uploads = bool(data["artifact_upload"])
         create = services.model_version_create_from_uploads if from_uploads else services.model_version_create
         try:
             version = create(

@@ -57,6 +57,8 @@
     const total = files.reduce(function (sum, f) { return sum + f.size; }, 0);
     button.disabled = true;
     if (!window.tus || !window.tus.isSupported || total <= threshold || !artifactInput.files.length) {
+      form.querySelector("input[name=artifact_upload]").value = ""; // ids a refused round left are used up
+      form.querySelector("input[name=data_uploads]").value = "";
       document.getElementById("upload-progress").hidden = false;
       return; // the plain form post
     }
