@@ -14,15 +14,12 @@ from django.core.exceptions import PermissionDenied
 
 from portal.core.models import Team
 from portal.core.roles import Role, user_roles
+from portal.core.selectors import user_team_ids
 from registry.models import RegisteredModel
 
 
 def _is_member(user, team_id: int) -> bool:
-    cache = getattr(user, "_gatehouse_team_ids", None)
-    if cache is None:
-        cache = set(user.teams.values_list("id", flat=True))
-        user._gatehouse_team_ids = cache
-    return team_id in cache
+    return team_id in user_team_ids(user)
 
 
 def can_view_registry(user) -> bool:

@@ -4,6 +4,8 @@ the parts to the bucket, then complete it with their ETags; the server computes 
 from __future__ import annotations
 
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -50,6 +52,7 @@ class _Direct(APIView):
 
 
 class DirectUploadListApi(_Direct):
+    @extend_schema(request=DirectCreateInput, responses={201: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> Response:
         data = DirectCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -58,10 +61,12 @@ class DirectUploadListApi(_Direct):
 
 
 class DirectUploadDetailApi(_Direct):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request, pk) -> Response:
         """Where it stands, with fresh part URLs while it is unfinished."""
         return Response(_body(request, selectors.upload_get(actor=request.user, pk=pk)))
 
+    @extend_schema(responses={204: None})
     def delete(self, request: Request, pk) -> Response:
         upload = selectors.upload_get(actor=request.user, pk=pk)
         services.upload_discard(actor=request.user, upload=upload, reason="deleted by its owner")
@@ -69,6 +74,7 @@ class DirectUploadDetailApi(_Direct):
 
 
 class DirectUploadCompleteApi(_Direct):
+    @extend_schema(request=DirectCompleteInput, responses={200: OpenApiTypes.OBJECT})
     def post(self, request: Request, pk) -> Response:
         data = DirectCompleteInput(data=request.data)
         data.is_valid(raise_exception=True)

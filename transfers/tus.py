@@ -12,6 +12,8 @@ import datetime as dt
 from django.conf import settings
 from django.urls import reverse
 from django.utils.http import http_date
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -89,6 +91,7 @@ def _append(request: Request, upload: Upload, offset: int) -> Upload:
 
 
 class UploadCollectionApi(_Tus):
+    @extend_schema(responses={204: OpenApiResponse(description="Tus-Version, Tus-Extension, Tus-Max-Size headers")})
     def options(self, request: Request, *args, **kwargs) -> Response:
         response = Response(status=204)
         response["Tus-Version"] = TUS_VERSION
@@ -97,6 +100,11 @@ class UploadCollectionApi(_Tus):
         response["Tus-Checksum-Algorithm"] = ",".join(services.CHECKSUMS)
         return response
 
+    @extend_schema(
+        request=OpenApiTypes.BINARY,
+        responses={201: OpenApiTypes.OBJECT},
+        description="tus creation: Upload-Length and Upload-Metadata (filename) headers; Location answers.",
+    )
     def post(self, request: Request) -> Response:
         if "Upload-Defer-Length" in request.headers:
             raise Refused("Announce the file's size with Upload-Length; a deferred length is not taken.")
@@ -115,9 +123,11 @@ class UploadDetailApi(_Tus):
     def _upload(self, request: Request, pk) -> Upload:
         return selectors.upload_get(actor=request.user, pk=pk)
 
+    @extend_schema(responses={200: OpenApiResponse(description="Upload-Offset and Upload-Length headers")})
     def head(self, request: Request, pk) -> Response:
         return _state(self._upload(request, pk), Response(status=200))
 
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request, pk) -> Response:
         """Where the upload stands, as JSON (tus clients ask with HEAD; this is for people and scripts)."""
         upload = self._upload(request, pk)
@@ -131,11 +141,23 @@ class UploadDetailApi(_Tus):
         }
         return _state(upload, Response(body))
 
+    @extend_schema(
+        request=OpenApiTypes.BINARY,
+        responses={204: OpenApiResponse(description="Upload-Offset: where the upload stands now")},
+        description="Bytes at Upload-Offset, as application/offset+octet-stream; Upload-Checksum optional.",
+    )
     def patch(self, request: Request, pk) -> Response:
         upload = self._upload(request, pk)
         upload = _append(request, upload, _int_header(request, "Upload-Offset"))
         return _state(upload, Response(status=204))
 
+    @extend_schema(responses={204: None})
     def delete(self, request: Request, pk) -> Response:
         services.upload_discard(actor=request.user, upload=self._upload(request, pk), reason="deleted by its owner")
         return Response(status=204)
+
+
+class UploadDetailAliasApi(UploadDetailApi):
+    """The same resource without the trailing slash (for curl -T), left out of the schema."""
+
+    schema = None

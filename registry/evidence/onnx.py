@@ -59,14 +59,17 @@ class OnnxRuntime:
         threads: int | None = None,
         tensorrt: dict[str, bool] | None = None,
         engine_cache_dir: str | None = None,
+        provider: str | None = None,
     ):
+        """``provider``: only this GPU provider, where it is present (bench/gpu_transformer_check.py compares
+        CUDA with TensorRT on one node); by default the first of GPU_PROVIDERS present."""
         if device == "gpu" and hasattr(ort, "preload_dlls"):
             # CUDA/cuDNN installed as wheels (onnxruntime-gpu[cuda,cudnn]) are loaded before the session; without
             # them the CUDA provider is simply absent, which the benchmark's record then says.
             with contextlib.suppress(Exception):
                 ort.preload_dlls()
         available = ort.get_available_providers()
-        wanted = [p for p in GPU_PROVIDERS if p in available] if device == "gpu" else []
+        wanted = [p for p in GPU_PROVIDERS if p in available and provider in (None, p)] if device == "gpu" else []
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads

@@ -7,7 +7,7 @@ from typing import Any, TypedDict, Unpack
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Min, Q
 
 from portal.core.errors import ApplicationError
 from portal.core.services import audit_event_record
@@ -49,8 +49,7 @@ def model_version_create(
     with incoming_set(artifact, data, field="artifact") as upload:
         facts = inspect_file("onnx", upload.path, field="artifact", data_files=upload.data_sizes)
         with transaction.atomic():
-            locked = _locked_for_upload(actor, model, upload.sha256)
-            number = (locked.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+            locked, number = _locked_for_upload(actor, model, upload.sha256)
             version = ModelVersion(
                 model=locked,
                 number=number,
@@ -112,18 +111,22 @@ def model_version_create_from_uploads(
         return model_version_create(actor=actor, model=model, artifact=files[0], data=files[1:], **fields)
 
 
-def _locked_for_upload(actor: AbstractBaseUser, model: RegisteredModel, sha256: str) -> RegisteredModel:
-    """The model's row, locked for numbering; the team rule checked again on it; the same bytes refused."""
-    locked = RegisteredModel.objects.select_for_update().select_related("team").get(pk=model.pk)
+def _locked_for_upload(actor: AbstractBaseUser, model: RegisteredModel, sha256: str) -> tuple[RegisteredModel, int]:
+    """The model's row, locked for numbering (its own row only, not its team's), the team rule checked again
+    on it, the same bytes refused; and the next number. The twin and the number come from one query."""
+    locked = RegisteredModel.objects.select_for_update(of=("self",)).select_related("team").get(pk=model.pk)
     permissions.require_add_version(actor, locked)
-    twin = locked.versions.filter(sha256=sha256).values_list("number", flat=True).first()
+    numbers = ModelVersion.objects.filter(model_id=locked.pk).aggregate(
+        last=Max("number"), twin=Min("number", filter=Q(sha256=sha256))
+    )
+    twin = numbers["twin"]
     if twin is not None:
         raise ApplicationError(
             f"These files are identical to v{twin} of {locked.name} (the same digest). A version's artifact never "
             "changes, so there is nothing new to register.",
             field="artifact",
         )
-    return locked
+    return locked, (numbers["last"] or 0) + 1
 
 
 def _parent(model: RegisteredModel, number: int | None) -> ModelVersion | None:

@@ -8,7 +8,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -17,23 +16,40 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Upload',
+            name="Upload",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('filename', models.CharField(help_text="Its path in the version: a data file's location, e.g. weights/model.onnx.data.", max_length=1024)),
-                ('length', models.PositiveBigIntegerField(help_text="Upload-Length: the file's size, announced at creation.")),
-                ('offset', models.PositiveBigIntegerField(default=0, help_text='Bytes received and kept so far.')),
-                ('sha256', models.CharField(blank=True, help_text='Computed when the last byte arrives.', max_length=64)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('touched_at', models.DateTimeField(auto_now=True, db_index=True)),
-                ('completed_at', models.DateTimeField(blank=True, null=True)),
-                ('s3_key', models.CharField(blank=True, max_length=300)),
-                ('s3_upload_id', models.CharField(blank=True, max_length=300)),
-                ('part_size', models.PositiveBigIntegerField(blank=True, null=True)),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='uploads', to=settings.AUTH_USER_MODEL)),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                (
+                    "filename",
+                    models.CharField(
+                        help_text="Its path in the version: a data file's location, e.g. weights/model.onnx.data.",
+                        max_length=1024,
+                    ),
+                ),
+                (
+                    "length",
+                    models.PositiveBigIntegerField(help_text="Upload-Length: the file's size, announced at creation."),
+                ),
+                ("offset", models.PositiveBigIntegerField(default=0, help_text="Bytes received and kept so far.")),
+                (
+                    "sha256",
+                    models.CharField(blank=True, help_text="Computed when the last byte arrives.", max_length=64),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("touched_at", models.DateTimeField(auto_now=True, db_index=True)),
+                ("completed_at", models.DateTimeField(blank=True, null=True)),
+                ("s3_key", models.CharField(blank=True, max_length=300)),
+                ("s3_upload_id", models.CharField(blank=True, max_length=300)),
+                ("part_size", models.PositiveBigIntegerField(blank=True, null=True)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="uploads", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['owner', '-created_at'], name='upload_owner_recent')],
+                "indexes": [models.Index(fields=["owner", "-created_at"], name="upload_owner_recent")],
             },
         ),
     ]
