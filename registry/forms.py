@@ -8,7 +8,7 @@ from django.utils.text import slugify
 from portal.core.errors import ApplicationError
 from registry.choices import RiskTier
 from registry.models import MODEL_CARD_FIELDS, ModelVersion, RegisteredModel
-from registry.services.jobs import floors_check, parse_batch_sizes
+from registry.services.job_parameters import floors_check, parse_batch_sizes
 
 THRESHOLD_FIELDS = ("metric_floors", "noninferiority_margin", "slo_p99_latency_ms", "slo_min_throughput")
 

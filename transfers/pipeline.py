@@ -48,11 +48,37 @@ class BackgroundWriter:
             raise self.error
 
     def stop(self) -> None:
-        self.queue.put(None)
-        self.thread.join()
+        """Let the queued chunks finish and end the thread; a second call does nothing."""
+        if self.thread.is_alive():
+            self.queue.put(None)
+            self.thread.join()
 
     def __enter__(self) -> BackgroundWriter:
         return self
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class InlineWriter:
+    """BackgroundWriter's interface, done in the calling thread: for a body too small to gain from a second
+    thread (starting one costs more than hashing a few kilobytes)."""
+
+    def put(self, sink: IO[bytes], digests: list[Any], chunk: bytes | memoryview) -> None:
+        for digest in digests:
+            digest.update(chunk)
+        sink.write(chunk)
+
+    def drain(self) -> None:
+        return None
+
+    def stop(self) -> None:
+        return None
+
+
+INLINE_BELOW = 8 * 1024 * 1024
+
+
+def writer_for(length: int | None) -> BackgroundWriter | InlineWriter:
+    """A thread of its own for large or unknown lengths; inline for small bodies."""
+    return InlineWriter() if length is not None and length < INLINE_BELOW else BackgroundWriter()

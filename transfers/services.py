@@ -25,7 +25,7 @@ from portal.core.errors import ApplicationError
 from portal.core.services import audit_event_record
 from transfers.choices import AuditAction
 from transfers.models import Upload
-from transfers.pipeline import BackgroundWriter
+from transfers.pipeline import writer_for
 
 logger = logging.getLogger(__name__)
 CHUNK = 4 * 1024 * 1024  # reading a part file back
@@ -121,7 +121,8 @@ def upload_append(
         received, broken = 0, None
         fh.seek(offset)
         digests = [d for d in (part_digest, whole) if d is not None]
-        with BackgroundWriter() as writer:
+        writer = writer_for(length)
+        try:
             try:
                 while received < room:
                     chunk = stream.read(min(READ, room - received))
@@ -132,6 +133,8 @@ def upload_append(
             except Exception as exc:  # the client went away mid-body (a reset, gunicorn's NoMoreData): keep what
                 broken = exc  # arrived, as the tus core protocol has it
             writer.drain()
+        finally:
+            writer.stop()
         if part_digest is not None and (broken or part_digest.digest() != checksum[1]):
             fh.truncate(offset)
             if broken:

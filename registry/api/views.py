@@ -20,8 +20,8 @@ from portal.core.api import JSONParser, RecentFirstCursorPagination
 from registry import permissions, selectors, services
 from registry.api import job_serializers as js
 from registry.api import serializers as s
-from registry.artifacts import dataset_download_response, version_download_response
 from registry.choices import JobKind
+from registry.downloads import dataset_download_response, version_download_response
 from registry.filters import JobFilterSet, RegisteredModelFilterSet
 from registry.models import Dataset, ModelVersion, Observation, RegisteredModel
 from registry.services import jobs as job_services
@@ -121,7 +121,9 @@ class VersionListCreateApi(generics.ListAPIView):
 
     @extend_schema(request=s.VersionCreateInputSerializer, responses={201: s.VersionOutputSerializer})
     def post(self, request: Request, name: str) -> Response:
-        model = selectors.model_get(name=name, queryset=RegisteredModel.objects.select_related("team"))
+        # Only what the early permission check needs (before a large body is read); the service reads the
+        # model again, locked.
+        model = selectors.model_get(name=name, queryset=RegisteredModel.objects.only("id", "name", "team_id"))
         permissions.require_add_version(request.user, model)
         data = s.VersionCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

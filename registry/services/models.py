@@ -16,7 +16,7 @@ from portal.core.services import audit_event_record
 from registry import permissions, signals
 from registry.choices import AuditAction, RiskTier, Stage
 from registry.models import MODEL_CARD_FIELDS, RegisteredModel, Tag
-from registry.services.jobs import floors_check
+from registry.services.job_parameters import floors_check
 
 EDITABLE_MODEL_FIELDS = (
     "description",

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from portal.core.errors import ApplicationError
 from portal.core.views import form_error
 from registry import permissions, selectors, services
-from registry.artifacts import dataset_download_response
+from registry.downloads import dataset_download_response
 from registry.forms import DatasetForm
 
 

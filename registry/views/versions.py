@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from portal.core.errors import ApplicationError, Conflict
 from portal.core.views import form_error
 from registry import permissions, selectors, services
-from registry.artifacts import version_download_response
+from registry.downloads import version_download_response
 from registry.forms import BenchmarkJobForm, ModelVersionForm, ValidationJobForm
 from registry.services.integrity import version_integrity_failed
 
