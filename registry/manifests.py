@@ -26,13 +26,13 @@ class ManifestFile(TypedDict):
 
 def safe_path(path: str) -> bool:
     """A relative path inside the model's folder: no absolute path, no '..', '.' or empty part, no backslash
-    or NUL, at most 255 characters a part."""
+    or control character, at most 255 characters a part."""
     parts = path.split("/")
     return (
         bool(path)
         and not path.startswith("/")
         and "\\" not in path
-        and "\0" not in path
+        and not any(ord(c) < 32 or ord(c) == 127 for c in path)  # NUL, newlines, escapes
         and all(part not in ("", ".", "..") and len(part) <= 255 for part in parts)
     )
 

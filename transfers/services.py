@@ -64,7 +64,12 @@ def new_upload_check(*, actor: AbstractBaseUser, length: int, filename: str) -> 
             "(GATEHOUSE_MAX_UPLOAD_MB).",
             status=413,
         )
-    if not filename or len(filename) > 1024 or "\0" in filename:
+    if filename and any(ord(c) < 32 or ord(c) == 127 for c in filename):
+        raise Refused(
+            f"The filename {filename[:200]!r} holds a control character (a newline from `base64` of `echo`?): "
+            "encode the name alone, e.g. printf %s model.onnx.data | base64 -w0."
+        )
+    if not filename or len(filename) > 1024:
         raise Refused(
             "Name the file in Upload-Metadata ('filename' and its base64 value): its path in the version, such as "
             "model.onnx or model.onnx.data."

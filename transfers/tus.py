@@ -81,7 +81,9 @@ def _body(request: Request) -> tuple[object, int | None]:
     if (request.content_type or "").split(";")[0].strip() != OFFSET_TYPE:
         raise Refused(f"Send the bytes with 'Content-Type: {OFFSET_TYPE}'.", status=415)
     length = request.headers.get("Content-Length")
-    return request._request, int(length) if length and length.isdigit() else None
+    if not (length and length.isdigit()):  # Django reads no body without one (a chunked PATCH would add nothing)
+        raise Refused("Send Content-Length with the bytes (curl -T FILE does; a pipe is sent chunked).", status=411)
+    return request._request, int(length)
 
 
 def _append(request: Request, upload: Upload, offset: int) -> Upload:

@@ -148,10 +148,14 @@ def test_refusals_name_the_problem(api, scientist, settings):
     too_large = create(api, "big.bin", 2 * 1024 * 1024)
     assert too_large.status_code == 413 and "GATEHOUSE_MAX_UPLOAD_MB" in too_large.json()["detail"]
     assert create(api, "", 10).status_code == 400
+    newline = create(api, "model.onnx.data\n", 10)  # `echo name | base64` keeps the newline
+    assert newline.status_code == 400 and "control character" in newline.json()["detail"]
     url = create(api, "w.bin", 10)["Location"]
     assert patch(api, url, 0, b"x" * 11).status_code == 413  # past the announced length
     wrong_type = api.generic("PATCH", url, b"x", content_type="text/plain", HTTP_UPLOAD_OFFSET="0", **TUS)
     assert wrong_type.status_code == 415
+    chunked = patch(api, url, 0, b"", CONTENT_LENGTH="")
+    assert chunked.status_code == 411 and "Content-Length" in chunked.json()["detail"]
     settings.GATEHOUSE_RESUMABLE_MAX_OPEN = 1
     busy = create(api, "second.bin", 10)
     assert busy.status_code == 429 and "GATEHOUSE_RESUMABLE_MAX_OPEN" in busy.json()["detail"]
