@@ -14,7 +14,6 @@ from rest_framework.views import APIView
 
 from portal.core.api import InputSerializer
 from transfers import direct, selectors, services
-from transfers.services import Refused
 from transfers.tus import MayUpload
 
 
@@ -44,11 +43,6 @@ def _body(request: Request, upload) -> dict:
 
 class _Direct(APIView):
     permission_classes = [IsAuthenticated, MayUpload]
-
-    def handle_exception(self, exc):
-        if isinstance(exc, Refused):
-            return Response({"detail": exc.message}, status=exc.status)
-        return super().handle_exception(exc)
 
 
 class DirectUploadListApi(_Direct):

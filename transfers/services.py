@@ -34,7 +34,8 @@ CHECKSUMS = ("sha256", "sha1", "md5")  # tus checksum extension: sha1 is the one
 
 
 class Refused(ApplicationError):
-    """A refusal with the HTTP status the tus protocol gives it (409 wrong offset, 413 too large, 460 checksum…)."""
+    """A refusal with the HTTP status the tus protocol gives it (409 wrong offset, 413 too large, 460 checksum…);
+    the API's exception handler (portal.core.api) answers with it."""
 
     def __init__(self, message: str, status: int = 400):
         super().__init__(message)

@@ -42,16 +42,10 @@ class _Tus(APIView):
         if request.method != "OPTIONS" and request.headers.get("Tus-Resumable") != TUS_VERSION:
             raise Refused(f"Send the header 'Tus-Resumable: {TUS_VERSION}': this server speaks tus {TUS_VERSION}.", 412)
 
-    def handle_exception(self, exc):
-        if isinstance(exc, Refused):
-            response = Response({"detail": exc.message}, status=exc.status)
-            if exc.status == 412:
-                response["Tus-Version"] = TUS_VERSION
-            return response
-        return super().handle_exception(exc)
-
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
+        if response.status_code == 412:  # the protocol's answer to a version it does not speak
+            response["Tus-Version"] = TUS_VERSION
         response["Tus-Resumable"] = TUS_VERSION
         response["Cache-Control"] = "no-store"
         return response

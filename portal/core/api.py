@@ -18,6 +18,8 @@ def exception_handler(exc, context):
     elif isinstance(exc, Conflict):
         return Response(exc.as_dict() if exc.field else {"detail": exc.message}, status=status.HTTP_409_CONFLICT)
     elif isinstance(exc, ApplicationError):
+        if getattr(exc, "status", None):  # a refusal that names its own status (transfers: 409, 411, 413, 460…)
+            return Response({"detail": exc.message}, status=exc.status)
         if exc.field is None:  # a refusal about the request as a whole: {"detail": "..."}
             return Response({"detail": exc.message}, status=status.HTTP_400_BAD_REQUEST)
         exc = exceptions.ValidationError(exc.as_dict())

@@ -39,6 +39,17 @@ def s3_server():
     server.stop()
 
 
+def s3_client(endpoint: str):
+    """A boto3 client of the test server, to look into the bucket from outside the application."""
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="us-east-1",
+    )
+
+
 def _use_s3(settings, endpoint: str) -> None:
     settings.STORAGES = {
         **settings.STORAGES,
@@ -115,13 +126,7 @@ def test_the_same_upload_validation_and_download_on_s3_as_on_the_folder(api, sci
     assert remote["uploaded"] == remote["registered"] == remote["downloaded"] == local["downloaded"]
     assert remote["verdict"] == local["verdict"] == "passed" and remote["accuracy"] == local["accuracy"]
 
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3_server,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        region_name="us-east-1",
-    )
+    client = s3_client(s3_server)
     keys = {o["Key"] for o in client.list_objects_v2(Bucket=BUCKET)["Contents"]}
     assert remote["key"] in keys  # the bytes live in the bucket, not on this disk
 

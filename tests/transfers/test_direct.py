@@ -9,7 +9,6 @@ import os
 import urllib.request
 from pathlib import Path
 
-import boto3
 import pytest
 from rest_framework.authtoken.models import Token
 
@@ -17,7 +16,7 @@ from registry.manifests import root_digest
 from registry.models import ModelVersion
 from tests.factories import RegisteredModelFactory
 from tests.registry.test_external_data import FIXTURE
-from tests.registry.test_s3_storage import BUCKET, _use_s3, s3_server  # noqa: F401 - the fixture
+from tests.registry.test_s3_storage import BUCKET, _use_s3, s3_client, s3_server  # noqa: F401 - the fixture
 from transfers.models import Upload
 
 pytestmark = pytest.mark.django_db
@@ -29,13 +28,7 @@ WEIGHTS = (FIXTURE / "model.onnx.data").read_bytes()
 def bucket(settings, s3_server):  # noqa: F811 - the fixture imported above
     _use_s3(settings, s3_server)
     settings.GATEHOUSE_S3_PART_MB = 5
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3_server,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        region_name="us-east-1",
-    )
+    client = s3_client(s3_server)
     for item in client.list_objects_v2(Bucket=BUCKET).get("Contents", []):
         client.delete_object(Bucket=BUCKET, Key=item["Key"])
     for item in client.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []):  # left by an earlier test
