@@ -212,6 +212,9 @@ OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
 # django-axes first: a sign-in from an address, or to an account, that failed too often is refused before any
 # password is checked (the lock and its counts live in the database, so every web worker sees them).
 AUTHENTICATION_BACKENDS = ["portal.core.backends.SignInThrottle", "portal.core.backends.GatehouseModelBackend"]
+# How long a web process keeps an API token's row (its user, permissions and teams) before reading it again;
+# any change to a token, user, role or team drops it everywhere at once (portal.core.authentication). 0: off.
+GATEHOUSE_API_TOKEN_CACHE_S = env_int("GATEHOUSE_API_TOKEN_CACHE_S", 10, minimum=0)
 AXES_FAILURE_LIMIT = env_int("GATEHOUSE_LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("GATEHOUSE_LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # an account from anywhere, or an address on any account

@@ -10,6 +10,8 @@ the one sentence that refusal is worded in, wherever it is refused (a page, the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.core.exceptions import PermissionDenied
 
 from portal.core.models import Team
@@ -98,9 +100,10 @@ def can_report_observation(user, model: RegisteredModel) -> bool:
 # --- Refusals, each worded once ------------------------------------------------------------------------------
 
 
-def _require(allowed: bool, message: str) -> None:
+def _require(allowed: bool, message: str | Callable[[], str]) -> None:
+    """``message`` may be a function: a refusal naming the model's team reads the team only when refusing."""
     if not allowed:
-        raise PermissionDenied(message)
+        raise PermissionDenied(message() if callable(message) else message)
 
 
 def require_view_registry(user) -> None:
@@ -121,15 +124,19 @@ def require_register_model(user, team: Team | None = None) -> None:
 
 
 def require_change_model(user, model: RegisteredModel) -> None:
-    _require(can_change_model(user, model), f"Only data scientists of {model.team} may change {model.name}.")
+    _require(can_change_model(user, model), lambda: f"Only data scientists of {model.team} may change {model.name}.")
 
 
 def require_add_version(user, model: RegisteredModel) -> None:
-    _require(can_add_version(user, model), f"Only data scientists of {model.team} may add versions to {model.name}.")
+    _require(
+        can_add_version(user, model), lambda: f"Only data scientists of {model.team} may add versions to {model.name}."
+    )
 
 
 def require_add_dataset(user, model: RegisteredModel) -> None:
-    _require(can_add_dataset(user, model), f"Only data scientists of {model.team} may add datasets to {model.name}.")
+    _require(
+        can_add_dataset(user, model), lambda: f"Only data scientists of {model.team} may add datasets to {model.name}."
+    )
 
 
 def require_lower_risk_tier(user) -> None:
@@ -141,13 +148,15 @@ def require_download(user) -> None:
 
 
 def require_run_validation(user, model: RegisteredModel) -> None:
-    _require(can_run_validation(user, model), f"Only data scientists of {model.team} may validate {model.name}.")
+    _require(
+        can_run_validation(user, model), lambda: f"Only data scientists of {model.team} may validate {model.name}."
+    )
 
 
 def require_run_benchmark(user, model: RegisteredModel) -> None:
     _require(
         can_run_benchmark(user, model),
-        f"Only data scientists of {model.team} and IT operations may benchmark {model.name}.",
+        lambda: f"Only data scientists of {model.team} and IT operations may benchmark {model.name}.",
     )
 
 
@@ -169,5 +178,5 @@ def require_view_jobs(user) -> None:
 def require_report_observation(user, model: RegisteredModel) -> None:
     _require(
         can_report_observation(user, model),
-        f"Only IT operations and data scientists of {model.team} may report observations for {model.name}.",
+        lambda: f"Only IT operations and data scientists of {model.team} may report observations for {model.name}.",
     )

@@ -5,12 +5,12 @@ from rest_framework import serializers
 from approvals.choices import Action, DecisionKind
 from approvals.models import Decision, PromotionRequest
 from approvals.selectors import evidence_for
-from portal.core.api import InputSerializer
+from portal.core.api import InputSerializer, OutputSerializer
 from registry.api.serializers import download_url
 from registry.models import ModelVersion
 
 
-class DecisionOutputSerializer(serializers.ModelSerializer):
+class DecisionOutputSerializer(OutputSerializer):
     person = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
@@ -18,7 +18,7 @@ class DecisionOutputSerializer(serializers.ModelSerializer):
         fields = ["person", "role", "decision", "comment", "created_at"]
 
 
-class RequestOutputSerializer(serializers.ModelSerializer):
+class RequestOutputSerializer(OutputSerializer):
     model = serializers.CharField(source="version.model.name", read_only=True)
     version = serializers.IntegerField(source="version.number", read_only=True)
     requester = serializers.SlugRelatedField(slug_field="username", read_only=True)
@@ -77,7 +77,7 @@ class WithdrawInputSerializer(InputSerializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
 
 
-class ProductionOutputSerializer(serializers.ModelSerializer):
+class ProductionOutputSerializer(OutputSerializer):
     model = serializers.CharField(source="model.name")
     team = serializers.CharField(source="model.team.slug")
     risk_tier = serializers.CharField(source="model.risk_tier")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+import time
+import weakref
 from functools import cache
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
-from django.db import connection
+from django.db import connection, transaction
 from rest_framework import authentication, exceptions
 
 from portal.core.models import Team
@@ -46,17 +50,90 @@ def _token_sql() -> tuple[str, list[str]]:
     return sql, user_fields
 
 
+CHANNEL = "gatehouse_credentials"  # PostgreSQL notifications: some token, user, role or team membership changed
+
+
+class _TokenRows:
+    """This process's recent token rows (the statement's answer), each kept GATEHOUSE_API_TOKEN_CACHE_S at most
+    and all dropped when any credential changes anywhere: this process's own changes when they commit, other
+    processes' (other workers, other hosts, the admin) by a notification on CHANNEL, which every connection
+    that serves API calls listens to and which is read before each lookup. A notification is sent by the
+    changing transaction and delivered only if it commits (``credentials_changed``)."""
+
+    MAX = 4096
+
+    def __init__(self):
+        self.rows: dict[str, tuple[float, tuple]] = {}
+        self.listening: weakref.WeakSet = weakref.WeakSet()  # raw connections that LISTEN (one per thread)
+        self.lock = threading.Lock()
+
+    def clear(self, *_notification) -> None:
+        self.rows.clear()
+
+    def _current(self) -> bool:
+        """Read notifications that arrived on this thread's connection; False if it has just started to listen
+        (what changed before it did is unknown, so nothing cached may be trusted)."""
+        connection.ensure_connection()
+        raw = connection.connection
+        if raw not in self.listening:
+            with connection.cursor() as cursor:
+                cursor.execute(f"LISTEN {CHANNEL}")
+            raw.add_notify_handler(self.clear)  # those psycopg reads along with a query's results
+            with self.lock:
+                self.listening.add(raw)
+                self.clear()
+            return False
+        pgconn = raw.pgconn
+        pgconn.consume_input()  # a non-blocking read of what the server sent since the last statement
+        while pgconn.notifies() is not None:
+            self.clear()
+        return True
+
+    def get(self, key: str) -> tuple | None:
+        if not self._current():
+            return None
+        entry = self.rows.get(key)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, key: str, row: tuple) -> None:
+        with self.lock:
+            if len(self.rows) >= self.MAX:
+                self.rows.clear()
+            self.rows[key] = (time.monotonic() + settings.GATEHOUSE_API_TOKEN_CACHE_S, row)
+
+
+_rows = _TokenRows()
+
+
+def credentials_changed() -> None:
+    """A token, a user, a role or a team membership changed: every process drops its cached token rows once
+    this transaction commits (nothing is dropped, and nothing sent, if it rolls back)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_notify(%s, '')", [CHANNEL])
+    transaction.on_commit(_rows.clear)
+
+
 class TokenAuthentication(authentication.TokenAuthentication):
     """DRF's token check, reading the user's permissions and teams in the same query on PostgreSQL: every API
-    call checks one, and a round trip to the database is most of what a small read costs (bench/README.md)."""
+    call checks one, and a round trip to the database is most of what a small read costs (bench/README.md).
+    The answer is kept for a few seconds (``_TokenRows``), never inside a transaction: there a LISTEN would
+    only start at commit."""
 
     def authenticate_credentials(self, key):
         if connection.vendor != "postgresql":
             return super().authenticate_credentials(key)
         sql, user_fields = _token_sql()
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [key])
-            row = cursor.fetchone()
+        cached = settings.GATEHOUSE_API_TOKEN_CACHE_S > 0 and not connection.in_atomic_block
+        row = _rows.get(key) if cached else None
+        if row is None:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [key])
+                row = cursor.fetchone()
+            if cached and row is not None:
+                _rows.put(key, row)
         if row is None:
             raise exceptions.AuthenticationFailed("Invalid token.")
         user = get_user_model().from_db(connection.alias, user_fields, row[2 : 2 + len(user_fields)])

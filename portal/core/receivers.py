@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from axes.signals import user_locked_out
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
 from django.db import transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from rest_framework.authtoken.models import Token
 
+from portal.core.authentication import credentials_changed
 from portal.core.choices import AuditAction
+from portal.core.models import Team
 from portal.core.services import audit_event_record
 
 
@@ -35,5 +40,31 @@ def on_locked_out(sender, request=None, username=None, ip_address=None, **kwargs
         )
 
 
+def on_credentials_saved(sender, update_fields=None, **kwargs) -> None:
+    if update_fields is not None and set(update_fields) <= {"last_login"}:  # a sign-in changes no right
+        return
+    credentials_changed()
+
+
+def on_credentials_changed(sender, action: str | None = None, **kwargs) -> None:
+    if action is None or action.startswith("post_"):  # a deletion, or a membership added, removed or cleared
+        credentials_changed()
+
+
 def connect() -> None:
     user_locked_out.connect(on_locked_out, dispatch_uid="portal.core.on_locked_out")
+    # What an API token's cached row holds (portal.core.authentication): the token, its user, the user's
+    # roles and permissions, and team memberships. Any change drops every process's cached rows.
+    user = get_user_model()
+    for model in (Token, user, Group, Team, Permission):
+        post_save.connect(on_credentials_saved, sender=model, dispatch_uid=f"credentials-saved-{model._meta.label}")
+        post_delete.connect(on_credentials_changed, sender=model, dispatch_uid=f"credentials-gone-{model._meta.label}")
+    for through in (
+        user.groups.through,
+        user.user_permissions.through,
+        Group.permissions.through,
+        Team.members.through,
+    ):
+        m2m_changed.connect(
+            on_credentials_changed, sender=through, dispatch_uid=f"credentials-m2m-{through._meta.label}"
+        )

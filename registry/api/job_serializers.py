@@ -4,7 +4,7 @@ import json
 
 from rest_framework import serializers
 
-from portal.core.api import InputSerializer
+from portal.core.api import InputSerializer, OutputSerializer
 from registry import selectors
 from registry.choices import JobKind
 from registry.models import Job
@@ -22,7 +22,7 @@ class _JSONObjectField(serializers.JSONField):
         return super().to_internal_value(data)
 
 
-class JobOutputSerializer(serializers.ModelSerializer):
+class JobOutputSerializer(OutputSerializer):
     model = serializers.CharField(source="version.model.name", read_only=True)
     version = serializers.IntegerField(source="version.number", read_only=True)
     dataset = serializers.SlugRelatedField(slug_field="name", read_only=True)

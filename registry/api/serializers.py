@@ -4,7 +4,7 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from fleet.models import Worker
-from portal.core.api import InputSerializer
+from portal.core.api import InputSerializer, OutputSerializer
 from portal.core.models import Team
 from registry import permissions
 from registry.choices import RiskTier, TaskType
@@ -18,7 +18,7 @@ def download_url(request, url_name: str, **kwargs) -> str | None:
     return request.build_absolute_uri(reverse(url_name, kwargs=kwargs))
 
 
-class ModelOutputSerializer(serializers.ModelSerializer):
+class ModelOutputSerializer(OutputSerializer):
     team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
     tags = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
@@ -99,7 +99,7 @@ class RiskTierLowerInputSerializer(InputSerializer):
     reason = serializers.CharField(min_length=10)
 
 
-class VersionOutputSerializer(serializers.ModelSerializer):
+class VersionOutputSerializer(OutputSerializer):
     model = serializers.SlugRelatedField(slug_field="name", read_only=True)
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     parent_number = serializers.SlugRelatedField(source="parent", slug_field="number", read_only=True)
@@ -207,7 +207,7 @@ class VersionCreateInputSerializer(InputSerializer):
         return attrs
 
 
-class DatasetOutputSerializer(serializers.ModelSerializer):
+class DatasetOutputSerializer(OutputSerializer):
     model = serializers.SlugRelatedField(slug_field="name", read_only=True)
     download_url = serializers.SerializerMethodField()
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
@@ -241,7 +241,7 @@ class DatasetCreateInputSerializer(InputSerializer):
     label_column = serializers.CharField(max_length=200)
 
 
-class ObservationOutputSerializer(serializers.ModelSerializer):
+class ObservationOutputSerializer(OutputSerializer):
     model = serializers.CharField(source="version.model.name", read_only=True)
     version = serializers.IntegerField(source="version.number", read_only=True)
     reported_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
@@ -282,7 +282,7 @@ class ObservationInputSerializer(InputSerializer):
     source = serializers.CharField(required=False, allow_blank=True, max_length=100)
 
 
-class WorkerOutputSerializer(serializers.ModelSerializer):
+class WorkerOutputSerializer(OutputSerializer):
     online = serializers.BooleanField(source="is_online", read_only=True)
     offline_since = serializers.DateTimeField(read_only=True, allow_null=True)
     current_job = serializers.SerializerMethodField(help_text="The job it runs now (its API URL), or null.")

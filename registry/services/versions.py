@@ -112,9 +112,9 @@ def model_version_create_from_uploads(
 
 
 def _locked_for_upload(actor: AbstractBaseUser, model: RegisteredModel, sha256: str) -> tuple[RegisteredModel, int]:
-    """The model's row, locked for numbering (its own row only, not its team's), the team rule checked again
+    """The model's row, locked for numbering (its own row only: no join), the team rule checked again
     on it, the same bytes refused; and the next number. The twin and the number come from one query."""
-    locked = RegisteredModel.objects.select_for_update(of=("self",)).select_related("team").get(pk=model.pk)
+    locked = RegisteredModel.objects.select_for_update().get(pk=model.pk)  # a refusal reads the team, lazily
     permissions.require_add_version(actor, locked)
     numbers = ModelVersion.objects.filter(model_id=locked.pk).aggregate(
         last=Max("number"), twin=Min("number", filter=Q(sha256=sha256))

@@ -1,0 +1,145 @@
+"""The API's token check keeps a token's row for a few seconds per process, and drops it the moment any
+credential changes, in this process or another: a rotated token, a removed role, a left team never work a
+second longer than the commit that changed them (PostgreSQL: the cache and its notifications live there)."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from django.contrib.auth.models import Group
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from rest_framework.authtoken.models import Token
+
+from portal.core import authentication
+from portal.core.roles import Role, ensure_role_groups
+from portal.core.services import api_token_rotate
+
+pytestmark = [
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="the token cache is PostgreSQL's"),
+    # Committed transactions: the cache is never used inside one, and notifications are sent on commit.
+    pytest.mark.django_db(transaction=True),
+]
+
+
+@pytest.fixture(autouse=True)
+def empty_cache(transactional_db):
+    ensure_role_groups()  # a committed test starts from an emptied database
+    authentication._rows.clear()
+    yield
+    authentication._rows.clear()
+
+
+def _get(api, key: str, path: str = "/api/v1/models/"):
+    return api.get(path, HTTP_AUTHORIZATION=f"Token {key}")
+
+
+def _token_queries(queries) -> int:
+    return sum('"authtoken_token"' in q["sql"] for q in queries.captured_queries)
+
+
+def _listener() -> psycopg.Connection:
+    """A second session, as another process would hold."""
+    settings_dict = connection.settings_dict
+    conn = psycopg.connect(
+        dbname=settings_dict["NAME"],
+        user=settings_dict["USER"],
+        host=settings_dict["HOST"],
+        port=settings_dict["PORT"] or 5432,
+        password=settings_dict["PASSWORD"] or None,
+        autocommit=True,
+    )
+    conn.execute(f"LISTEN {authentication.CHANNEL}")
+    return conn
+
+
+def _notified(conn: psycopg.Connection) -> int:
+    return len(list(conn.notifies(timeout=0.3)))
+
+
+def test_a_token_is_read_once_then_kept(api, scientist):
+    key = Token.objects.create(user=scientist).key
+    with CaptureQueriesContext(connection) as first:
+        assert _get(api, key).status_code == 200
+    with CaptureQueriesContext(connection) as second:
+        assert _get(api, key).status_code == 200
+    assert _token_queries(first) == 1
+    assert _token_queries(second) == 0
+
+
+def test_a_rotated_token_is_refused_at_once(api, scientist):
+    old = Token.objects.create(user=scientist).key
+    assert _get(api, old).status_code == 200  # cached now
+    new = api_token_rotate(user=scientist).key
+    response = _get(api, old)
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Invalid token."}
+    assert _get(api, new).status_code == 200
+
+
+def test_a_removed_role_is_refused_at_once(api, scientist):
+    key = Token.objects.create(user=scientist).key
+    assert _get(api, key).status_code == 200
+    scientist.groups.remove(Group.objects.get(name=Role.DATA_SCIENTIST))
+    assert _get(api, key).status_code == 403
+
+
+def test_a_change_in_another_process_drops_the_row(api, scientist):
+    """Another process changes the role with its own session and notifies, as credentials_changed does there:
+    this process's next call reads the row again."""
+    key = Token.objects.create(user=scientist).key
+    assert _get(api, key).status_code == 200
+    other = _listener()
+    try:
+        group = Group.objects.get(name=Role.DATA_SCIENTIST)
+        with other.transaction():
+            other.execute("DELETE FROM auth_user_groups WHERE user_id = %s AND group_id = %s", [scientist.pk, group.pk])
+            other.execute("SELECT pg_notify(%s, '')", [authentication.CHANNEL])
+    finally:
+        other.close()
+    assert _get(api, key).status_code == 403
+
+
+def test_changes_notify_other_processes_on_commit_only(scientist):
+    other = _listener()
+    try:
+        group = Group.objects.get(name=Role.DATA_SCIENTIST)
+        with pytest.raises(RuntimeError), transaction.atomic():
+            scientist.groups.remove(group)
+            raise RuntimeError("rolled back")
+        assert _notified(other) == 0
+        scientist.groups.remove(group)
+        assert _notified(other) == 1
+        scientist.is_active = False
+        scientist.save()
+        assert _notified(other) == 1
+        api_token_rotate(user=scientist)
+        assert _notified(other) >= 1
+        scientist.save(update_fields=["last_login"])  # a sign-in changes no right: nobody is disturbed
+        assert _notified(other) == 0
+    finally:
+        other.close()
+
+
+def test_a_row_is_kept_only_for_its_lifetime(api, scientist, settings, monkeypatch):
+    """A change made behind the application's back (no notification) lasts GATEHOUSE_API_TOKEN_CACHE_S."""
+    settings.GATEHOUSE_API_TOKEN_CACHE_S = 5
+    now = [1000.0]
+    monkeypatch.setattr(authentication.time, "monotonic", lambda: now[0])
+    key = Token.objects.create(user=scientist).key
+    assert _get(api, key).status_code == 200
+    with connection.cursor() as cursor:  # no signal, no notification
+        cursor.execute("UPDATE auth_user SET is_active = false WHERE id = %s", [scientist.pk])
+    now[0] += 4
+    assert _get(api, key).status_code == 200
+    now[0] += 2
+    assert _get(api, key).status_code == 401
+
+
+def test_zero_turns_the_cache_off(api, scientist, settings):
+    settings.GATEHOUSE_API_TOKEN_CACHE_S = 0
+    key = Token.objects.create(user=scientist).key
+    _get(api, key)
+    with CaptureQueriesContext(connection) as second:
+        assert _get(api, key).status_code == 200
+    assert _token_queries(second) == 1
