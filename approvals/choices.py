@@ -34,6 +34,7 @@ class AuditAction(models.TextChoices):
     REQUEST_REJECTED = "approvals.request.rejected", "Request rejected"
     REQUEST_WITHDRAWN = "approvals.request.withdrawn", "Request withdrawn"
     REQUEST_APPLIED = "approvals.request.applied", "Request applied"
+    ATTESTATION_ISSUED = "approvals.attestation.issued", "Attestation signed"
     # Named in the registry's vocabulary: the version is the object that changed (kept for the log's history).
     VERSION_STAGE_CHANGED = "registry.version.stage_changed", "Version changed stage"
     POLICY_UPDATED = "approvals.policy.updated", "Policy changed"

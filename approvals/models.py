@@ -156,6 +156,28 @@ class StageChange(models.Model):
         return f"{self.version} {self.from_stage} → {self.to_stage}"
 
 
+class Attestation(models.Model):
+    """A signed statement that a transition applied to these bytes: an in-toto Statement in a DSSE envelope,
+    signed when the request applied (approvals.services.attestations). Deployment tooling verifies it offline
+    against the published key (portal/core/dsse.py); the row keeps what was issued, never a key."""
+
+    version = models.ForeignKey("registry.ModelVersion", on_delete=models.PROTECT, related_name="attestations")
+    request = models.ForeignKey(PromotionRequest, on_delete=models.PROTECT, related_name="attestations")
+    stage = models.CharField(max_length=12, choices=Stage.choices, help_text="The stage the version entered.")
+    subject_sha256 = models.CharField(max_length=64, help_text="The artifact's digest: the statement's subject.")
+    statement_sha256 = models.CharField(max_length=64, help_text="SHA-256 of the signed payload (the statement).")
+    keyid = models.CharField(max_length=64, help_text="The signing key's id (SHA-256 of its public key, DER).")
+    envelope = models.JSONField(help_text="The DSSE envelope, as served.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["version", "created_at"], name="approvals_attest_version_idx")]
+
+    def __str__(self) -> str:
+        return f"Attestation #{self.pk}: {self.version} entered {self.stage}"
+
+
 class Webhook(models.Model):
     """A subscription: deployment tooling receives signed events (HMAC-SHA256 over timestamp and body)."""
 

@@ -9,7 +9,7 @@ from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Cast, Coalesce
 
 from approvals.choices import Action, DecisionKind
-from approvals.models import Decision, PromotionRequest, StageChange
+from approvals.models import Attestation, Decision, PromotionRequest, StageChange
 from portal.core.roles import user_roles
 from registry.choices import JobKind, JobStatus, Verdict
 from registry.evidence.benchmark import slo_verdict
@@ -107,6 +107,10 @@ def _card_item(version: ModelVersion) -> EvidenceItem:
         not missing,
         "All eight sections are written." if not missing else f"Missing: {', '.join(missing)}.",
     )
+
+
+def attestation_list() -> QuerySet[Attestation]:
+    return Attestation.objects.order_by("-created_at", "-pk")
 
 
 def evidence_for(version: ModelVersion, policy: dict, artifact_sha256: str | None = None) -> list[EvidenceItem]:

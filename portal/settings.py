@@ -212,6 +212,11 @@ OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
 # django-axes first: a sign-in from an address, or to an account, that failed too often is refused before any
 # password is checked (the lock and its counts live in the database, so every web worker sees them).
 AUTHENTICATION_BACKENDS = ["portal.core.backends.SignInThrottle", "portal.core.backends.GatehouseModelBackend"]
+# Signed attestations and audit checkpoints (portal/core/keys.py): a PEM private key, Ed25519 or ECDSA P-256
+# (GATEHOUSE_SIGNING_KEY_FILE for a mounted secret); unset, one is generated in $GATEHOUSE_VAR_DIR/keys/.
+# Retired public keys (PEM, several in one value) stay published so that what they signed still verifies.
+GATEHOUSE_SIGNING_KEY = env_str("GATEHOUSE_SIGNING_KEY")
+GATEHOUSE_SIGNING_KEYS_RETIRED = env_str("GATEHOUSE_SIGNING_KEYS_RETIRED")
 # How long a web process keeps an API token's row (its user, permissions and teams) before reading it again;
 # any change to a token, user, role or team drops it everywhere at once (portal.core.authentication). 0: off.
 GATEHOUSE_API_TOKEN_CACHE_S = env_int("GATEHOUSE_API_TOKEN_CACHE_S", 10, minimum=0)

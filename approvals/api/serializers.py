@@ -3,7 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from approvals.choices import Action, DecisionKind
-from approvals.models import Decision, PromotionRequest
+from approvals.models import Attestation, Decision, PromotionRequest
 from approvals.selectors import evidence_for
 from portal.core.api import InputSerializer, OutputSerializer
 from registry.api.serializers import download_url
@@ -102,3 +102,18 @@ class ProductionOutputSerializer(OutputSerializer):
 
     def get_artifact_url(self, obj) -> str | None:
         return download_url(self.context["request"], "api-version-artifact", name=obj.model.name, number=obj.number)
+
+
+class AttestationOutputSerializer(OutputSerializer):
+    request = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta:
+        model = Attestation
+        fields = ["id", "stage", "request", "subject_sha256", "statement_sha256", "keyid", "created_at", "envelope"]
+
+
+class PublicKeyOutputSerializer(serializers.Serializer):
+    keyid = serializers.CharField(help_text="SHA-256 of the public key (DER SubjectPublicKeyInfo), hex.")
+    algorithm = serializers.ChoiceField(choices=["ed25519", "ecdsa-p256-sha256"])
+    status = serializers.ChoiceField(choices=["active", "retired"])
+    pem = serializers.CharField()

@@ -8,4 +8,11 @@ urlpatterns = [
     path("requests/<int:pk>/decide/", views.RequestDecideApi.as_view(), name="api-request-decide"),
     path("requests/<int:pk>/withdraw/", views.RequestWithdrawApi.as_view(), name="api-request-withdraw"),
     path("production/", views.ProductionApi.as_view(), name="api-production"),
+    path(
+        "models/<str:name>/versions/<int:number>/attestations/",
+        views.VersionAttestationsApi.as_view(),
+        name="api-version-attestations",
+    ),
+    path("keys/", views.PublicKeysApi.as_view(), name="api-keys"),
+    path("keys/pem/", views.public_keys_pem, name="api-keys-pem"),
 ]

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from django.db.models import Max, Q
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from approvals import selectors, services
 from approvals.api import serializers as s
 from approvals.filters import ProductionFilterSet, PromotionRequestFilterSet
+from portal.core import keys
 from registry import selectors as registry_selectors
 from registry.choices import Stage
 from registry.models import ModelVersion
@@ -105,3 +106,36 @@ class ProductionApi(generics.ListAPIView):
             .annotate(since=Max("stage_changes__created_at", filter=Q(stage_changes__to_stage=Stage.PRODUCTION)))
             .order_by("model__name")
         )
+
+
+class VersionAttestationsApi(generics.ListAPIView):
+    """The signed attestations of a version, newest first: one for each transition that applied to it."""
+
+    permission_classes = [RegistryReader]
+    serializer_class = s.AttestationOutputSerializer
+    pagination_class = None  # a handful per version: one per stage it entered
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return selectors.attestation_list().none()
+        version = registry_selectors.version_get(name=self.kwargs["name"], number=self.kwargs["number"], related=())
+        return selectors.attestation_list().filter(version=version)
+
+
+class PublicKeysApi(APIView):
+    """The keys attestations and audit checkpoints are signed with: the active one and retired ones. Public,
+    so deployment tooling can fetch them without a token (``keys/pem/``: the same keys as one PEM file)."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(responses={200: s.PublicKeyOutputSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        return Response({"keys": s.PublicKeyOutputSerializer(keys.public_keys(), many=True).data})
+
+
+def public_keys_pem(request) -> HttpResponse:
+    """The published keys as one PEM file, for ``dsse.py --key`` (public: no sign-in)."""
+    response = HttpResponse("".join(row["pem"] for row in keys.public_keys()), content_type="application/x-pem-file")
+    response["Content-Disposition"] = 'inline; filename="gatehouse-keys.pem"'
+    return response

@@ -11,6 +11,7 @@ from django.utils import timezone
 from approvals import notify, selectors, signals
 from approvals.choices import Action, AuditAction, RequestStatus
 from approvals.models import PromotionRequest, StageChange
+from approvals.services.attestations import attestation_issue
 from portal.core.services import audit_event_record
 from registry.choices import Stage
 from registry.models import ModelVersion, RegisteredModel
@@ -76,15 +77,14 @@ def apply_if_ready(request: PromotionRequest, *, actor) -> bool:
     approvals = selectors.approvals_status(request)
     if not approvals["complete"]:
         return False
-    missing = [
-        item for item in selectors.evidence_for(version, request.policy, request.artifact_sha256) if not item.satisfied
-    ]
+    evidence = selectors.evidence_for(version, request.policy, request.artifact_sha256)
+    missing = [item for item in evidence if not item.satisfied]
     if missing:
         if request.status != RequestStatus.APPROVED:
             request.status = RequestStatus.APPROVED
             request.save(update_fields=["status"])
         return False
-    _apply(request, version, actor=actor)
+    _apply(request, version, actor=actor, evidence=evidence)
     return True
 
 
@@ -102,7 +102,7 @@ def _close_stale(request: PromotionRequest, reason: str) -> None:
     notify.emit("request.withdrawn", notify.request_payload(request))
 
 
-def _apply(request: PromotionRequest, version: ModelVersion, *, actor) -> None:
+def _apply(request: PromotionRequest, version: ModelVersion, *, actor, evidence: list) -> None:
     now = timezone.now()
     undone = None
     if request.to_stage == Stage.PRODUCTION:
@@ -131,7 +131,7 @@ def _apply(request: PromotionRequest, version: ModelVersion, *, actor) -> None:
     request.closed_at = now
     request.version = version  # the instance whose stage just changed, for the payloads below
     request.save()
-    audit_event_record(
+    event = audit_event_record(
         actor=actor,
         action=AuditAction.REQUEST_APPLIED,
         obj=request,
@@ -142,7 +142,10 @@ def _apply(request: PromotionRequest, version: ModelVersion, *, actor) -> None:
             "sha256": request.artifact_sha256,
         },
     )
-    notify.emit("request.applied", notify.request_payload(request, actor=actor))
+    attestation = attestation_issue(request=request, version=version, event=event, evidence=evidence, actor=actor)
+    notify.emit(
+        "request.applied", {**notify.request_payload(request, actor=actor), "attestation": attestation.envelope}
+    )
     notify.email_people(
         subject=f"[Gatehouse] {version} is now in {request.to_stage}",
         message=f"Your request #{request.pk} was applied.\n\n{notify.request_url(request)}\n",

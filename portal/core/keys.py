@@ -1,0 +1,98 @@
+"""The key Gatehouse signs with (attestations, audit checkpoints) and the public keys it publishes.
+
+The private key comes from the settings (GATEHOUSE_SIGNING_KEY, or GATEHOUSE_SIGNING_KEY_FILE for a mounted
+secret): PEM, Ed25519 or ECDSA P-256, never stored in the database. Without one, a key is generated once in
+``$GATEHOUSE_VAR_DIR/keys/`` so that a fresh install signs from its first release; a deployment of several
+hosts sets the same key on all of them (the deploy check warns until it is set). Rotation: set the new key,
+and keep the old public keys in GATEHOUSE_SIGNING_KEYS_RETIRED, so that what they signed still verifies.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from portal.core import dsse
+
+GENERATED = "signing-key.pem"
+
+
+def _generated_key_path() -> Path:
+    return Path(settings.VAR_DIR) / "keys" / GENERATED
+
+
+def _load_private(pem: bytes, source: str):
+    try:
+        key = serialization.load_pem_private_key(pem, password=None)
+        dsse.algorithm(key)
+    except (ValueError, TypeError) as exc:
+        raise ImproperlyConfigured(
+            f"{source} is not an unencrypted PEM private key of type Ed25519 or ECDSA P-256: {exc}"
+        ) from None
+    return key
+
+
+def _generated_key():
+    """This install's own key, made once (O_EXCL: two processes starting together end up with one key)."""
+    path = _generated_key_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        pem = ed25519.Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(pem)
+    return _load_private(path.read_bytes(), str(path))
+
+
+@functools.cache
+def signing_key():
+    if settings.GATEHOUSE_SIGNING_KEY:
+        return _load_private(settings.GATEHOUSE_SIGNING_KEY.encode(), "GATEHOUSE_SIGNING_KEY")
+    return _generated_key()
+
+
+def _pem(public_key) -> str:
+    return public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+@functools.cache
+def retired_keys() -> tuple:
+    if not settings.GATEHOUSE_SIGNING_KEYS_RETIRED:
+        return ()
+    try:
+        return tuple(dsse.load_public_keys(settings.GATEHOUSE_SIGNING_KEYS_RETIRED.encode()))
+    except (ValueError, dsse.VerificationError) as exc:
+        raise ImproperlyConfigured(f"GATEHOUSE_SIGNING_KEYS_RETIRED holds no valid PEM public keys: {exc}") from None
+
+
+def public_keys() -> list[dict]:
+    """The active key first, then the retired ones: id, algorithm, status and PEM."""
+    active = signing_key().public_key()
+    rows = [{"keyid": dsse.keyid(active), "algorithm": dsse.algorithm(active), "status": "active", "pem": _pem(active)}]
+    for key in retired_keys():
+        if dsse.keyid(key) != rows[0]["keyid"]:
+            rows.append(
+                {"keyid": dsse.keyid(key), "algorithm": dsse.algorithm(key), "status": "retired", "pem": _pem(key)}
+            )
+    return rows
+
+
+def verification_keys() -> list:
+    return [signing_key().public_key(), *retired_keys()]
+
+
+def sign(statement: dict) -> dict:
+    """``statement`` as a DSSE envelope signed with the active key."""
+    return dsse.sign(statement, signing_key())
