@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from approvals.models import Decision, Policy, PromotionRequest, StageChange, Webhook, WebhookDelivery
+from approvals.models import Attestation, Decision, Policy, PromotionRequest, StageChange, Webhook, WebhookDelivery
 from approvals.services import policy_save
 from portal.core.admin import AuditedAdmin, ReadOnlyAdmin
 
@@ -32,3 +32,4 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
 admin.site.register(PromotionRequest, ReadOnlyAdmin)
 admin.site.register(Decision, ReadOnlyAdmin)
 admin.site.register(StageChange, ReadOnlyAdmin)
+admin.site.register(Attestation, ReadOnlyAdmin)  # what was signed is never edited

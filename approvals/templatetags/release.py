@@ -35,6 +35,7 @@ def release_panel(context, version) -> dict:
         "request_form": RequestForm(),
         "csrf_token": context.get("csrf_token"),
         "requests": requests,
+        "attestations": list(selectors.attestation_list().filter(version=version).defer("envelope")[:REQUEST_ROWS]),
     }
 
 

@@ -3,8 +3,9 @@
 The private key comes from the settings (GATEHOUSE_SIGNING_KEY, or GATEHOUSE_SIGNING_KEY_FILE for a mounted
 secret): PEM, Ed25519 or ECDSA P-256, never stored in the database. Without one, a key is generated once in
 ``$GATEHOUSE_VAR_DIR/keys/`` so that a fresh install signs from its first release; a deployment of several
-hosts sets the same key on all of them (the deploy check warns until it is set). Rotation: set the new key,
-and keep the old public keys in GATEHOUSE_SIGNING_KEYS_RETIRED, so that what they signed still verifies.
+processes that do not share that folder (docker-compose.yml: web and workers) mounts one key in all of them.
+Rotation: set the new key, and keep the old public keys in GATEHOUSE_SIGNING_KEYS_RETIRED, so that what they
+signed still verifies.
 """
 
 from __future__ import annotations

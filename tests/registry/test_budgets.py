@@ -83,6 +83,7 @@ def test_version_detail(it_client):
         ("the monitoring chart", "registry_observation"),
         ROLES,
         ("the version's requests, the open one among them", "approvals_promotionrequest"),
+        ("its signed attestations", "approvals_attestation"),
         ("the evidence jobs", "registry_job"),
         ("the latest observations", "registry_observation"),
     ):
