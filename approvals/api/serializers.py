@@ -117,3 +117,7 @@ class PublicKeyOutputSerializer(serializers.Serializer):
     algorithm = serializers.ChoiceField(choices=["ed25519", "ecdsa-p256-sha256"])
     status = serializers.ChoiceField(choices=["active", "retired"])
     pem = serializers.CharField()
+
+
+class PublicKeysOutputSerializer(serializers.Serializer):
+    keys = PublicKeyOutputSerializer(many=True, help_text="The active key first, then retired ones.")

@@ -129,9 +129,9 @@ class PublicKeysApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
 
-    @extend_schema(responses={200: s.PublicKeyOutputSerializer(many=True)})
+    @extend_schema(responses={200: s.PublicKeysOutputSerializer})
     def get(self, request: Request) -> Response:
-        return Response({"keys": s.PublicKeyOutputSerializer(keys.public_keys(), many=True).data})
+        return Response(s.PublicKeysOutputSerializer({"keys": keys.public_keys()}).data)
 
 
 def public_keys_pem(request) -> HttpResponse:

@@ -16,7 +16,8 @@ Specifications followed exactly:
 - in-toto Statement v1 (in-toto/attestation, spec/v1/statement.md): ``_type``, ``subject`` (name, digest),
   ``predicateType``, ``predicate``; payloadType ``application/vnd.in-toto+json``.
 - A multi-file artifact's digest is OpenSSF model signing's (sigstore/model-transparency): the SHA-256 over
-  the raw SHA-256 digests of its files, sorted by their paths relative to the model's folder.
+  the raw SHA-256 digests of its files, in the order of their paths relative to the model's folder, compared
+  part by part.
 """
 
 from __future__ import annotations
@@ -156,35 +157,57 @@ def _sha256_file(fileobj) -> bytes:
 
 
 def root_digest(files: dict[str, bytes]) -> str:
-    """Model signing's digest of a set: SHA-256 over the files' raw digests, sorted by relative path."""
-    return hashlib.sha256(b"".join(files[path] for path in sorted(files))).hexdigest()
+    """Model signing's digest of a set: SHA-256 over the files' raw digests in the order of their relative
+    paths compared part by part ("a/b" before "a.b", as pathlib sorts them)."""
+    order = sorted(files, key=lambda path: PurePosixPath(path).parts)
+    return hashlib.sha256(b"".join(files[path] for path in order)).hexdigest()
 
 
-def artifact_digest(path: str | Path) -> str:
-    """The SHA-256 an artifact is known by: a file's own; a folder's or a tar's (as the API serves a set,
-    its manifest.json beside the files) the model-signing root digest over its files."""
+def artifact_files(path: str | Path) -> dict[str, bytes]:
+    """Each file's raw SHA-256 by its path in the artifact: a file alone; a version's folder, or the tar the API
+    serves for a set (its manifest.json, which Gatehouse adds beside the files, is not one of them)."""
     path = Path(path)
+    files: dict[str, bytes] = {}
     if path.is_dir():
-        files = {}
         for item in sorted(path.rglob("*")):
             if item.is_symlink():
                 raise VerificationError(f"{item} is a symbolic link: a model's files are plain files.")
             if item.is_file():
                 with item.open("rb") as fh:
                     files[item.relative_to(path).as_posix()] = _sha256_file(fh)
-        if len(files) == 1:
-            return next(iter(files.values())).hex()
-        return root_digest(files)
-    if tarfile.is_tarfile(path):
-        files = {}
+    elif tarfile.is_tarfile(path):
         with tarfile.open(path) as archive:
             for member in archive:
-                name = PurePosixPath(member.name).as_posix()
-                if member.isfile() and name != "manifest.json":
-                    files[name] = _sha256_file(archive.extractfile(member))
-        return next(iter(files.values())).hex() if len(files) == 1 else root_digest(files)
-    with path.open("rb") as fh:
-        return _sha256_file(fh).hex()
+                if member.isfile():
+                    files[PurePosixPath(member.name).as_posix()] = _sha256_file(archive.extractfile(member))
+    else:
+        with path.open("rb") as fh:
+            return {path.name: _sha256_file(fh)}
+    if len(files) > 1:
+        files.pop("manifest.json", None)
+    return files
+
+
+def artifact_digest(path: str | Path) -> str:
+    """The SHA-256 an artifact is known by: one file's own; a set's the model-signing root digest."""
+    files = artifact_files(path)
+    return next(iter(files.values())).hex() if len(files) == 1 else root_digest(files)
+
+
+def _which_files(files: dict[str, bytes], statement: dict) -> str:
+    """For a set: the files that differ from the statement's manifest, by name."""
+    signed = {f.get("path"): f.get("sha256") for f in (statement.get("predicate") or {}).get("files") or []}
+    if len(signed) < 2:
+        return ""
+    changed = sorted(p for p in signed if p in files and files[p].hex() != signed[p])
+    missing = sorted(set(signed) - set(files))
+    extra = sorted(set(files) - set(signed))
+    parts = [
+        f"{label}: {', '.join(names)}"
+        for label, names in (("changed", changed), ("missing", missing), ("not in the statement", extra))
+        if names
+    ]
+    return f" Files {'; '.join(parts)}." if parts else ""
 
 
 def verify_attestation(envelope: dict, public_keys: list, artifact: str | Path | None = None) -> dict:
@@ -193,12 +216,13 @@ def verify_attestation(envelope: dict, public_keys: list, artifact: str | Path |
     subjects = statement.get("subject") or []
     digests = {s.get("digest", {}).get("sha256") for s in subjects if isinstance(s, dict)}
     if artifact is not None:
-        actual = artifact_digest(artifact)
+        files = artifact_files(artifact)
+        actual = next(iter(files.values())).hex() if len(files) == 1 else root_digest(files)
         if actual not in digests:
             raise VerificationError(
                 f"The artifact's SHA-256 is {actual}, but the statement is about "
                 f"{', '.join(sorted(d for d in digests if d)) or 'no digest'}: the artifact was changed, or it "
-                "is not the one this attestation covers."
+                f"is not the one this attestation covers.{_which_files(files, statement)}"
             )
     return statement
 

@@ -9,6 +9,7 @@ import base64
 import json
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -309,11 +310,52 @@ def test_a_set_digest_is_model_signings(tmp_path):
     model-signing package itself."""
     from registry.manifests import version_digest  # noqa: PLC0415 - the registry's own implementation
 
-    (tmp_path / "weights").mkdir()
-    files = {"model.onnx": b"graph", "weights/a.bin": b"a" * 1000, "b.bin": b"b"}
+    (tmp_path / "a").mkdir()
+    # "a/b" sorts before "a.b" part by part, after it as plain strings: the order is model-signing's.
+    files = {"model.onnx": b"graph", "a/b": b"a" * 1000, "a.b": b"b", "manifest.json": b"{}"}
     for name, data in files.items():
         (tmp_path / name).write_bytes(data)
     import hashlib  # noqa: PLC0415
 
-    manifest = [{"path": n, "size": len(d), "sha256": hashlib.sha256(d).hexdigest()} for n, d in files.items()]
+    manifest = [
+        {"path": n, "size": len(d), "sha256": hashlib.sha256(d).hexdigest()}
+        for n, d in files.items()
+        if n != "manifest.json"  # what the API's tar adds beside the files
+    ]
     assert dsse.artifact_digest(tmp_path) == version_digest(manifest)
+
+
+def test_a_set_version_verifies_from_the_tar_the_api_serves_and_names_a_changed_file(tmp_path, api, users, world):
+    """A model with external data: the subject is the model-signing root digest; the verifier re-hashes the
+    downloaded tar, and a changed weight byte is reported with the file it is in."""
+    from django.core.files.base import ContentFile  # noqa: PLC0415
+
+    from registry import services as registry_services  # noqa: PLC0415
+
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "tiny-transformer"
+    model, _ = world
+    version = registry_services.model_version_create(
+        actor=users["scientist"],
+        model=model,
+        artifact=ContentFile((fixture / "model.onnx").read_bytes(), name="model.onnx"),
+        data=[ContentFile((fixture / "model.onnx.data").read_bytes(), name="model.onnx.data")],
+    )
+    assert len(version.files) == 2
+    attestation = _to_production(version, users)
+    assert _statement(attestation.envelope)["subject"][0]["digest"]["sha256"] == version.sha256
+    api.force_authenticate(users["itops"])
+    tar = b"".join(api.get(f"/api/v1/models/churn/versions/{version.number}/artifact/").streaming_content)
+    (tmp_path / "set.tar").write_bytes(tar)
+    public = keys.verification_keys()
+    assert dsse.verify_attestation(attestation.envelope, public, tmp_path / "set.tar")["predicate"]["stage"]
+
+    folder = tmp_path / "set"
+    folder.mkdir()
+    with tarfile.open(tmp_path / "set.tar") as archive:
+        archive.extractall(folder, filter="data")
+    assert dsse.verify_attestation(attestation.envelope, public, folder)  # manifest.json beside the files
+    weights = bytearray((folder / "model.onnx.data").read_bytes())
+    weights[100] ^= 0x01
+    (folder / "model.onnx.data").write_bytes(bytes(weights))
+    with pytest.raises(dsse.VerificationError, match=r"Files changed: model\.onnx\.data\."):
+        dsse.verify_attestation(attestation.envelope, public, folder)
