@@ -188,6 +188,7 @@ class Webhook(models.Model):
         "request.withdrawn",
         "request.applied",
         "version.stage_changed",
+        "audit.checkpoint",
     )
 
     url = models.URLField(max_length=500)

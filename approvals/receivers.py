@@ -3,10 +3,14 @@ model, may be what a waiting request needs to apply. Connected in ApprovalsConfi
 
 from __future__ import annotations
 
+from django.db import transaction
+
+from approvals import notify
 from approvals.choices import Action, RequestStatus
 from approvals.models import Policy, PromotionRequest
 from approvals.services import promotion_requests_recheck
 from approvals.workflow import transition_for
+from portal.core.signals import audit_checkpointed
 from registry import signals
 
 
@@ -34,7 +38,15 @@ def benchmark_device_wanted(sender, *, version, **kwargs) -> str:
     return (policy.evidence.get("benchmark_device") or "") if policy else ""
 
 
+def on_audit_checkpoint(sender, *, seq: int, head_hash: str, envelope: dict, **kwargs) -> None:
+    """A signed checkpoint of the audit chain goes to the webhooks too: kept where this database cannot
+    reach, it is what a rewritten audit table is checked against (README: "An audit chain…")."""
+    with transaction.atomic():
+        notify.emit("audit.checkpoint", {"seq": seq, "hash": head_hash, "envelope": envelope})
+
+
 def connect() -> None:
+    audit_checkpointed.connect(on_audit_checkpoint, dispatch_uid="approvals.on_audit_checkpoint")
     signals.version_evidence_recorded.connect(on_evidence, dispatch_uid="approvals.on_evidence")
     signals.model_changed.connect(on_model_changed, dispatch_uid="approvals.on_model_changed")
     signals.benchmark_device_wanted.connect(benchmark_device_wanted, dispatch_uid="approvals.benchmark_device")

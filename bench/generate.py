@@ -437,7 +437,7 @@ def generate(
             )
         )
     pending.sort(key=lambda e: e[0])
-    prev = GENESIS_HASH
+    prev, place = GENESIS_HASH, 0
     for chunk in range(0, len(pending), BATCH * 4):  # in chunks: a million model instances at once is gigabytes
         events = []
         for when, action, object_type, object_id, text, actor, after in pending[chunk : chunk + BATCH * 4]:
@@ -453,7 +453,9 @@ def generate(
                 request_id="",
                 ip=None,
                 prev_hash=prev,
+                seq=place + 1,
             )
+            place += 1
             event.hash = prev = event_hash(prev, event_payload(event))
             events.append(event)
         AuditEvent.objects.bulk_create(events, batch_size=BATCH)

@@ -14,7 +14,7 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 # deployment tooling hears of a release at once, not after the evidence jobs queued before it.
 app.conf.task_queues = (Queue("cpu"), Queue("gpu"), Queue("events"))
 app.autodiscover_tasks()
-app.autodiscover_tasks(["portal.dashboard"])  # a package of the portal app, not an app itself
+app.autodiscover_tasks(["portal.dashboard", "portal.core"])  # packages of the portal app, not apps themselves
 
 
 def ensure_broker_folders() -> None:

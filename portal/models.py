@@ -1,6 +1,6 @@
 """Django finds the portal app's models here; they live with the code that owns them."""
 
-from portal.core.models import AuditEvent, Team
+from portal.core.models import AuditCheckpoint, AuditEvent, Team
 from portal.dashboard.models import DebtDay, DebtRollup, DebtSnapshot
 
-__all__ = ["AuditEvent", "DebtDay", "DebtRollup", "DebtSnapshot", "Team"]
+__all__ = ["AuditCheckpoint", "AuditEvent", "DebtDay", "DebtRollup", "DebtSnapshot", "Team"]

@@ -157,6 +157,12 @@ CELERY_BEAT_SCHEDULE = {
     "uploads-sweep": {"task": "transfers.uploads_sweep", "schedule": 3600.0, "options": {"expires": 3000}},
     # Every stored artifact re-hashed against its digest once a week; a mismatch is reported to IT.
     "artifacts-scrub": {"task": "registry.artifacts_scrub", "schedule": 7 * 24 * 3600.0, "options": {"expires": 3600}},
+    # A signed checkpoint of the audit chain (also at every release); skipped when nothing was recorded since.
+    "audit-checkpoint": {
+        "task": "portal.audit_checkpoint",
+        "schedule": 60.0 * env_int("GATEHOUSE_AUDIT_CHECKPOINT_MINUTES", 60, minimum=1),
+        "options": {"expires": 600},
+    },
 }
 
 # --- Jobs ------------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from approvals import notify, selectors, signals
 from approvals.choices import Action, AuditAction, RequestStatus
 from approvals.models import PromotionRequest, StageChange
 from approvals.services.attestations import attestation_issue
-from portal.core.services import audit_event_record
+from portal.core.services import audit_checkpoint_sign, audit_event_record
 from registry.choices import Stage
 from registry.models import ModelVersion, RegisteredModel
 from registry.services import model_milestone_record
@@ -143,6 +143,8 @@ def _apply(request: PromotionRequest, version: ModelVersion, *, actor, evidence:
         },
     )
     attestation = attestation_issue(request=request, version=version, event=event, evidence=evidence, actor=actor)
+    # Every release is also a checkpoint of the audit chain, signed once what it recorded has committed.
+    transaction.on_commit(lambda: audit_checkpoint_sign(reason=f"release of {version}"))
     notify.emit(
         "request.applied", {**notify.request_payload(request, actor=actor), "attestation": attestation.envelope}
     )

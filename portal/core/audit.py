@@ -45,8 +45,9 @@ class ChainBreak:
     reason: str
 
 
-def verify_chain(events: Iterable) -> tuple[int, ChainBreak | None]:
-    """Walk events in id order; return how many were checked and the first broken link, if any."""
+def verify_chain(events: Iterable, *, hashes_at: dict[int, str | None] | None = None) -> tuple[int, ChainBreak | None]:
+    """Walk events in chain order; return how many were checked and the first broken link, if any. The hash
+    at each place named in ``hashes_at`` is written into it (what checkpoints are compared with)."""
     expected_prev = GENESIS_HASH
     checked = 0
     for event in events:
@@ -56,9 +57,56 @@ def verify_chain(events: Iterable) -> tuple[int, ChainBreak | None]:
             )
         if event_hash(event.prev_hash, event_payload(event)) != event.hash:
             return checked, ChainBreak(event.id, "its content does not match its hash (the row was altered)")
+        if event.seq != checked + 1:
+            return checked, ChainBreak(
+                event.id, f"its place is numbered {event.seq}, but it is event {checked + 1} of the chain"
+            )
         expected_prev = event.hash
         checked += 1
+        if hashes_at is not None and checked in hashes_at:
+            hashes_at[checked] = event.hash
     return checked, None
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A signed head of the chain, read back: its place, the hash there, when and where it was published."""
+
+    seq: int
+    hash: str
+    signed_at: str
+    source: str
+
+
+def checkpoint_problems(length: int, hashes_at: dict[int, str | None], checkpoints: Iterable[Checkpoint]) -> list[str]:
+    """What the chain as it stands (``length`` events, the hash at each checkpoint's place) contradicts in the
+    checkpoints: a tail that is gone, a table emptied, or a history rewritten (hashes recomputed) between the
+    last checkpoint that still matches and the first that does not."""
+    problems, last_good = [], 0
+    for point in sorted(checkpoints, key=lambda c: c.seq):
+        if point.seq > length:
+            if length == 0:
+                problems.append(
+                    f"The audit table is empty, but the checkpoint signed {point.signed_at} ({point.source}) covers "
+                    f"{point.seq} events: the table was truncated."
+                )
+            else:
+                problems.append(
+                    f"The chain ends at event {length}, but the checkpoint signed {point.signed_at} "
+                    f"({point.source}) covers {point.seq} events (the last with hash {point.hash[:16]}…): events "
+                    f"{length + 1}–{point.seq} are missing (deleted or truncated)."
+                )
+            break
+        actual = hashes_at.get(point.seq)
+        if actual != point.hash:
+            problems.append(
+                f"Event {point.seq} has hash {str(actual)[:16]}…, but the checkpoint signed {point.signed_at} "
+                f"({point.source}) signed {point.hash[:16]}… for it: the history was rewritten between event "
+                f"{last_good + 1} and event {point.seq}."
+            )
+            break
+        last_good = point.seq
+    return problems
 
 
 # --- The actions -------------------------------------------------------------------------------------------

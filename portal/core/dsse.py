@@ -65,16 +65,16 @@ def algorithm(key) -> str:
     raise ValueError("Gatehouse signs with Ed25519 or ECDSA P-256 keys only.")
 
 
-def sign(statement: dict, private_key) -> dict:
+def sign(statement: dict, private_key, payload_type: str = PAYLOAD_TYPE) -> dict:
     """The DSSE envelope of ``statement`` (serialised once, as compact JSON) signed by ``private_key``."""
     payload = json.dumps(statement, separators=(",", ":"), sort_keys=True).encode()
-    message = pae(PAYLOAD_TYPE, payload)
+    message = pae(payload_type, payload)
     if algorithm(private_key) == "ed25519":
         signature = private_key.sign(message)
     else:  # ECDSA: an ASN.1 DER signature over SHA-256, as DSSE implementations exchange them
         signature = private_key.sign(message, ec.ECDSA(hashes.SHA256()))
     return {
-        "payloadType": PAYLOAD_TYPE,
+        "payloadType": payload_type,
         "payload": base64.b64encode(payload).decode(),
         "signatures": [{"keyid": keyid(private_key.public_key()), "sig": base64.b64encode(signature).decode()}],
     }
@@ -112,14 +112,14 @@ def _verifies(public_key, signature: bytes, message: bytes) -> bool:
     return True
 
 
-def verify_envelope(envelope: dict, public_keys: list) -> dict:
-    """The statement inside ``envelope`` once a signature over it verifies with one of ``public_keys``."""
+def verify_payload(envelope: dict, public_keys: list, payload_type: str) -> bytes:
+    """The payload of ``envelope`` once a signature over it verifies with one of ``public_keys``."""
     if not isinstance(envelope, dict) or "payload" not in envelope or "signatures" not in envelope:
         raise VerificationError("This is not a DSSE envelope (payloadType, payload, signatures).")
-    if envelope.get("payloadType") != PAYLOAD_TYPE:
-        raise VerificationError(f"The envelope's payloadType is {envelope.get('payloadType')!r}, not {PAYLOAD_TYPE!r}.")
+    if envelope.get("payloadType") != payload_type:
+        raise VerificationError(f"The envelope's payloadType is {envelope.get('payloadType')!r}, not {payload_type!r}.")
     payload = _b64(envelope["payload"], "payload (the statement)")
-    message = pae(PAYLOAD_TYPE, payload)
+    message = pae(payload_type, payload)
     signatures = envelope["signatures"] if isinstance(envelope["signatures"], list) else []
     if not signatures:
         raise VerificationError("The envelope carries no signature.")
@@ -140,6 +140,12 @@ def verify_envelope(envelope: dict, public_keys: list) -> dict:
         raise VerificationError(
             "The signature does not verify with the key: the statement or the signature was changed after signing."
         )
+    return payload
+
+
+def verify_envelope(envelope: dict, public_keys: list) -> dict:
+    """The in-toto Statement inside ``envelope`` once a signature over it verifies with one of ``public_keys``."""
+    payload = verify_payload(envelope, public_keys, PAYLOAD_TYPE)
     try:
         statement = json.loads(payload)
     except ValueError:

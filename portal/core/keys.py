@@ -94,6 +94,6 @@ def verification_keys() -> list:
     return [signing_key().public_key(), *retired_keys()]
 
 
-def sign(statement: dict) -> dict:
+def sign(statement: dict, payload_type: str = dsse.PAYLOAD_TYPE) -> dict:
     """``statement`` as a DSSE envelope signed with the active key."""
-    return dsse.sign(statement, signing_key())
+    return dsse.sign(statement, signing_key(), payload_type)

@@ -46,6 +46,9 @@ class AuditEvent(models.Model):
     ip = models.GenericIPAddressField(null=True, blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+    # The event's place in the chain, 1, 2, 3… with no gaps (assigned under the append lock; ids may skip a
+    # number where a transaction rolled back). Signed checkpoints name a place and the hash there.
+    seq = models.BigIntegerField(unique=True)
 
     class Meta:
         ordering = ["-id"]
@@ -55,3 +58,23 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_username or 'system'} {self.action}"
+
+
+class AuditCheckpoint(models.Model):
+    """A signed head of the audit chain (its place and hash at a moment), kept outside the audit table and
+    published (API, webhook, log) so that a deleted tail, a truncation or a rewritten history shows against
+    it (``manage.py audit_verify``), as Certificate Transparency logs publish signed tree heads. Not itself
+    audited: an event about a checkpoint would move the head it just signed."""
+
+    seq = models.BigIntegerField(help_text="The chain's length when signed: the place of its last event.")
+    head_hash = models.CharField(max_length=64, help_text="The hash of that event.")
+    reason = models.CharField(max_length=40, help_text="schedule, or what prompted it (a release).")
+    keyid = models.CharField(max_length=64)
+    envelope = models.JSONField(help_text="The signed checkpoint: a DSSE envelope.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-seq", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Checkpoint at event {self.seq} ({self.created_at:%Y-%m-%d %H:%M})"

@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, Group
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from rest_framework.authtoken.models import Token
 
+from portal.core import keys
 from portal.core.audit import GENESIS_HASH, check_action, event_hash, event_payload
 from portal.core.choices import AuditAction
-from portal.core.models import AuditEvent, Team
+from portal.core.models import AuditCheckpoint, AuditEvent, Team
 from portal.core.request_context import current_request_context
 from portal.core.roles import Role
+from portal.core.signals import audit_checkpointed
 
 # Any constant works: it names the one advisory lock that serialises appends to the chain on PostgreSQL.
 _AUDIT_LOCK_KEY = 0x6A7E_A0D1
+CHECKPOINT_TYPE = "https://gatehouse.dev/audit-checkpoint/v1"
+CHECKPOINT_PAYLOAD_TYPE = "application/vnd.gatehouse.audit-checkpoint+json"
+checkpoint_log = logging.getLogger("gatehouse.audit.checkpoint")
 
 
 def audit_event_record(
@@ -37,7 +45,7 @@ def audit_event_record(
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_AUDIT_LOCK_KEY])
     # On SQLite the IMMEDIATE transaction already holds the database's write lock.
-    last = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
+    last_hash, last_seq = AuditEvent.objects.order_by("-seq").values_list("hash", "seq").first() or (None, 0)
     context = current_request_context()
     signed_in = actor is not None and actor.is_authenticated
     event = AuditEvent(
@@ -52,11 +60,47 @@ def audit_event_record(
         after=after,
         request_id=context.request_id if context else "",
         ip=context.ip if context else None,
-        prev_hash=last or GENESIS_HASH,
+        prev_hash=last_hash or GENESIS_HASH,
+        seq=last_seq + 1,  # under the lock: the next place, whatever ids a rolled-back transaction used
     )
     event.hash = event_hash(event.prev_hash, event_payload(event))
     event.save(force_insert=True)
     return event
+
+
+def audit_checkpoint_sign(*, reason: str) -> AuditCheckpoint | None:
+    """Sign the chain's head (its last event's place and hash) and publish it: kept in its own table, written
+    to the log, and announced for the webhooks (portal.core.signals.audit_checkpointed). Nothing is signed
+    when no event was added since the last checkpoint."""
+    with transaction.atomic():
+        head = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
+        if head is None or AuditCheckpoint.objects.filter(seq__gte=head[0]).exists():
+            return None
+        seq, head_hash = head
+        payload = {
+            "_type": CHECKPOINT_TYPE,
+            "log": settings.GATEHOUSE_BASE_URL,
+            "seq": seq,
+            "hash": head_hash,
+            "signedAt": timezone.now().isoformat().replace("+00:00", "Z"),
+        }
+        envelope = keys.sign(payload, CHECKPOINT_PAYLOAD_TYPE)
+        checkpoint = AuditCheckpoint.objects.create(
+            seq=seq,
+            head_hash=head_hash,
+            reason=reason[:40],
+            keyid=envelope["signatures"][0]["keyid"],
+            envelope=envelope,
+        )
+
+        def publish() -> None:
+            checkpoint_log.info("audit checkpoint %s", json.dumps(envelope, separators=(",", ":")))
+            audit_checkpointed.send(
+                sender=AuditCheckpoint, checkpoint_id=checkpoint.pk, seq=seq, head_hash=head_hash, envelope=envelope
+            )
+
+        transaction.on_commit(publish)
+    return checkpoint
 
 
 def _members(team: Team) -> list[str]:

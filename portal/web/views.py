@@ -112,6 +112,7 @@ AUDIT_EXPORT_FIELDS = [
     "ip",
     "prev_hash",
     "hash",
+    "seq",  # last: columns keep the places they had before it was added
 ]
 
 
