@@ -15,8 +15,9 @@ class Policy(models.Model):
     """What a transition needs for a risk tier: evidence on the exact artifact, and approvals by role.
 
     Stored as data and editable by admins; each request keeps a snapshot of the policy it was opened under.
-    ``evidence``: {"validation": bool, "benchmark": bool, "card_complete": bool, "benchmark_device": device}, the
-    device "" (any), "cpu", "gpu" (any GPU) or a GPU class such as "h100" (fleet.devices).
+    ``evidence``: {"validation": bool, "benchmark": bool, "card_complete": bool, "signature": bool,
+    "benchmark_device": device}, the device "" (any), "cpu", "gpu" (any GPU) or a GPU class such as "h100"
+    (fleet.devices); "signature": the version's files carry a verified OpenSSF model signature.
     ``approvals``: {role name: count}, e.g. {"it-operations": 2, "risk-reviewers": 1}.
     """
 

@@ -99,6 +99,19 @@ def _benchmark_item(version: ModelVersion, jobs, device: str) -> EvidenceItem:
     )
 
 
+def _signature_item(version: ModelVersion, policy: dict) -> EvidenceItem:
+    """A signature is part of the upload: an unsigned version never gets one, so the message says what to do."""
+    if version.signed_by:
+        message = f"Signed by {version.signed_by} (OpenSSF model signing), verified against the files on upload."
+    else:
+        message = (
+            f"{version} was uploaded without a model signature, and the {policy.get('risk_tier', '')} tier's policy "
+            "for this step requires one: sign the files with model_signing and upload them, with the signature, "
+            "as a new version."
+        )
+    return EvidenceItem("signature", "Model signature verified", bool(version.signed_by), message)
+
+
 def _card_item(version: ModelVersion) -> EvidenceItem:
     missing = version.model.card_missing
     return EvidenceItem(
@@ -132,6 +145,8 @@ def evidence_for(version: ModelVersion, policy: dict, artifact_sha256: str | Non
         items.append(_benchmark_item(version, jobs, wanted.get("benchmark_device") or ""))
     if wanted.get("card_complete"):
         items.append(_card_item(version))
+    if wanted.get("signature"):
+        items.append(_signature_item(version, policy))
     return items
 
 

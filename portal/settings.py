@@ -223,6 +223,10 @@ AUTHENTICATION_BACKENDS = ["portal.core.backends.SignInThrottle", "portal.core.b
 # Retired public keys (PEM, several in one value) stay published so that what they signed still verifies.
 GATEHOUSE_SIGNING_KEY = env_str("GATEHOUSE_SIGNING_KEY")
 GATEHOUSE_SIGNING_KEYS_RETIRED = env_str("GATEHOUSE_SIGNING_KEYS_RETIRED")
+# Models signed with OpenSSF model signing: a folder of trusted signers' PEM public keys, one file per signer
+# named after them (registry/signatures.py), and the largest signature bundle accepted.
+GATEHOUSE_MODEL_SIGNING_KEYS_DIR = env_str("GATEHOUSE_MODEL_SIGNING_KEYS_DIR")
+GATEHOUSE_MODEL_SIGNATURE_MAX_KB = env_int("GATEHOUSE_MODEL_SIGNATURE_MAX_KB", 1024, minimum=1)
 # How long a web process keeps an API token's row (its user, permissions and teams) before reading it again;
 # any change to a token, user, role or team drops it everywhere at once (portal.core.authentication). 0: off.
 GATEHOUSE_API_TOKEN_CACHE_S = env_int("GATEHOUSE_API_TOKEN_CACHE_S", 10, minimum=0)

@@ -156,6 +156,13 @@ class ModelVersionForm(forms.Form):
         help_text="Only for a model whose weights live outside the graph (every model over 2 GB): the files its "
         "tensors name, such as model.onnx.data. The version's digest then covers every file.",
     )
+    signature = forms.FileField(
+        label="Model signature",
+        required=False,
+        help_text="Optional: the OpenSSF model-signing bundle of these files (model_signing sign key --private_key …), "
+        "checked against your signing key before the version is accepted. Some risk tiers require one.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".sig,.json"}),
+    )
     source_code_url = forms.URLField(label="Source code URL", required=False, max_length=500, assume_scheme="https")
     source_commit = forms.RegexField(
         label="Commit",

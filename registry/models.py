@@ -156,6 +156,11 @@ class ModelVersion(models.Model):
     opsets = models.JSONField(default=dict, help_text="Opset version per operator domain.")
     ir_version = models.PositiveIntegerField(null=True)
     producer = models.CharField(max_length=200, blank=True)
+    # OpenSSF model signing (registry/signatures.py): who signed these files, verified on upload, the key's
+    # hint, and the bundle as it arrived; empty for an unsigned version.
+    signed_by = models.CharField(max_length=150, blank=True)
+    signing_keyid = models.CharField(max_length=64, blank=True)
+    signing_bundle = models.JSONField(null=True, blank=True)
 
     # Lineage
     source_code_url = models.URLField(max_length=500, blank=True)

@@ -125,6 +125,7 @@ class VersionOutputSerializer(OutputSerializer):
             "opsets",
             "ir_version",
             "producer",
+            "signed_by",
             "source_code_url",
             "source_commit",
             "training_run_url",
@@ -165,6 +166,11 @@ class VersionCreateInputSerializer(InputSerializer):
         default=list,
         help_text="The external data files the model's tensors name, one repeated 'data' part each, its filename "
         "the tensor's location (e.g. model.onnx.data).",
+    )
+    signature = serializers.FileField(
+        required=False,
+        help_text="The OpenSSF model-signing bundle of these files (model_signing sign key …), verified on upload "
+        "against a trusted signer's key.",
     )
     source_code_url = serializers.URLField(max_length=500, required=False, default="", allow_blank=True)
     source_commit = serializers.RegexField(

@@ -17,6 +17,7 @@ from registry.choices import AuditAction
 from registry.inspector import inspect_file
 from registry.models import ModelVersion, RegisteredModel
 from registry.services.models import FETCHED_RELATIONS
+from registry.signatures import signature_verify
 from transfers.services import uploads_claimed
 
 
@@ -39,6 +40,7 @@ def model_version_create(
     data: list[Any] | None = None,
     parent_number: int | None = None,
     metrics: dict[str, float] | None = None,
+    signature: Any = None,
     **lineage: Unpack[Lineage],
 ) -> ModelVersion:
     """Register a new version of ``model`` from an ONNX file and, for a model whose weights live outside the
@@ -48,6 +50,13 @@ def model_version_create(
     metrics = _clean_metrics(metrics or {})
     with incoming_set(artifact, data, field="artifact") as upload:
         facts = inspect_file("onnx", upload.path, field="artifact", data_files=upload.data_sizes)
+        signed = (
+            signature_verify(
+                model_path=upload.path, folder=upload.folder, single=len(upload.manifest) == 1, fileobj=signature
+            )
+            if signature is not None
+            else None
+        )
         with transaction.atomic():
             locked, number = _locked_for_upload(actor, model, upload.sha256)
             version = ModelVersion(
@@ -61,6 +70,9 @@ def model_version_create(
                 opsets=facts["opsets"],
                 ir_version=facts["ir_version"],
                 producer=facts["producer"][:200],
+                signed_by=signed.signer if signed else "",
+                signing_keyid=signed.keyid if signed else "",
+                signing_bundle=signed.bundle if signed else None,
                 parent=_parent(locked, parent_number),
                 metrics=metrics,
                 created_by=actor,
@@ -88,6 +100,7 @@ def model_version_create(
                     "size_bytes": upload.size,
                     "files": [{k: f[k] for k in ("path", "size", "sha256")} for f in version.files],
                     "stage": version.stage,
+                    "signed_by": version.signed_by,
                     "source_commit": lineage.get("source_commit", ""),
                     "metrics": metrics,
                 },

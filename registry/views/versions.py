@@ -46,6 +46,7 @@ def version_create(request: HttpRequest, name: str) -> HttpResponse:
                 parent_number=data["parent_number"],
                 metrics=data["metrics"],
                 notes=data["notes"],
+                signature=data["signature"],
             )
         except ApplicationError as exc:
             form_error(form, exc)
