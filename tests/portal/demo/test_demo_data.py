@@ -62,3 +62,43 @@ def test_the_demo_history_feeds_the_dashboard(settings):
     assert DebtSnapshot.objects.values("date").distinct().count() >= 200
     flow = dashboard(Scope()).flow
     assert flow["change_failure_rate"].value > 0  # tumor-malignancy v2 was rolled back within days
+
+
+def test_the_demo_history_signs_its_releases_and_checkpoints_its_audit_chain(settings, tmp_path):
+    """Each release the demo plays is attested like any other: a deployment script with only cryptography
+    (portal/core/dsse.py, copied) verifies a demo production version against its stored bytes and the key."""
+    import json  # noqa: PLC0415
+    import shutil  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    from approvals.models import Attestation  # noqa: PLC0415
+    from portal.core import dsse, keys  # noqa: PLC0415
+    from portal.core.models import AuditCheckpoint  # noqa: PLC0415
+    from portal.core.services import audit_checkpoint_sign  # noqa: PLC0415
+
+    settings.DEBUG = True
+    call_command("demo_data")
+    production = ModelVersion.objects.filter(stage="production")
+    assert production.exists()
+    for version in production:
+        attestation = Attestation.objects.filter(version=version, stage="production").first()
+        assert attestation is not None, version
+    version = production.get(model__name="tumor-malignancy")
+    attestation = Attestation.objects.get(version=version, stage="production")
+    (tmp_path / "attestation.json").write_text(json.dumps(attestation.envelope))
+    (tmp_path / "keys.pem").write_text("".join(k["pem"] for k in keys.public_keys()))
+    shutil.copy(version.artifact.path, tmp_path / "model.onnx")
+    shutil.copy(dsse.__file__, tmp_path / "dsse.py")
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-I", "dsse.py", "attestation.json", "--key", "keys.pem", "--artifact", "model.onnx"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    # (A release's own checkpoint is signed after its commit, which a test's transaction never reaches.)
+    audit_checkpoint_sign(reason="schedule")
+    assert AuditCheckpoint.objects.get().seq == AuditEvent.objects.count()
+    call_command("audit_verify")
