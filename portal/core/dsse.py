@@ -216,9 +216,30 @@ def _which_files(files: dict[str, bytes], statement: dict) -> str:
     return f" Files {'; '.join(parts)}." if parts else ""
 
 
-def verify_attestation(envelope: dict, public_keys: list, artifact: str | Path | None = None) -> dict:
-    """Verify the envelope's signature and, given the artifact, that its digest is the statement's subject."""
-    statement = verify_envelope(envelope, public_keys)
+def which_half(envelope: dict, issued_statement_sha256: str) -> str:
+    """After a signature failure: compared with the statement's SHA-256 as issued (the attestations API gives
+    it beside each envelope), which half of the envelope was changed."""
+    try:
+        payload = base64.b64decode(envelope.get("payload", ""), validate=True)
+    except (binascii.Error, ValueError, TypeError):
+        return " The statement was changed (its payload is no longer valid base64)."
+    actual = hashlib.sha256(payload).hexdigest()
+    if actual != issued_statement_sha256:
+        return f" The statement was changed: its SHA-256 is {actual}, the one issued was {issued_statement_sha256}."
+    return " The statement is the one issued: its signature was changed."
+
+
+def verify_attestation(
+    envelope: dict, public_keys: list, artifact: str | Path | None = None, *, issued_statement_sha256: str | None = None
+) -> dict:
+    """Verify the envelope's signature and, given the artifact, that its digest is the statement's subject.
+    With the statement's digest as issued, a signature failure also says which half was changed."""
+    try:
+        statement = verify_envelope(envelope, public_keys)
+    except VerificationError as exc:
+        if issued_statement_sha256 and "signature does not verify" in str(exc):
+            raise VerificationError(str(exc) + which_half(envelope, issued_statement_sha256)) from None
+        raise
     subjects = statement.get("subject") or []
     digests = {s.get("digest", {}).get("sha256") for s in subjects if isinstance(s, dict)}
     if artifact is not None:
@@ -242,7 +263,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         document = json.loads(Path(args.attestation).read_text())
         envelope = document.get("envelope", document) if isinstance(document, dict) else document
-        statement = verify_attestation(envelope, load_public_keys(Path(args.key).read_bytes()), args.artifact)
+        issued = document.get("statement_sha256") if isinstance(document, dict) else None  # an API item has it
+        statement = verify_attestation(
+            envelope, load_public_keys(Path(args.key).read_bytes()), args.artifact, issued_statement_sha256=issued
+        )
     except (OSError, ValueError) as exc:
         print(f"FAILED: {exc}", file=sys.stderr)
         return 1

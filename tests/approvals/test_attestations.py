@@ -266,6 +266,7 @@ def test_a_changed_statement_byte_fails(deployment):
     result = _verify(deployment)
     assert result.returncode == 1
     assert "FAILED: The signature does not verify with the key" in result.stderr
+    assert "The statement was changed: its SHA-256 is" in result.stderr  # against the API item's digest
 
 
 def test_a_changed_signature_byte_fails(deployment):
@@ -273,6 +274,7 @@ def test_a_changed_signature_byte_fails(deployment):
     result = _verify(deployment)
     assert result.returncode == 1
     assert "FAILED: The signature does not verify with the key" in result.stderr
+    assert "The statement is the one issued: its signature was changed." in result.stderr
 
 
 def test_the_command_rehashes_and_names_what_was_changed(deployment):
