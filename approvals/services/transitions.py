@@ -144,7 +144,8 @@ def _apply(request: PromotionRequest, version: ModelVersion, *, actor, evidence:
     )
     attestation = attestation_issue(request=request, version=version, event=event, evidence=evidence, actor=actor)
     # Every release is also a checkpoint of the audit chain, signed once what it recorded has committed.
-    transaction.on_commit(lambda: audit_checkpoint_sign(reason=f"release of {version}"))
+    # Robust: the release has committed by then; a failure to sign is logged, and beat signs the next one.
+    transaction.on_commit(lambda: audit_checkpoint_sign(reason=f"release of {version}"), robust=True)
     notify.emit(
         "request.applied", {**notify.request_payload(request, actor=actor), "attestation": attestation.envelope}
     )

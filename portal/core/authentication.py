@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
+from psycopg import pq
 from rest_framework import authentication, exceptions
 
 from portal.core.models import Team
@@ -66,9 +67,13 @@ class _TokenRows:
         self.rows: dict[str, tuple[float, tuple]] = {}
         self.listening: weakref.WeakSet = weakref.WeakSet()  # raw connections that LISTEN (one per thread)
         self.lock = threading.Lock()
+        # Bumped by every clear: a row read before a clear (on another thread) is not kept after it.
+        self.generation = 0
 
     def clear(self, *_notification) -> None:
-        self.rows.clear()
+        with self.lock:
+            self.generation += 1
+            self.rows.clear()
 
     def _current(self) -> bool:
         """Read notifications that arrived on this thread's connection; False if it has just started to listen
@@ -79,26 +84,39 @@ class _TokenRows:
             with connection.cursor() as cursor:
                 cursor.execute(f"LISTEN {CHANNEL}")
             raw.add_notify_handler(self.clear)  # those psycopg reads along with a query's results
-            with self.lock:
-                self.listening.add(raw)
-                self.clear()
+            self.listening.add(raw)
+            self.clear()
             return False
         pgconn = raw.pgconn
-        pgconn.consume_input()  # a non-blocking read of what the server sent since the last statement
-        while pgconn.notifies() is not None:
+        try:
+            # Non-blocking reads of what the server sent since the last statement. Twice: a server that closed
+            # the session (a restart) sent its goodbye and then the end of the stream, which the second read finds.
+            pgconn.consume_input()
+            pgconn.consume_input()
+            while pgconn.notifies() is not None:
+                self.clear()
+            if pgconn.status != pq.ConnStatus.OK:  # the server said goodbye (a restart, a terminated session)
+                raise ConnectionError
+        except Exception:  # noqa: BLE001 - a broken connection (a database restart): trust nothing, reconnect
             self.clear()
+            self.listening.discard(raw)
+            connection.close()
+            return False
         return True
 
-    def get(self, key: str) -> tuple | None:
-        if not self._current():
-            return None
-        entry = self.rows.get(key)
+    def get(self, key: str) -> tuple[tuple | None, int]:
+        """The cached row (or None) and the generation a row read now must be put under."""
+        current = self._current()
+        generation = self.generation
+        entry = self.rows.get(key) if current else None
         if entry is None or entry[0] < time.monotonic():
-            return None
-        return entry[1]
+            return None, generation
+        return entry[1], generation
 
-    def put(self, key: str, row: tuple) -> None:
+    def put(self, key: str, row: tuple, generation: int) -> None:
         with self.lock:
+            if generation != self.generation:  # credentials changed while it was read: not kept
+                return
             if len(self.rows) >= self.MAX:
                 self.rows.clear()
             self.rows[key] = (time.monotonic() + settings.GATEHOUSE_API_TOKEN_CACHE_S, row)
@@ -127,13 +145,13 @@ class TokenAuthentication(authentication.TokenAuthentication):
             return super().authenticate_credentials(key)
         sql, user_fields = _token_sql()
         cached = settings.GATEHOUSE_API_TOKEN_CACHE_S > 0 and not connection.in_atomic_block
-        row = _rows.get(key) if cached else None
+        row, generation = _rows.get(key) if cached else (None, 0)
         if row is None:
             with connection.cursor() as cursor:
                 cursor.execute(sql, [key])
                 row = cursor.fetchone()
             if cached and row is not None:
-                _rows.put(key, row)
+                _rows.put(key, row, generation)
         if row is None:
             raise exceptions.AuthenticationFailed("Invalid token.")
         user = get_user_model().from_db(connection.alias, user_fields, row[2 : 2 + len(user_fields)])

@@ -169,9 +169,10 @@ def root_digest(files: dict[str, bytes]) -> str:
     return hashlib.sha256(b"".join(files[path] for path in order)).hexdigest()
 
 
-def artifact_files(path: str | Path) -> dict[str, bytes]:
+def artifact_files(path: str | Path, keep: frozenset[str] = frozenset()) -> dict[str, bytes]:
     """Each file's raw SHA-256 by its path in the artifact: a file alone; a version's folder, or the tar the API
-    serves for a set (its manifest.json, which Gatehouse adds beside the files, is not one of them)."""
+    serves for a set (its manifest.json, which Gatehouse adds beside the files, is not one of them unless
+    ``keep`` names it: a model may have a file of that name)."""
     path = Path(path)
     files: dict[str, bytes] = {}
     if path.is_dir():
@@ -189,7 +190,7 @@ def artifact_files(path: str | Path) -> dict[str, bytes]:
     else:
         with path.open("rb") as fh:
             return {path.name: _sha256_file(fh)}
-    if len(files) > 1:
+    if len(files) > 1 and "manifest.json" not in keep:
         files.pop("manifest.json", None)
     return files
 
@@ -243,8 +244,17 @@ def verify_attestation(
     subjects = statement.get("subject") or []
     digests = {s.get("digest", {}).get("sha256") for s in subjects if isinstance(s, dict)}
     if artifact is not None:
-        files = artifact_files(artifact)
+        signed = {f.get("path"): f.get("sha256") for f in (statement.get("predicate") or {}).get("files") or []}
+        files = artifact_files(artifact, keep=frozenset(signed))
         actual = next(iter(files.values())).hex() if len(files) == 1 else root_digest(files)
+        # The root digest covers the files' bytes and order, not their names: a set is also held to the
+        # statement's manifest, path by path.
+        renamed = len(signed) > 1 and {p: d.hex() for p, d in files.items()} != signed
+        if actual in digests and renamed:
+            raise VerificationError(
+                "The artifact's bytes are the ones signed, but not under the names the statement lists."
+                + _which_files(files, statement)
+            )
         if actual not in digests:
             raise VerificationError(
                 f"The artifact's SHA-256 is {actual}, but the statement is about "
@@ -257,7 +267,7 @@ def verify_attestation(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Verify a Gatehouse attestation (DSSE, in-toto Statement v1).")
     parser.add_argument("attestation", help="the envelope as JSON (an item of the attestations API works too)")
-    parser.add_argument("--key", required=True, help="PEM public key(s), e.g. from GET /api/v1/keys/?format=pem")
+    parser.add_argument("--key", required=True, help="PEM public key(s), e.g. from GET /api/v1/keys/pem/")
     parser.add_argument("--artifact", help="the model file, or a version's folder or tar, to re-hash")
     args = parser.parse_args(argv)
     try:

@@ -10,8 +10,10 @@ signed still verifies.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import tempfile
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -40,20 +42,22 @@ def _load_private(pem: bytes, source: str):
 
 
 def _generated_key():
-    """This install's own key, made once (O_EXCL: two processes starting together end up with one key)."""
+    """This install's own key, made once: written whole to a file of its own, then linked into place, which
+    fails if another process got there first; then everyone reads the one that won, complete."""
     path = _generated_key_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         pem = ed25519.Ed25519PrivateKey.generate().private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
+        fd, draft = tempfile.mkstemp(dir=path.parent, prefix=".signing-key-")  # mode 0600
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(pem)
+            with contextlib.suppress(FileExistsError):
+                os.link(draft, path)
+        finally:
+            os.unlink(draft)
     return _load_private(path.read_bytes(), str(path))
 
 

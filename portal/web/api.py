@@ -12,7 +12,7 @@ from portal.core.models import AuditCheckpoint
 class CheckpointOutputSerializer(OutputSerializer):
     class Meta:
         model = AuditCheckpoint
-        fields = ["seq", "head_hash", "reason", "keyid", "created_at", "envelope"]
+        fields = ["seq", "head_hash", "keyid", "created_at", "envelope"]  # not the reason: it names a model
 
     seq = serializers.IntegerField(help_text="The chain's length when signed: the place of its last event.")
 

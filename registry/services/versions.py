@@ -50,13 +50,7 @@ def model_version_create(
     metrics = _clean_metrics(metrics or {})
     with incoming_set(artifact, data, field="artifact") as upload:
         facts = inspect_file("onnx", upload.path, field="artifact", data_files=upload.data_sizes)
-        signed = (
-            signature_verify(
-                model_path=upload.path, folder=upload.folder, single=len(upload.manifest) == 1, fileobj=signature
-            )
-            if signature is not None
-            else None
-        )
+        signing = _signing_fields(upload, signature)
         with transaction.atomic():
             locked, number = _locked_for_upload(actor, model, upload.sha256)
             version = ModelVersion(
@@ -70,9 +64,7 @@ def model_version_create(
                 opsets=facts["opsets"],
                 ir_version=facts["ir_version"],
                 producer=facts["producer"][:200],
-                signed_by=signed.signer if signed else "",
-                signing_keyid=signed.keyid if signed else "",
-                signing_bundle=signed.bundle if signed else None,
+                **signing,
                 parent=_parent(locked, parent_number),
                 metrics=metrics,
                 created_by=actor,
@@ -89,23 +81,36 @@ def model_version_create(
             version.save()
             if locked.first_version_at is None:  # a flow milestone (approvals.milestones)
                 RegisteredModel.objects.filter(pk=locked.pk).update(first_version_at=version.created_at)
-            audit_event_record(
-                actor=actor,
-                action=AuditAction.VERSION_CREATED,
-                obj=version,
-                after={
-                    "model": locked.name,
-                    "number": number,
-                    "sha256": upload.sha256,
-                    "size_bytes": upload.size,
-                    "files": [{k: f[k] for k in ("path", "size", "sha256")} for f in version.files],
-                    "stage": version.stage,
-                    "signed_by": version.signed_by,
-                    "source_commit": lineage.get("source_commit", ""),
-                    "metrics": metrics,
-                },
-            )
+            _audit_created(actor, version)
     return version
+
+
+def _signing_fields(upload, signature: Any) -> dict[str, Any]:
+    """Who signed the files, verified against them as uploaded (registry/signatures.py); nothing if unsigned."""
+    if signature is None:
+        return {}
+    single = len(upload.manifest) == 1
+    signed = signature_verify(model_path=upload.path, folder=upload.folder, single=single, fileobj=signature)
+    return {"signed_by": signed.signer, "signing_keyid": signed.keyid, "signing_bundle": signed.bundle}
+
+
+def _audit_created(actor: AbstractBaseUser, version: ModelVersion) -> None:
+    audit_event_record(
+        actor=actor,
+        action=AuditAction.VERSION_CREATED,
+        obj=version,
+        after={
+            "model": version.model.name,
+            "number": version.number,
+            "sha256": version.sha256,
+            "size_bytes": version.size_bytes,
+            "files": [{k: f[k] for k in ("path", "size", "sha256")} for f in version.files],
+            "stage": version.stage,
+            "signed_by": version.signed_by,
+            "source_commit": version.source_commit,
+            "metrics": version.metrics,
+        },
+    )
 
 
 def model_version_create_from_uploads(

@@ -8,10 +8,13 @@ from portal.core.audit import Checkpoint, checkpoint_problems, verify_chain
 from portal.core.models import AuditCheckpoint, AuditEvent
 from portal.core.services import CHECKPOINT_PAYLOAD_TYPE, CHECKPOINT_TYPE
 
+MARKER = "audit checkpoint "  # how portal.core.services logs one
+
 
 def _envelopes(path: Path) -> list[tuple[str, dict]]:
-    """Checkpoints kept elsewhere: a JSON array, JSON Lines, the API's page ({"results": [...]}), webhook
-    bodies or log lines (``… audit checkpoint {envelope}``); each an envelope or an object holding one."""
+    """Checkpoints kept elsewhere: a JSON array, the API's page ({"results": [...]}), webhook bodies one per
+    line, or log lines (text: ``… audit checkpoint {envelope}``; LOG_FORMAT=json: that as the "message");
+    each an envelope or an object holding one. Lines that are not checkpoints (other log lines) are skipped."""
     text = path.read_text()
     try:
         documents = json.loads(text)
@@ -20,18 +23,29 @@ def _envelopes(path: Path) -> list[tuple[str, dict]]:
     except ValueError:
         lines = []
         for number, line in enumerate(text.splitlines(), 1):
-            start = line.find("{")
-            if start >= 0:
+            document = None
+            try:
+                document = json.loads(line)
+            except ValueError:
+                if MARKER in line:
+                    document = line
+            if isinstance(document, dict) and MARKER in str(document.get("message", "")):
+                document = document["message"]  # a JSON log record
+            if isinstance(document, str):
                 try:
-                    lines.append((f"{path.name} line {number}", json.loads(line[start:])))
-                except ValueError:
-                    raise CommandError(f"{path}: line {number} is not JSON.") from None
+                    document = json.loads(document.split(MARKER, 1)[1])
+                except (IndexError, ValueError):
+                    raise CommandError(f"{path}: line {number} names a checkpoint that is not JSON.") from None
+            if document is not None:
+                lines.append((f"{path.name} line {number}", document))
     found = []
     for source, document in lines:
         while isinstance(document, dict) and "payload" not in document:  # unwrap webhook / API shapes
             document = document.get("envelope") or document.get("data")
         if document is not None:
             found.append((source, document))
+    if not found:
+        raise CommandError(f"{path} holds no checkpoint: nothing in it could be checked against.")
     return found
 
 

@@ -187,3 +187,27 @@ def test_the_migration_numbers_the_events_already_recorded_in_id_order(scientist
     assert list(AuditEvent.objects.order_by("id").values_list("seq", flat=True)) == [1, 2, 3, 4]
     assert [e.hash for e in AuditEvent.objects.order_by("seq")] == [e.hash for e in events]  # hashes unchanged
     call_command("audit_verify")
+
+
+def test_checkpoints_are_read_from_text_and_json_logs(scientist, tmp_path):
+    from portal.management.commands.audit_verify import _envelopes  # noqa: PLC0415
+
+    _events(scientist, 2)
+    envelope = audit_checkpoint_sign(reason="schedule").envelope
+    compact = json.dumps(envelope, separators=(",", ":"))
+    log = tmp_path / "gatehouse.log"
+    log.write_text(
+        "2026-12-02 10:00:00,000 INFO django.request [-] something else {not: a checkpoint}\n"
+        f"2026-12-02 10:00:01,000 INFO gatehouse.audit.checkpoint [-] audit checkpoint {compact}\n"
+        + json.dumps(
+            {"levelname": "INFO", "name": "gatehouse.audit.checkpoint", "message": f"audit checkpoint {compact}"}
+        )
+        + "\n"
+    )
+    assert [(source, e) for source, e in _envelopes(log)] == [
+        ("gatehouse.log line 2", envelope),
+        ("gatehouse.log line 3", envelope),
+    ]
+    (tmp_path / "empty.log").write_text("2026-12-02 INFO nothing to see\n")
+    with pytest.raises(CommandError, match="holds no checkpoint"):
+        call_command("audit_verify", "--checkpoints", str(tmp_path / "empty.log"))

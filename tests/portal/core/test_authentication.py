@@ -4,6 +4,8 @@ second longer than the commit that changed them (PostgreSQL: the cache and its n
 
 from __future__ import annotations
 
+import time
+
 import psycopg
 import pytest
 from django.contrib.auth.models import Group
@@ -143,3 +145,24 @@ def test_zero_turns_the_cache_off(api, scientist, settings):
     with CaptureQueriesContext(connection) as second:
         assert _get(api, key).status_code == 200
     assert _token_queries(second) == 1
+
+
+def test_a_dropped_database_connection_costs_a_reconnect_not_an_error(api, scientist):
+    """The database restarted (here: this session's backend is terminated from another one): the next call
+    finds the broken connection while reading notifications, and is answered on a new one."""
+    key = Token.objects.create(user=scientist).key
+    assert _get(api, key).status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    other = _listener()
+    try:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+        for _ in range(100):  # until the backend is gone and its goodbye is on our socket
+            if not other.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone():
+                break
+            time.sleep(0.05)
+        time.sleep(0.2)
+    finally:
+        other.close()
+    assert _get(api, key).status_code == 200
