@@ -11,11 +11,12 @@ class PortalConfig(AppConfig):
     verbose_name = "Gatehouse portal"
 
     def ready(self) -> None:
-        from portal.core import receivers  # noqa: PLC0415 - imports models: only once the registry is ready
+        from portal.core import checks, receivers  # noqa: PLC0415 - imports models: only once the registry is ready
         from portal.dashboard import receivers as dashboard_receivers  # noqa: PLC0415
 
         register_actions(AuditAction)
         receivers.connect()
+        checks.register()
         dashboard_receivers.connect()
         register_actions(DashboardAuditAction)
         ensure_broker_folders()

@@ -16,6 +16,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
@@ -27,7 +29,13 @@ from registry.models import Job
 from tests.factories import RegisteredModelFactory, version_create
 
 ROOT = Path(__file__).resolve().parents[1]
+SIGNING_KEY = (
+    ed25519.Ed25519PrivateKey.generate()
+    .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    .decode()
+)
 PRODUCTION_ENV = {
+    "GATEHOUSE_SIGNING_KEY": SIGNING_KEY,
     "DEBUG": "false",
     "SECRET_KEY": "f3Q9vX2mL8pR4tY7wK1zC6bN0hJ5sD3gA9eU2iO7qW4rT8yP1xM6nB0vZ5cL2kH7",
     "ALLOWED_HOSTS": "gatehouse.example.com",
@@ -77,6 +85,16 @@ def test_check_deploy_is_clean_with_the_production_environment(tmp_path):
     result = _manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV, tmp_path=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_the_signing_key_is_checked_before_the_first_release(tmp_path):
+    unset = {k: v for k, v in PRODUCTION_ENV.items() if k != "GATEHOUSE_SIGNING_KEY"}
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=unset, tmp_path=tmp_path)
+    assert result.returncode != 0 and "gatehouse.W001" in result.stderr + result.stdout
+    broken = {**PRODUCTION_ENV, "GATEHOUSE_SIGNING_KEY": "-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----"}
+    result = _manage("check", env=broken, tmp_path=tmp_path)
+    assert result.returncode != 0
+    assert "gatehouse.E001" in result.stderr and "GATEHOUSE_SIGNING_KEY is not an unencrypted PEM" in result.stderr
 
 
 def test_production_settings_refuse_a_weak_setup(tmp_path):

@@ -3,7 +3,8 @@
 The private key comes from the settings (GATEHOUSE_SIGNING_KEY, or GATEHOUSE_SIGNING_KEY_FILE for a mounted
 secret): PEM, Ed25519 or ECDSA P-256, never stored in the database. Without one, a key is generated once in
 ``$GATEHOUSE_VAR_DIR/keys/`` so that a fresh install signs from its first release; a deployment of several
-processes that do not share that folder (docker-compose.yml: web and workers) mounts one key in all of them.
+processes that do not share that folder (docker-compose.yml: web and workers) mounts one key in all of them
+(``check --deploy`` warns while none is set; ``check`` refuses a malformed one: portal/core/checks.py).
 Rotation: set the new key, and keep the old public keys in GATEHOUSE_SIGNING_KEYS_RETIRED, so that what they
 signed still verifies.
 """
