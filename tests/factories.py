@@ -9,12 +9,13 @@ from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
+from approvals import services as approvals_services
 from approvals.choices import Action
 from approvals.models import Policy, PromotionRequest
 from approvals.workflow import transition_for
 from portal.core.models import Team
 from registry import services
-from registry.choices import JobKind, JobStatus, Verdict
+from registry.choices import JobKind, JobStatus, Stage, Verdict
 from registry.models import Dataset, Job, ModelVersion, Observation, RegisteredModel
 from tests.onnx_files import onnx_bytes
 
@@ -144,6 +145,24 @@ def _evidence_result(version) -> dict:
 def evidence(version, *kinds) -> list[Job]:
     """One passing evidence job of each kind on the version's artifact."""
     return [JobFactory(version=version, kind=kind) for kind in kinds]
+
+
+def promote_to_production(version, users):
+    """A version in test with passing evidence, promoted by the scientist and approved by IT and risk (the
+    high tier's test -> production policy); returns the applied request."""
+    ModelVersion.objects.filter(pk=version.pk).update(stage=Stage.TEST)
+    version.refresh_from_db()
+    evidence(version, JobKind.VALIDATION, JobKind.BENCHMARK)
+    request = approvals_services.promotion_request_open(
+        actor=users["scientist"], version=version, action="promote", justification=JUSTIFICATION
+    )
+    for role in ("itops", "reviewer"):
+        approvals_services.promotion_request_decide(
+            actor=users[role], request=request, decision="approve", comment="ok"
+        )
+    version.refresh_from_db()
+    assert version.stage == Stage.PRODUCTION
+    return request
 
 
 class PromotionRequestFactory(factory.django.DjangoModelFactory):

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.core import dsse, keys
+from portal.core import keys
 
 
 def signing_key(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
@@ -14,18 +14,13 @@ def signing_key(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     problems: list[checks.CheckMessage] = []
     if settings.GATEHOUSE_SIGNING_KEY:
         try:
-            keys._load_private(settings.GATEHOUSE_SIGNING_KEY.encode(), "GATEHOUSE_SIGNING_KEY")
+            keys.load_private(settings.GATEHOUSE_SIGNING_KEY.encode(), "GATEHOUSE_SIGNING_KEY")
         except ImproperlyConfigured as exc:
             problems.append(checks.Error(str(exc), id="gatehouse.E001"))
-    if settings.GATEHOUSE_SIGNING_KEYS_RETIRED:
-        try:
-            dsse.load_public_keys(settings.GATEHOUSE_SIGNING_KEYS_RETIRED.encode())
-        except (ValueError, dsse.VerificationError) as exc:
-            problems.append(
-                checks.Error(
-                    f"GATEHOUSE_SIGNING_KEYS_RETIRED holds no valid PEM public keys: {exc}", id="gatehouse.E002"
-                )
-            )
+    try:
+        keys.retired_keys()
+    except ImproperlyConfigured as exc:
+        problems.append(checks.Error(str(exc), id="gatehouse.E002"))
     return problems
 
 

@@ -31,7 +31,7 @@ def _generated_key_path() -> Path:
     return Path(settings.VAR_DIR) / "keys" / GENERATED
 
 
-def _load_private(pem: bytes, source: str):
+def load_private(pem: bytes, source: str):
     try:
         key = serialization.load_pem_private_key(pem, password=None)
         dsse.algorithm(key)
@@ -59,13 +59,13 @@ def _generated_key():
                 os.link(draft, path)
         finally:
             os.unlink(draft)
-    return _load_private(path.read_bytes(), str(path))
+    return load_private(path.read_bytes(), str(path))
 
 
 @functools.cache
 def signing_key():
     if settings.GATEHOUSE_SIGNING_KEY:
-        return _load_private(settings.GATEHOUSE_SIGNING_KEY.encode(), "GATEHOUSE_SIGNING_KEY")
+        return load_private(settings.GATEHOUSE_SIGNING_KEY.encode(), "GATEHOUSE_SIGNING_KEY")
     return _generated_key()
 
 

@@ -13,7 +13,14 @@ from portal.core.errors import ApplicationError
 from portal.core.models import AuditEvent
 from registry.choices import JobKind, Stage
 from registry.models import Job, ModelVersion
-from tests.factories import JUSTIFICATION, RegisteredModelFactory, UserFactory, evidence, version_create
+from tests.factories import (
+    JUSTIFICATION,
+    RegisteredModelFactory,
+    UserFactory,
+    evidence,
+    promote_to_production,
+    version_create,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -243,29 +250,16 @@ def test_retirement_by_it_or_the_owner(users, world):
     assert version.stage == Stage.RETIRED
 
 
-def _to_production(version, users):
-    ModelVersion.objects.filter(pk=version.pk).update(stage=Stage.TEST)
-    version.refresh_from_db()
-    evidence(version, JobKind.VALIDATION, JobKind.BENCHMARK)
-    request = services.promotion_request_open(
-        actor=users["scientist"], version=version, action="promote", justification=WHY
-    )
-    for role in ("itops", "reviewer"):
-        services.promotion_request_decide(actor=users[role], request=request, decision="approve", comment="ok")
-    version.refresh_from_db()
-    assert version.stage == Stage.PRODUCTION
-
-
 def test_a_rollback_that_became_stale_is_closed_not_applied(users, world):
     model, v1 = world
-    _to_production(v1, users)
+    promote_to_production(v1, users)
     v2 = version_create(model, users["scientist"])
-    _to_production(v2, users)
+    promote_to_production(v2, users)
     rollback = services.promotion_request_open(
         actor=users["itops"], version=v1, action="rollback", justification="v2 misbehaves; back to v1."
     )
     v3 = version_create(model, users["scientist"])
-    _to_production(v3, users)  # v2 retired: v1 is no longer "the one before the current"
+    promote_to_production(v3, users)  # v2 retired: v1 is no longer "the one before the current"
     rollback.refresh_from_db()
     assert rollback.status == RequestStatus.OPEN
     services.promotion_request_decide(
@@ -279,12 +273,12 @@ def test_a_rollback_that_became_stale_is_closed_not_applied(users, world):
 
 def test_open_requests_on_a_superseded_version_are_closed_at_once(users, world):
     model, v1 = world
-    _to_production(v1, users)
+    promote_to_production(v1, users)
     retire = services.promotion_request_open(
         actor=users["itops"], version=v1, action="retire", justification="Planned retirement next week."
     )
     v2 = version_create(model, users["scientist"])
-    _to_production(v2, users)
+    promote_to_production(v2, users)
     retire.refresh_from_db()
     assert retire.status == RequestStatus.WITHDRAWN
     assert "moved from production to retired" in retire.reason
