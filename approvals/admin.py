@@ -1,6 +1,16 @@
 from django.contrib import admin
 
-from approvals.models import Attestation, Decision, Policy, PromotionRequest, StageChange, Webhook, WebhookDelivery
+from approvals.models import (
+    Attestation,
+    Decision,
+    Finding,
+    FindingComment,
+    Policy,
+    PromotionRequest,
+    StageChange,
+    Webhook,
+    WebhookDelivery,
+)
 from approvals.services import policy_save
 from portal.core.admin import AuditedAdmin, ReadOnlyAdmin
 
@@ -11,7 +21,15 @@ class PolicyAdmin(AuditedAdmin):
     snapshot they were opened under."""
 
     audited_by_service = True
-    list_display = ["transition", "risk_tier", "evidence", "approvals", "owner_may_approve", "updated_at"]
+    list_display = [
+        "transition",
+        "risk_tier",
+        "evidence",
+        "approvals",
+        "owner_may_approve",
+        "blocking_findings",
+        "updated_at",
+    ]
     list_filter = ["transition", "risk_tier"]
 
     def save_model(self, request, obj, form, change):
@@ -33,3 +51,7 @@ admin.site.register(PromotionRequest, ReadOnlyAdmin)
 admin.site.register(Decision, ReadOnlyAdmin)
 admin.site.register(StageChange, ReadOnlyAdmin)
 admin.site.register(Attestation, ReadOnlyAdmin)  # what was signed is never edited
+# Findings change through their pages and API (approvals.services.findings: audited, e-mailed, re-checking the
+# release they hold back); the admin shows them as they are.
+admin.site.register(Finding, ReadOnlyAdmin)
+admin.site.register(FindingComment, ReadOnlyAdmin)

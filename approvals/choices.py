@@ -39,3 +39,30 @@ class AuditAction(models.TextChoices):
     VERSION_STAGE_CHANGED = "registry.version.stage_changed", "Version changed stage"
     POLICY_UPDATED = "approvals.policy.updated", "Policy changed"
     POLICY_CREATED = "approvals.policy.created", "Policy created"
+    FINDING_OPENED = "approvals.finding.opened", "Finding opened"
+    FINDING_UPDATED = "approvals.finding.updated", "Finding edited"
+    FINDING_STATUS_CHANGED = "approvals.finding.status_changed", "Finding changed status"
+    FINDING_COMMENTED = "approvals.finding.commented", "Finding commented"
+
+
+class Severity(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+    CRITICAL = "critical", "Critical"
+
+
+# Most severe first: lists and e-mails order by it.
+SEVERITY_RANK = {Severity.CRITICAL: 4, Severity.HIGH: 3, Severity.MEDIUM: 2, Severity.LOW: 1}
+
+
+class FindingStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    REMEDIATED = "remediated", "Remediated (to verify)"
+    VERIFIED = "verified", "Verified"
+    ACCEPTED = "accepted", "Accepted risk"
+
+
+# A finding is resolved once a reviewer verified the fix or accepted the risk; until then it can block a release.
+UNRESOLVED = (FindingStatus.OPEN, FindingStatus.REMEDIATED)
+RESOLVED = (FindingStatus.VERIFIED, FindingStatus.ACCEPTED)

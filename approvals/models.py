@@ -5,7 +5,15 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 
-from approvals.choices import OPEN_STATUSES, Action, DecisionKind, RequestStatus
+from approvals.choices import (
+    OPEN_STATUSES,
+    UNRESOLVED,
+    Action,
+    DecisionKind,
+    FindingStatus,
+    RequestStatus,
+    Severity,
+)
 from fleet.devices import check_device
 from portal.core.roles import Role
 from registry.choices import RiskTier, Stage
@@ -27,6 +35,11 @@ class Policy(models.Model):
     approvals = models.JSONField(default=dict, blank=True)
     owner_may_approve = models.BooleanField(
         default=False, help_text="The model's owner counts as an approver (retirement: '1 IT or the owner')."
+    )
+    blocking_findings = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Severities of unresolved findings that hold the step back, e.g. ["high", "critical"].',
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -55,6 +68,12 @@ class Policy(models.Model):
                 raise ValidationError({"approvals": f"'{role}' is not a role; roles are {', '.join(Role.values)}."})
             if isinstance(count, bool) or not isinstance(count, int) or count < 1:
                 raise ValidationError({"approvals": f"The count for {role} must be a whole number of at least 1."})
+        if not isinstance(self.blocking_findings, list) or any(
+            s not in Severity.values for s in self.blocking_findings
+        ):
+            raise ValidationError(
+                {"blocking_findings": f"Give a list of severities among {', '.join(Severity.values)}, or []."}
+            )
 
     def snapshot(self) -> dict:
         return {
@@ -64,6 +83,7 @@ class Policy(models.Model):
             "evidence": self.evidence,
             "approvals": self.approvals,
             "owner_may_approve": self.owner_may_approve,
+            "blocking_findings": list(self.blocking_findings),
             "updated_at": self.updated_at.isoformat() if self.updated_at else None,
         }
 
@@ -179,6 +199,97 @@ class Attestation(models.Model):
         return f"Attestation #{self.pk}: {self.version} entered {self.stage}"
 
 
+class FindingQuerySet(models.QuerySet):
+    def unresolved(self):
+        return self.filter(status__in=UNRESOLVED)
+
+    def overdue(self, today):
+        """Unresolved and past the due date: counted by the debt index."""
+        return self.unresolved().filter(due_date__lt=today)
+
+
+class Finding(models.Model):
+    """What a reviewer found about a version: tracked open → remediated → verified (or accepted as a risk with
+    a justification), with a thread. Unresolved findings of the severities a policy names hold a release back
+    (approvals.selectors.evidence_for); the services in approvals.services.findings make every change."""
+
+    version = models.ForeignKey("registry.ModelVersion", on_delete=models.PROTECT, related_name="findings")
+    request = models.ForeignKey(
+        PromotionRequest,
+        on_delete=models.PROTECT,
+        related_name="findings",
+        null=True,
+        blank=True,
+        help_text="The request under review when it was found, if any.",
+    )
+    title = models.CharField(max_length=200)
+    severity = models.CharField(max_length=10, choices=Severity.choices, db_index=True)
+    description = models.TextField()
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="owned_findings",
+        help_text="Who must remediate it.",
+    )
+    due_date = models.DateField(help_text="When it should be resolved; past it, the finding counts as model debt.")
+    status = models.CharField(max_length=12, choices=FindingStatus.choices, default=FindingStatus.OPEN)
+    raised_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="raised_findings")
+    remediated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        help_text="Who verified the fix or accepted the risk.",
+    )
+    resolution = models.TextField(blank=True, help_text="How it was verified, or why the risk is accepted.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    objects = FindingQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["status", "due_date"], name="approvals_finding_due_idx"),
+            models.Index(fields=["version", "status"], name="approvals_finding_version_idx"),
+            models.Index(fields=["owner", "status"], name="approvals_finding_owner_idx"),
+            models.Index(fields=["created_at"], name="approvals_finding_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Finding #{self.pk} ({self.severity}): {self.title}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("approvals:finding-detail", kwargs={"pk": self.pk})
+
+    @property
+    def is_resolved(self) -> bool:
+        return self.status not in UNRESOLVED
+
+
+class FindingComment(models.Model):
+    """One entry of a finding's thread: a comment, or a status change with what was said about it."""
+
+    finding = models.ForeignKey(Finding, on_delete=models.PROTECT, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField()
+    from_status = models.CharField(max_length=12, choices=FindingStatus.choices, blank=True)
+    to_status = models.CharField(max_length=12, choices=FindingStatus.choices, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["finding", "created_at"], name="approvals_fcomment_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.finding_id} {self.author}: {self.body[:40]}"
+
+
 class Webhook(models.Model):
     """A subscription: deployment tooling receives signed events (HMAC-SHA256 over timestamp and body)."""
 
@@ -189,6 +300,8 @@ class Webhook(models.Model):
         "request.withdrawn",
         "request.applied",
         "version.stage_changed",
+        "finding.opened",
+        "finding.status_changed",
         "audit.checkpoint",
     )
 

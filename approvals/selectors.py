@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Cast, Coalesce
 
-from approvals.choices import Action, DecisionKind
-from approvals.models import Attestation, Decision, PromotionRequest, StageChange
+from approvals.choices import SEVERITY_RANK, Action, DecisionKind, Severity
+from approvals.models import Attestation, Decision, Finding, PromotionRequest, StageChange
 from portal.core.roles import user_roles
 from registry.choices import JobKind, JobStatus, Verdict
 from registry.evidence.benchmark import slo_verdict
@@ -19,7 +19,7 @@ from registry.models import Job, ModelVersion
 
 @dataclass
 class EvidenceItem:
-    key: str  # validation | benchmark | card_complete
+    key: str  # validation | benchmark | card_complete | signature | findings
     label: str
     satisfied: bool
     message: str
@@ -122,6 +122,32 @@ def _card_item(version: ModelVersion) -> EvidenceItem:
     )
 
 
+def _findings_item(version: ModelVersion, severities: list[str]) -> EvidenceItem:
+    """Unresolved findings of the severities the policy names hold the step back until verified or accepted."""
+    blocking = list(
+        Finding.objects.unresolved()
+        .filter(version=version, severity__in=severities)
+        .order_by("due_date", "pk")
+        .values_list("pk", "severity", "status", "title")[:6]
+    )
+    named = " or ".join(s for s in Severity.values if s in severities)
+    if not blocking:
+        return EvidenceItem("findings", f"No unresolved {named} finding", True, f"No {named} finding is unresolved.")
+    listed = "; ".join(f"#{pk} {sev} ({status}): {title[:80]}" for pk, sev, status, title in blocking[:5])
+    more = " …" if len(blocking) > 5 else ""
+    return EvidenceItem(
+        "findings",
+        f"No unresolved {named} finding",
+        False,
+        f"Unresolved {named} findings hold this step back until a reviewer verifies the fix or a risk reviewer "
+        f"accepts the risk: {listed}{more}.",
+    )
+
+
+def blocking_severities(policy: dict) -> list[str]:
+    return [s for s in policy.get("blocking_findings") or [] if s in Severity.values]
+
+
 def attestation_list() -> QuerySet[Attestation]:
     return Attestation.objects.order_by("-created_at", "-pk")
 
@@ -147,7 +173,42 @@ def evidence_for(version: ModelVersion, policy: dict, artifact_sha256: str | Non
         items.append(_card_item(version))
     if wanted.get("signature"):
         items.append(_signature_item(version, policy))
+    severities = blocking_severities(policy)
+    if severities:
+        items.append(_findings_item(version, severities))
     return items
+
+
+# --- findings ------------------------------------------------------------------------------------------------
+
+
+def finding_list() -> QuerySet[Finding]:
+    """Findings with what their rows show, and ``severity_rank`` (4 critical … 1 low) to sort by."""
+    rank = Case(*(When(severity=s, then=Value(r)) for s, r in SEVERITY_RANK.items()), output_field=IntegerField())
+    return Finding.objects.select_related(
+        "version", "version__model", "version__model__team", "owner", "raised_by"
+    ).annotate(severity_rank=rank)
+
+
+def findings_of(version: ModelVersion) -> list[Finding]:
+    """The version's findings, unresolved and most severe first, then the resolved ones."""
+    rows = list(finding_list().filter(version=version))
+    return sorted(rows, key=lambda f: (f.is_resolved, -SEVERITY_RANK[f.severity], f.due_date, f.pk))
+
+
+def unresolved_counts(version_ids) -> dict[int, dict[str, int]]:
+    """Per version: how many unresolved findings of each severity (one query for a page of rows)."""
+    counts: dict[int, dict[str, int]] = {}
+    rows = (
+        Finding.objects.unresolved()
+        .filter(version_id__in=list(version_ids))
+        .values("version_id", "severity")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for row in rows:
+        counts.setdefault(row["version_id"], {})[row["severity"]] = row["n"]
+    return counts
 
 
 def _meets_slo_now(job: Job, model) -> bool:

@@ -227,6 +227,11 @@ GATEHOUSE_SIGNING_KEYS_RETIRED = env_str("GATEHOUSE_SIGNING_KEYS_RETIRED")
 # named after them (registry/signatures.py), and the largest signature bundle accepted.
 GATEHOUSE_MODEL_SIGNING_KEYS_DIR = env_str("GATEHOUSE_MODEL_SIGNING_KEYS_DIR")
 GATEHOUSE_MODEL_SIGNATURE_MAX_KB = env_int("GATEHOUSE_MODEL_SIGNATURE_MAX_KB", 1024, minimum=1)
+# The longest description, comment or resolution a finding takes (approvals.services.findings).
+GATEHOUSE_FINDING_TEXT_MAX_CHARS = env_int("GATEHOUSE_FINDING_TEXT_MAX_CHARS", 10_000, minimum=200)
+# The compliance pack lists at most this many rows of each history (jobs, observations, audit events) and
+# says how many it left out; the PDF renders in bounded time whatever the version's history.
+GATEHOUSE_PACK_MAX_ROWS = env_int("GATEHOUSE_PACK_MAX_ROWS", 50, minimum=5)
 # How long a web process keeps an API token's row (its user, permissions and teams) before reading it again;
 # any change to a token, user, role or team drops it everywhere at once (portal.core.authentication). 0: off.
 GATEHOUSE_API_TOKEN_CACHE_S = env_int("GATEHOUSE_API_TOKEN_CACHE_S", 10, minimum=0)

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
-from approvals.choices import Action, DecisionKind
-from approvals.models import Attestation, Decision, PromotionRequest
+from approvals.choices import Action, DecisionKind, Severity
+from approvals.models import Attestation, Decision, Finding, FindingComment, PromotionRequest
 from approvals.selectors import evidence_for
 from portal.core.api import InputSerializer, OutputSerializer
 from registry.api.serializers import download_url
@@ -121,3 +122,83 @@ class PublicKeyOutputSerializer(serializers.Serializer):
 
 class PublicKeysOutputSerializer(serializers.Serializer):
     keys = PublicKeyOutputSerializer(many=True, help_text="The active key first, then retired ones.")
+
+
+class FindingCommentOutputSerializer(OutputSerializer):
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = FindingComment
+        fields = ["id", "author", "body", "from_status", "to_status", "created_at"]
+
+
+class FindingOutputSerializer(OutputSerializer):
+    model = serializers.CharField(source="version.model.name", read_only=True)
+    version = serializers.IntegerField(source="version.number", read_only=True)
+    artifact_sha256 = serializers.CharField(source="version.sha256", read_only=True)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    raised_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    resolved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    request = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta:
+        model = Finding
+        fields = [
+            "id",
+            "model",
+            "version",
+            "artifact_sha256",
+            "request",
+            "title",
+            "severity",
+            "status",
+            "description",
+            "owner",
+            "due_date",
+            "raised_by",
+            "resolved_by",
+            "resolution",
+            "resolved_at",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class FindingDetailOutputSerializer(FindingOutputSerializer):
+    comments = FindingCommentOutputSerializer(many=True, read_only=True)
+
+    class Meta(FindingOutputSerializer.Meta):
+        fields = [*FindingOutputSerializer.Meta.fields, "comments"]
+
+
+class _Owner(serializers.SlugRelatedField):
+    def __init__(self, **kwargs):
+        super().__init__(slug_field="username", queryset=get_user_model().objects.all(), **kwargs)
+
+
+class FindingCreateInputSerializer(InputSerializer):
+    model = serializers.CharField()
+    version = serializers.IntegerField(min_value=1)
+    title = serializers.CharField(max_length=200)
+    severity = serializers.ChoiceField(choices=Severity.choices)
+    description = serializers.CharField()
+    owner = _Owner(required=False, help_text="Username; the model's owner when left out.")
+    due_date = serializers.DateField(required=False, help_text="By severity when left out (7 to 90 days).")
+    request = serializers.IntegerField(required=False, min_value=1, help_text="The request under review, if any.")
+
+
+class FindingUpdateInputSerializer(InputSerializer):
+    title = serializers.CharField(max_length=200, required=False)
+    severity = serializers.ChoiceField(choices=Severity.choices, required=False)
+    description = serializers.CharField(required=False)
+    owner = _Owner(required=False)
+    due_date = serializers.DateField(required=False)
+
+
+class FindingStepInputSerializer(InputSerializer):
+    action = serializers.ChoiceField(choices=["remediate", "verify", "accept", "reopen"])
+    comment = serializers.CharField(help_text="What was done, how it was checked, why the risk is acceptable …")
+
+
+class FindingCommentInputSerializer(InputSerializer):
+    body = serializers.CharField()

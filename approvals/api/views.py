@@ -13,7 +13,8 @@ from rest_framework.views import APIView
 
 from approvals import selectors, services
 from approvals.api import serializers as s
-from approvals.filters import ProductionFilterSet, PromotionRequestFilterSet
+from approvals.filters import FindingFilterSet, ProductionFilterSet, PromotionRequestFilterSet
+from approvals.models import PromotionRequest
 from portal.core import keys
 from registry import selectors as registry_selectors
 from registry.choices import Stage
@@ -139,3 +140,79 @@ def public_keys_pem(request) -> HttpResponse:
     response = HttpResponse("".join(row["pem"] for row in keys.public_keys()), content_type="application/x-pem-file")
     response["Content-Disposition"] = 'inline; filename="gatehouse-keys.pem"'
     return response
+
+
+def _finding(pk: int):
+    finding = selectors.finding_list().prefetch_related("comments__author").filter(pk=pk).first()
+    if finding is None:
+        raise Http404(f"There is no finding {pk}.")
+    return finding
+
+
+class FindingListCreateApi(generics.ListAPIView):
+    """Findings, most severe first; the findings page's filters (``status=unresolved``, ``overdue=true``,
+    ``severity``, ``model``, ``owner`` …). POST opens one."""
+
+    permission_classes = [RegistryReader]
+    serializer_class = s.FindingOutputSerializer
+    filterset_class = FindingFilterSet
+
+    def get_queryset(self):
+        return selectors.finding_list().order_by("-severity_rank", "due_date", "pk")
+
+    @extend_schema(request=s.FindingCreateInputSerializer, responses={201: s.FindingDetailOutputSerializer})
+    def post(self, request: Request) -> Response:
+        data = s.FindingCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        version = registry_selectors.version_get(name=values.pop("model"), number=values.pop("version"))
+        request_id = values.pop("request", None)
+        under_review = None
+        if request_id is not None:
+            under_review = PromotionRequest.objects.filter(pk=request_id).first()
+            if under_review is None:
+                raise Http404(f"There is no request {request_id}.")
+        finding = services.finding_open(actor=request.user, version=version, request=under_review, **values)
+        return Response(s.FindingDetailOutputSerializer(_finding(finding.pk)).data, status=status.HTTP_201_CREATED)
+
+
+class FindingDetailApi(APIView):
+    permission_classes = [RegistryReader]
+
+    @extend_schema(responses={200: s.FindingDetailOutputSerializer})
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(s.FindingDetailOutputSerializer(_finding(pk)).data)
+
+    @extend_schema(request=s.FindingUpdateInputSerializer, responses={200: s.FindingDetailOutputSerializer})
+    def patch(self, request: Request, pk: int) -> Response:
+        finding = _finding(pk)
+        data = s.FindingUpdateInputSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        services.finding_update(actor=request.user, finding=finding, **data.validated_data)
+        return Response(s.FindingDetailOutputSerializer(_finding(pk)).data)
+
+
+class FindingStepApi(APIView):
+    """Take a step: remediate, verify, accept (a risk reviewer), reopen; the comment joins the thread."""
+
+    permission_classes = [RegistryReader]
+
+    @extend_schema(request=s.FindingStepInputSerializer, responses={200: s.FindingDetailOutputSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        finding = _finding(pk)
+        data = s.FindingStepInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.finding_transition(actor=request.user, finding=finding, **data.validated_data)
+        return Response(s.FindingDetailOutputSerializer(_finding(pk)).data)
+
+
+class FindingCommentApi(APIView):
+    permission_classes = [RegistryReader]
+
+    @extend_schema(request=s.FindingCommentInputSerializer, responses={201: s.FindingCommentOutputSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        finding = _finding(pk)
+        data = s.FindingCommentInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        entry = services.finding_comment(actor=request.user, finding=finding, **data.validated_data)
+        return Response(s.FindingCommentOutputSerializer(entry).data, status=status.HTTP_201_CREATED)

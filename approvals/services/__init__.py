@@ -1,5 +1,15 @@
 """Writes of the release workflow: requests (open, decide, withdraw, apply) and policies."""
 
+from approvals.services.findings import (
+    allowed_actions,
+    can_comment,
+    can_edit_finding,
+    can_open_finding,
+    finding_comment,
+    finding_open,
+    finding_transition,
+    finding_update,
+)
 from approvals.services.policies import policy_save
 from approvals.services.requests import (
     decision_roles,
@@ -13,6 +23,14 @@ from approvals.services.requests import (
 from approvals.services.transitions import promotion_requests_recheck
 
 __all__ = [
+    "allowed_actions",
+    "can_comment",
+    "can_edit_finding",
+    "can_open_finding",
+    "finding_comment",
+    "finding_open",
+    "finding_transition",
+    "finding_update",
     "decision_roles",
     "may_request",
     "offered_transitions",

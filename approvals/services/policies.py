@@ -10,7 +10,7 @@ from approvals.choices import AuditAction
 from approvals.models import Policy
 from portal.core.services import audit_event_record
 
-POLICY_FIELDS = ("risk_tier", "transition", "evidence", "approvals", "owner_may_approve")
+POLICY_FIELDS = ("risk_tier", "transition", "evidence", "approvals", "owner_may_approve", "blocking_findings")
 
 
 def _values(policy: Policy) -> dict:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from django import template
+from django.utils import timezone
 
 from approvals import selectors
 from approvals.forms import RequestForm
-from approvals.services import offered_transitions
+from approvals.services import can_open_finding, offered_transitions
 
 register = template.Library()
 TIMELINE_ROWS = 20
 REQUEST_ROWS = 10
+FINDING_ROWS = 10
 
 
 @register.inclusion_tag("approvals/_model_timeline.html")
@@ -28,10 +30,17 @@ def release_panel(context, version) -> dict:
     # Every request about this version, closed ones with why: a rejection's reason is read here. The open
     # one is among them: at most one is open (a constraint) and none is opened beside it, so it is the newest.
     requests = list(selectors.request_list().filter(version=version).order_by("-created_at")[:REQUEST_ROWS])
+    user = context["request"].user
+    findings = selectors.findings_of(version)
     return {
         "version": version,
         "open_request": next((r for r in requests if r.is_open), None),
-        "transitions": offered_transitions(context["request"].user, version),
+        "transitions": offered_transitions(user, version),
+        "findings": findings[:FINDING_ROWS],
+        "findings_more": max(0, len(findings) - FINDING_ROWS),
+        "unresolved": sum(1 for f in findings if not f.is_resolved),
+        "can_open_finding": can_open_finding(user, version),
+        "today": timezone.localdate(),
         "request_form": RequestForm(),
         "csrf_token": context.get("csrf_token"),
         "requests": requests,

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from django.db.models import Q
 from django.utils import timezone
 
-from approvals.models import PromotionRequest, StageChange
+from approvals.models import Finding, PromotionRequest, StageChange
 from portal.core.models import AuditEvent, Team
 from portal.dashboard.figures import Scope
 from portal.dashboard.formula import ModelFacts
@@ -65,6 +65,9 @@ def _read(end: dt.datetime, scope: Scope, *, replay_attributes: bool) -> dict[st
         .order_by("created_at", "pk")
         .values_list("created_at", "id", "version_id", "closed_at"),
         "audit": [],
+        "findings": Finding.objects.filter(only("version__model_id"), created_at__lte=end)
+        .order_by("created_at", "pk")
+        .values_list("created_at", "id", "version_id", "severity", "due_date", "resolved_at"),
     }
     # A subquery, not a list of ids: SQLite takes at most 32,766 parameters.
     ever_production = StageChange.objects.filter(
@@ -110,6 +113,7 @@ class _History:
         self.last_observation: dict[int, tuple] = {}
         self.last_validation: dict[int, dict[str, dt.datetime]] = defaultdict(dict)
         self.open_requests: dict[int, tuple] = {}  # request id → (opened, id, version id, closed)
+        self.findings: dict[int, list[tuple]] = defaultdict(list)  # version id → its findings' rows
         rows = _read(end, scope, replay_attributes=replay_attributes)
         # In this order at each moment: a model before its replayed attributes and its versions, and so on.
         self.sources = [
@@ -120,7 +124,9 @@ class _History:
             _Rows(rows["observations"], self._observe),
             _Rows(rows["validations"], self._validate),
             _Rows(rows["requests"], self._request),
+            _Rows(rows["findings"], self._finding),
         ]
+        self.at: dt.datetime | None = None
 
     # --- the events ----------------------------------------------------------------------------------------
 
@@ -155,9 +161,13 @@ class _History:
     def _request(self, row) -> None:
         self.open_requests[row[1]] = row
 
+    def _finding(self, row) -> None:
+        self.findings[row[2]].append(row)
+
     # --- the state at a moment -------------------------------------------------------------------------------
 
     def advance(self, at: dt.datetime) -> None:
+        self.at = at
         for source in self.sources:
             source.advance(at)
         for rid in [rid for rid, r in self.open_requests.items() if r[3] is not None and r[3] <= at]:
@@ -205,12 +215,25 @@ class _History:
             first_test_at=self.first_test.get(model_id),
         )
 
+    def _overdue(self, vid: int) -> list[tuple[int, str, dt.date]]:
+        """The version's findings unresolved at the moment reached and past their due date. A finding resolved
+        later counts until its resolution; one reopened counts as unresolved all along (its row keeps no
+        earlier resolution: the audit log has it)."""
+        today = timezone.localtime(self.at).date()
+        return [
+            (fid, severity, due)
+            for _, fid, _, severity, due, resolved_at in self.findings.get(vid, ())
+            if due < today and (resolved_at is None or resolved_at > self.at)
+        ]
+
     def _add_versions(self, f: ModelFacts) -> None:
         for vid in self.versions_of.get(f.id, ()):
             stage = self.stage_of[vid]
             if stage == Stage.RETIRED:
                 continue
             f.live = True
+            if vid in self.findings:
+                f.overdue_findings = sorted(f.overdue_findings + self._overdue(vid), key=lambda o: (o[2], o[0]))
             if _STAGE_ORDER[stage] > _STAGE_ORDER.get(f.stage, 0):
                 f.stage = stage
             if stage != Stage.PRODUCTION:

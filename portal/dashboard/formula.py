@@ -1,4 +1,4 @@
-"""The Model Debt Index: its seven components, their weights, and how one model's facts score.
+"""The Model Debt Index: its eight components, their weights, and how one model's facts score.
 
 Per model, from a ``ModelFacts`` row (the dated facts the components need; ``portal.dashboard.facts``):
 
@@ -22,6 +22,9 @@ ungoverned            the share missing of: an owner with an active account, a c
                       card, and (with a version in production) an approval record for it
 stuck                 1 when a request has been open for more than the workflow's SLA            1
                       (``approvals.workflow.SLA_WORKING_DAYS`` working days)
+overdue_findings      unresolved findings (open or remediated, not yet verified or accepted)      2
+                      past their due date, on any live version: 1 when one is high or
+                      critical, 0.5 when all are low or medium
 ====================  =========================================================================  ==
 
 ``index = 100 · Σ wᵢ·dᵢ / Σ wᵢ``; the portfolio index is the mean of the models' indexes weighted by risk
@@ -39,7 +42,16 @@ from approvals.workflow import SLA_WORKING_DAYS
 from portal.core.calendar import working_days
 from registry.services.monitoring import MONITOR_WINDOW_DAYS, REVALIDATE_DAYS
 
-DEBT_COMPONENTS = ("shelf", "stale", "unmonitored", "degrading", "overdue_validation", "ungoverned", "stuck")
+DEBT_COMPONENTS = (
+    "shelf",
+    "stale",
+    "unmonitored",
+    "degrading",
+    "overdue_validation",
+    "ungoverned",
+    "stuck",
+    "overdue_findings",
+)
 WEIGHTS = {
     "shelf": 1,
     "stale": 2,
@@ -48,7 +60,10 @@ WEIGHTS = {
     "overdue_validation": 2,
     "ungoverned": 2,
     "stuck": 1,
+    # As heavy as an overdue validation: a reviewer's finding left past its date is a control that failed.
+    "overdue_findings": 2,
 }
+SEVERE_FINDINGS = ("high", "critical")
 WEIGHT_TOTAL = sum(WEIGHTS.values())
 TIER_WEIGHT = {"critical": 4, "high": 3, "medium": 2, "low": 1}
 SHELF_TARGET_DAYS = 30
@@ -60,6 +75,7 @@ LABELS = {
     "overdue_validation": "Overdue validation",
     "ungoverned": "Ungoverned",
     "stuck": "Stuck request",
+    "overdue_findings": "Overdue findings",
 }
 
 
@@ -77,6 +93,8 @@ EXPLAIN = {
     f"({_per_tier(REVALIDATE_DAYS)} days)",
     "ungoverned": "share missing of: active owner, complete model card, approval record of production",
     "stuck": f"a promotion request open for more than {SLA_WORKING_DAYS} working days",
+    "overdue_findings": "unresolved findings past their due date: a high or critical one (1), only low or medium "
+    "ones (0.5)",
 }
 # Colour bands of the index, shown on the page.
 BANDS = (
@@ -137,6 +155,8 @@ class ModelFacts:
     last_validation_at: dt.datetime | None = None
     open_request_id: int | None = None
     open_request_at: dt.datetime | None = None
+    # Unresolved findings past their due date on a live version: (id, severity, due date), earliest due first.
+    overdue_findings: list[tuple[int, str, dt.date]] = field(default_factory=list)
 
 
 @dataclass
@@ -190,7 +210,7 @@ def _production_parts(f: ModelFacts, at: dt.datetime, d: dict[str, float], why: 
 
 
 def components(f: ModelFacts, at: dt.datetime) -> ModelDebt:
-    """The seven components of one model at the moment ``at``, each with the reason in words."""
+    """The eight components of one model at the moment ``at``, each with the reason in words."""
     d = dict.fromkeys(DEBT_COMPONENTS, 0.0)
     why: dict[str, str] = {}
     if not f.live:
@@ -222,6 +242,12 @@ def components(f: ModelFacts, at: dt.datetime) -> ModelDebt:
         if waited > SLA_WORKING_DAYS:
             d["stuck"] = 1.0
         why["stuck"] = f"request #{f.open_request_id} open for {waited} working day(s)"
+    if f.overdue_findings:
+        severe = any(severity in SEVERE_FINDINGS for _, severity, _ in f.overdue_findings)
+        d["overdue_findings"] = 1.0 if severe else 0.5
+        listed = ", ".join(f"#{pk} {severity} due {due:%Y-%m-%d}" for pk, severity, due in f.overdue_findings[:5])
+        more = f" and {len(f.overdue_findings) - 5} more" if len(f.overdue_findings) > 5 else ""
+        why["overdue_findings"] = f"{len(f.overdue_findings)} finding(s) past due: {listed}{more}"
     return ModelDebt(f, d, why, shelf_days)
 
 

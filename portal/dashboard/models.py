@@ -9,7 +9,7 @@ from portal.dashboard.formula import DEBT_COMPONENTS, worst_of
 
 
 class DebtComponents(models.Model):
-    """The seven components of the index (portal.dashboard.formula), one column each: a snapshot's dᵢ, or a
+    """The eight components of the index (portal.dashboard.formula), one column each: a snapshot's dᵢ, or a
     rollup's Σ dᵢ over its group's models."""
 
     shelf = models.FloatField()
@@ -19,6 +19,7 @@ class DebtComponents(models.Model):
     overdue_validation = models.FloatField()
     ungoverned = models.FloatField()
     stuck = models.FloatField()
+    overdue_findings = models.FloatField(default=0.0)  # added later: earlier days had no findings
 
     class Meta:
         abstract = True

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from approvals.signals import version_stage_changed
+from approvals.signals import finding_changed, version_stage_changed
 from portal.dashboard.snapshots import debt_snapshot_refresh
 
 
@@ -11,5 +11,11 @@ def on_stage_changed(sender, *, model_id: int, **kwargs) -> None:
     debt_snapshot_refresh(model_ids=[model_id])
 
 
+def on_finding_changed(sender, *, model_id: int, **kwargs) -> None:
+    """A finding opened, resolved or re-dated may add or remove overdue-findings debt."""
+    debt_snapshot_refresh(model_ids=[model_id])
+
+
 def connect() -> None:
     version_stage_changed.connect(on_stage_changed, dispatch_uid="portal.dashboard.on_stage_changed")
+    finding_changed.connect(on_finding_changed, dispatch_uid="portal.dashboard.on_finding_changed")

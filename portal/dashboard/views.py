@@ -122,6 +122,7 @@ def dashboard_drill(request: HttpRequest) -> HttpResponse:
             "back": back.urlencode(),
             "components": DEBT_COMPONENTS,
             "day_drill": key.startswith("day:"),
+            "findings_drill": key == "overdue_findings" or key.endswith(":overdue_findings"),
             # The index's rows carry each model's share: they add up to the index on the card.
             "index_total": board.headline["debt_index"].value if key == "debt_index" else None,
             "csv_query": _with(request.GET, format="csv"),

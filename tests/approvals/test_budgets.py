@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from rest_framework.authtoken.models import Token
 
-from approvals.models import Decision
+from approvals.models import Decision, Finding
 from registry.models import ModelVersion
 from tests.factories import PromotionRequestFactory, RegisteredModelFactory, version_create
 from tests.support import SESSION, api_auth, query_budget
@@ -24,6 +26,17 @@ def open_requests(users, team):
         version.refresh_from_db()
         request = PromotionRequestFactory(version=version)
         Decision.objects.create(request=request, person=users["reviewer"], role="risk-reviewers", decision="approve")
+        for severity in ("high", "low"):
+            Finding.objects.create(
+                version=version,
+                request=request,
+                title=f"{severity} finding on m{i}",
+                severity=severity,
+                description="Found in review.",
+                owner=scientist,
+                raised_by=users["reviewer"],
+                due_date=dt.date(2020, 1, 1),  # overdue: the row shows it
+            )
 
 
 def test_the_approval_queue(client, users, open_requests):
@@ -33,9 +46,34 @@ def test_the_approval_queue(client, users, open_requests):
         ROLES,
         ("requests that need this person, counted", "approvals_promotionrequest"),
         ("the page of them, with approvals given per role", "approvals_promotionrequest"),
+        ("the page's unresolved findings per version and severity", "approvals_finding"),
     ):
         page = client.get("/approvals/")
     assert page.status_code == 200 and "m2" in page.content.decode()
+    assert page.content.decode().count("2 unresolved findings, 1 blocking") == 3
+
+
+def test_the_findings_page(client, users, open_requests):
+    client.force_login(users["manager"])
+    with query_budget(
+        *SESSION,
+        ("findings counted", "approvals_finding"),
+        ROLES,
+        ("the page of findings with version, model, team, owner, raiser", "approvals_finding"),
+    ):
+        page = client.get("/findings/?status=unresolved&overdue=true")
+    assert page.status_code == 200 and page.content.decode().count("overdue</span>") == 6
+
+
+def test_the_findings_api(api, users, open_requests):
+    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=users['itops']).key}")
+    with query_budget(
+        *api_auth(),
+        ("findings counted", "approvals_finding"),
+        ("the page of findings", "approvals_finding"),
+    ):
+        response = api.get("/api/v1/findings/?severity=high")
+    assert response.status_code == 200 and response.json()["count"] == 3
 
 
 def test_the_requests_page(client, users, open_requests):

@@ -8,7 +8,7 @@ import hashlib
 import itertools
 
 from approvals.milestones import rebuild
-from approvals.models import PromotionRequest, StageChange
+from approvals.models import Finding, PromotionRequest, StageChange
 from registry.models import Dataset, Job, ModelVersion, Observation, RegisteredModel
 from tests.factories import RegisteredModelFactory, TeamFactory, UserFactory
 
@@ -113,6 +113,22 @@ def _dataset(model):
     )
 
 
+def finding(v: ModelVersion, severity: str, *, created: float, due: int, resolved: float | None = None) -> Finding:
+    row = Finding.objects.create(
+        version=v,
+        title=f"{severity} finding on {v}",
+        severity=severity,
+        description="Found in review.",
+        owner=v.model.owner,
+        raised_by=v.created_by,
+        due_date=(NOW - dt.timedelta(days=due)).date(),
+        status="verified" if resolved is not None else "open",
+        resolved_at=ago(resolved) if resolved is not None else None,
+    )
+    Finding.objects.filter(pk=row.pk).update(created_at=ago(created))
+    return row
+
+
 def build() -> dict:
     """Models A–E of the worked example in tests/portal/test_debt.py."""
     team_a = TeamFactory(name="Alpha", slug="alpha")
@@ -154,6 +170,11 @@ def build() -> dict:
     change(c1, "design", "test", 30)
     change(c1, "test", "production", 20)
     observe(c1, 1, degradation=0.0, max_psi=0.02)
+    # Its findings: a low one past due since D-5; a high one past due from D-10 until verified at D-2.
+    finding(c1, "low", created=15, due=5)
+    finding(c1, "high", created=20, due=10, resolved=2)
+    # B's high finding is not due yet: no debt.
+    finding(b1, "high", created=10, due=-5)
 
     # D: retired for good (not live); E: nothing uploaded (not live).
     d = RegisteredModelFactory(name="delta-retired", team=team_b, owner=owner, risk_tier="high", **CARD)
@@ -189,6 +210,7 @@ A = {
     "overdue_validation": 1.0,
     "ungoverned": 0.0,
     "stuck": 1.0,
+    "overdue_findings": 0.0,
 }
 B = {
     "shelf": 0.5,
@@ -198,6 +220,7 @@ B = {
     "overdue_validation": 0.0,
     "ungoverned": 0.5,
     "stuck": 0.0,
+    "overdue_findings": 0.0,
 }
 C = {
     "shelf": 0.0,
@@ -207,11 +230,12 @@ C = {
     "overdue_validation": 0.0,
     "ungoverned": 2 / 3,
     "stuck": 0.0,
+    "overdue_findings": 0.5,  # a low finding past due; the high one was verified at D-2
 }
 INDEX = {
-    "alpha-critical": 100 * (2 / 9 + 3 + 1.5 + 2 + 1) / 14,
-    "beta-low": 100 * (0.5 + 1.0) / 14,
-    "gamma-medium": 100 * (4 / 3) / 14,
+    "alpha-critical": 100 * (2 / 9 + 3 + 1.5 + 2 + 1) / 16,
+    "beta-low": 100 * (0.5 + 1.0) / 16,
+    "gamma-medium": 100 * (4 / 3 + 1) / 16,
 }
 
 

@@ -38,7 +38,12 @@ def test_dashboard_figures_funnel_shelf_heatmap_and_filters(history):
         heat = board.heatmap
         assert heat["teams"] == ["Alpha", "Beta"]
         assert heat["z"][1][heat["keys"].index("shelf")] == 50.0
-        assert [s.model.name for s in board.top] == ["alpha-critical", "beta-low", "gamma-medium"]
+        # gamma's overdue low finding (0.5 × 2) puts it above beta now.
+        assert [s.model.name for s in board.top] == ["alpha-critical", "gamma-medium", "beta-low"]
+        assert board.headline["overdue_findings"].value == 1
+        _, explanation, rows = drill(board, "overdue_findings")
+        assert [r.name for r in rows] == ["gamma-medium"] and "past their due date" in explanation
+        assert rows[0].note.startswith("1 finding(s) past due: #") and " low due " in rows[0].note
         assert board.top[0].worst == "unmonitored" and "working day" in board.top[0].details["stuck"]
         assert beta.headline["debt_index"].value == pytest.approx(INDEX["beta-low"], abs=1e-3)
         assert critical.headline["debt_index"].value == pytest.approx(INDEX["alpha-critical"], abs=1e-3)

@@ -48,13 +48,34 @@ def test_history_rebuilds_an_earlier_day(history):
     # Only A existed; its latest observation then was the red one of D-90, none since its return at D-77.
     assert set(items) == {"alpha-critical", "delta-retired"}
     assert items["alpha-critical"].components == pytest.approx(
-        {"shelf": 0, "stale": 0, "unmonitored": 1, "degrading": 1, "overdue_validation": 0, "ungoverned": 0, "stuck": 0}
+        {
+            "shelf": 0,
+            "stale": 0,
+            "unmonitored": 1,
+            "degrading": 1,
+            "overdue_validation": 0,
+            "ungoverned": 0,
+            "stuck": 0,
+            "overdue_findings": 0,
+        }
     )
-    assert items["alpha-critical"].index == pytest.approx(100 * 6 / 14)
+    assert items["alpha-critical"].index == pytest.approx(100 * 6 / 16)
     # At D-90 A was in test since D-95: five days on the shelf is within the 30-day target.
     early = by_name(debts(facts_at(ago(90)), ago(90)))
     assert early["alpha-critical"].facts.stage == "test"
     assert early["alpha-critical"].components["shelf"] == 0
+
+
+def test_overdue_findings_as_they_stood(history):
+    """At D-3 C's high finding was past due and not yet verified (D-2): the component is full, and says which."""
+    at = ago(3)
+    gamma = by_name(debts(facts_at(at), at))["gamma-medium"]
+    assert gamma.components["overdue_findings"] == 1.0
+    assert "2 finding(s) past due" in gamma.details["overdue_findings"]
+    assert " high due " in gamma.details["overdue_findings"] and " low due " in gamma.details["overdue_findings"]
+    # Before either was due (D-12: the high one is due at D-10), nothing.
+    early = by_name(debts(facts_at(ago(12)), ago(12)))["gamma-medium"]
+    assert early.components["overdue_findings"] == 0
 
 
 def test_the_card_is_replayed_from_the_audit_log(team, scientist):

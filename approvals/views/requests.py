@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_POST
 
@@ -65,7 +66,13 @@ def queue(request: HttpRequest) -> HttpResponse:
     registry_permissions.require_view_registry(request.user)
     page, query = paginate(request, selectors.queue_for(request.user))
     fleet = SimpleLazyObject(fleet_now)  # read only if a request on the page needs a GPU benchmark
+    counts = selectors.unresolved_counts(p.version_id for p in page.object_list)  # one query for the page
     for promotion in page.object_list:
+        mine = counts.get(promotion.version_id, {})
+        promotion.findings_unresolved = sum(mine.values())
+        promotion.findings_blocking = sum(
+            n for s, n in mine.items() if s in selectors.blocking_severities(promotion.policy)
+        )
         wanted = promotion.policy.get("evidence", {})
         device = wanted.get("benchmark_device") if wanted.get("benchmark") else ""
         # IT sees at once which requests wait on hardware nobody has started.
@@ -101,6 +108,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     promotion = _request_get(pk)
     version = promotion.version
     evidence = selectors.evidence_for(version, promotion.policy, promotion.artifact_sha256)
+    findings = selectors.findings_of(version)
     validation = next((e.job for e in evidence if e.key == "validation" and e.job), None)
     benchmark = next((e.job for e in evidence if e.key == "benchmark" and e.job), None)
     return render(
@@ -114,6 +122,11 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "validation": validation,
             "benchmark": benchmark,
             "approvals": selectors.approvals_status(promotion),
+            "findings": findings,
+            "unresolved_findings": [f for f in findings if not f.is_resolved],
+            "blocking": selectors.blocking_severities(promotion.policy),
+            "can_open_finding": services.can_open_finding(request.user, version),
+            "today": timezone.localdate(),
             "decide_roles": selectors.roles_user_can_decide_in(request.user, promotion),
             "my_decision": next((d for d in promotion.decisions.all() if d.person_id == request.user.pk), None),
             "author": promotion.action == "promote" and promotion.version.created_by_id == request.user.pk,
