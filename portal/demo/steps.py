@@ -17,7 +17,7 @@ from django.utils import timezone
 from sklearn import datasets
 from sklearn.model_selection import train_test_split
 
-from approvals.services import promotion_request_decide, promotion_request_open
+from approvals.services import finding_open, finding_transition, promotion_request_decide, promotion_request_open
 from portal.core.models import Team
 from portal.demo.accounts import DEMO_PASSWORD, DEMO_USERS
 from portal.demo.catalog import CARD, DemoModel, dataset_bytes, demo_models, offline_metrics, to_onnx
@@ -61,6 +61,7 @@ class Ctx:
     data: dict = field(default_factory=dict)  # name → (x_all, y_all, x_train, y_train, x_test, y_test, columns)
     estimators: dict = field(default_factory=dict)  # (name, index) → fitted estimator
     requests: dict = field(default_factory=dict)  # label → PromotionRequest
+    findings: dict = field(default_factory=dict)  # label → Finding
 
 
 def _spec(name: str) -> DemoModel:
@@ -167,6 +168,34 @@ def ask(ctx: Ctx, label: str, name: str, number: int, action: str, actor: str, w
 
 def decide(ctx: Ctx, label: str, actor: str, decision: str, comment: str) -> None:
     promotion_request_decide(actor=ctx.users[actor], request=ctx.requests[label], decision=decision, comment=comment)
+
+
+def find(
+    ctx: Ctx,
+    label: str,
+    name: str,
+    number: int,
+    actor: str,
+    severity: str,
+    title: str,
+    description: str,
+    due_days: int,
+    request: str | None = None,
+) -> None:
+    """A reviewer records a finding on a version (under review of a request, when named)."""
+    ctx.findings[label] = finding_open(
+        actor=ctx.users[actor],
+        version=_version(ctx, name, number),
+        title=title,
+        severity=severity,
+        description=description,
+        due_date=timezone.localdate() + dt.timedelta(days=due_days),
+        request=ctx.requests.get(request) if request else None,
+    )
+
+
+def resolve(ctx: Ctx, label: str, actor: str, action: str, comment: str) -> None:
+    finding_transition(actor=ctx.users[actor], finding=ctx.findings[label], action=action, comment=comment)
 
 
 def observe(ctx: Ctx, name: str, seed: int, drift: float = 0.0) -> None:

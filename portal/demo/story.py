@@ -24,8 +24,10 @@ from portal.demo.steps import (
     ask,
     decide,
     evidence,
+    find,
     observe,
     register,
+    resolve,
     update_card,
     upload,
     users_create,
@@ -106,6 +108,52 @@ def timeline(ctx: Ctx) -> list[tuple[float, object]]:
     at(60, decide, "t3-test", "forecaster", "approve", "Fine for test.")
     at(59, evidence, "tumor-malignancy", 3, "benchmark", "itops")
     at(58.9, ask, "t3-prod", "tumor-malignancy", 3, "promote", "scientist", "Clinic pilot passed; replaces v1.")
+    # The risk review of v3 finds a gap; it is fixed and verified before the last approvals, so v3 ships.
+    at(
+        58.5,
+        find,
+        "t3-site",
+        "tumor-malignancy",
+        3,
+        "reviewer",
+        "high",
+        "Recall at the partner clinic is not reported on its own",
+        "v2 failed at the partner clinic, yet v3's validation reports recall over all sites only. Report it per "
+        "site before production.",
+        7,
+        request="t3-prod",
+    )
+    at(
+        58.4,
+        find,
+        "t3-scanners",
+        "tumor-malignancy",
+        3,
+        "reviewer",
+        "low",
+        "The model card does not name the scanner models in the training data",
+        "Section 'training data' lists the clinics but not the scanner models, which changes how far the results "
+        "carry to a new site.",
+        30,
+        request="t3-prod",
+    )
+    at(
+        57,
+        resolve,
+        "t3-site",
+        "scientist",
+        "remediate",
+        "Validation dataset split by site: recall 0.95 at the partner clinic, 0.97 elsewhere.",
+    )
+    at(56, resolve, "t3-site", "itops", "verify", "Checked the per-site figures against the pilot report.")
+    at(
+        55.5,
+        resolve,
+        "t3-scanners",
+        "reviewer",
+        "accept",
+        "Low impact for this release: the two scanner models are the same at every partner site today.",
+    )
     at(55, decide, "t3-prod", "itops", "approve", "OK.")
     at(54.9, decide, "t3-prod", "itops2", "approve", "OK.")
     at(54.8, decide, "t3-prod", "reviewer", "approve", "Approved after the pilot report.")
@@ -151,6 +199,31 @@ def timeline(ctx: Ctx) -> list[tuple[float, object]]:
         "v1 is drifting since the supplier change; v2 holds up. Please approve soon.",
     )
 
+    # The replacement's risk review: the supplier change is outside its training window. Remediated, not yet
+    # verified, and past its due date: it holds v2 back and counts as debt.
+    at(
+        18,
+        find,
+        "w2-supplier",
+        "wine-cultivar",
+        2,
+        "reviewer",
+        "high",
+        "The new supplier's grapes are outside v2's training window",
+        "v2 was trained on data up to the month before the supplier change; its hold-out says nothing about the "
+        "batches that made v1 drift.",
+        14,
+        request="w2-prod",
+    )
+    at(
+        6,
+        resolve,
+        "w2-supplier",
+        "scientist",
+        "remediate",
+        "Added the last three months, including 240 samples from the new supplier, to the evaluation set.",
+    )
+
     # iris-species (low): shipped, then its serving side stopped reporting six weeks ago; v2 in design.
     at(175, register, "iris-species")
     at(174.9, upload, "iris-species", 0, trained_days_before=4)
@@ -161,6 +234,18 @@ def timeline(ctx: Ctx) -> list[tuple[float, object]]:
     at(158, decide, "i1-prod", "itops", "approve", "OK.")
     for day in range(157, 44, -7):
         at(day - 0.3, observe, "iris-species", seed=2000 + day)
+    at(
+        40,
+        find,
+        "i1-silent",
+        "iris-species",
+        1,
+        "itops",
+        "medium",
+        "Production stopped sending observations",
+        "The garden-centre app has sent no observation since its release of last month; nobody watches v1 now.",
+        21,
+    )
     at(20, upload, "iris-species", 1)
 
     # diabetes-progression (high): reached test, refused production, on the shelf since.

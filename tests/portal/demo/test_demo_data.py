@@ -2,6 +2,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from approvals.models import Finding, PromotionRequest
+from approvals.selectors import evidence_for
 from portal.core.audit import verify_chain
 from portal.core.models import AuditEvent
 from portal.dashboard.board import dashboard
@@ -54,7 +56,14 @@ def test_the_demo_history_feeds_the_dashboard(settings):
     assert board["iris-species"].components["unmonitored"] == 1  # its serving side went quiet
     assert board["diabetes-progression"].components["shelf"] == 1  # refused production, in test since
     assert board["digit-recognizer"].components["ungoverned"] == 0.5  # half a card
-    assert board["tumor-malignancy"].index == 0  # watched daily, validated, approved
+    assert board["tumor-malignancy"].index == 0  # watched daily, validated, approved; its findings resolved
+    # Findings: v2's high finding is remediated but not verified, past due, and holds its request back.
+    assert board["wine-cultivar"].components["overdue_findings"] == 1
+    assert board["iris-species"].components["overdue_findings"] == 0.5  # a medium one past due
+    held = PromotionRequest.objects.get(version__model__name="wine-cultivar", status__in=["open", "approved"])
+    missing = [e for e in evidence_for(held.version, held.policy, held.artifact_sha256) if not e.satisfied]
+    assert "findings" in [e.key for e in missing]
+    assert set(Finding.objects.values_list("status", flat=True)) == {"open", "remediated", "verified", "accepted"}
     wine = Observation.objects.filter(version__model__name="wine-cultivar")
     assert wine.filter(degradation=0).exists() and wine.filter(degradation=1).exists()
     assert all(o.reference_job_id for o in wine)
