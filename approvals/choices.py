@@ -63,6 +63,15 @@ class FindingStatus(models.TextChoices):
     ACCEPTED = "accepted", "Accepted risk"
 
 
+class FindingAction(models.TextChoices):
+    """The steps of a finding's state table (approvals.services.findings.FINDING_TRANSITIONS)."""
+
+    REMEDIATE = "remediate", "Mark remediated"
+    VERIFY = "verify", "Verify the fix"
+    ACCEPT = "accept", "Accept the risk"
+    REOPEN = "reopen", "Reopen"
+
+
 # A finding is resolved once a reviewer verified the fix or accepted the risk; until then it can block a release.
 UNRESOLVED = (FindingStatus.OPEN, FindingStatus.REMEDIATED)
 RESOLVED = (FindingStatus.VERIFIED, FindingStatus.ACCEPTED)

@@ -338,6 +338,11 @@ SPECTACULAR_SETTINGS = {
         "DatasetFormatEnum": "registry.choices.DatasetFormat",
         "JobStatusEnum": "registry.choices.JobStatus",
         "RequestStatusEnum": "approvals.choices.RequestStatus",
+        # A finding's severity has the risk tiers' four levels: one enum serves both.
+        "RiskTierEnum": "registry.choices.RiskTier",
+        "FindingStatusEnum": "approvals.choices.FindingStatus",
+        "FindingActionEnum": "approvals.choices.FindingAction",
+        "ActionEnum": "approvals.choices.Action",
     },
 }
 

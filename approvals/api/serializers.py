@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
-from approvals.choices import Action, DecisionKind, Severity
+from approvals.choices import Action, DecisionKind, FindingAction, Severity
 from approvals.models import Attestation, Decision, Finding, FindingComment, PromotionRequest
 from approvals.selectors import evidence_for
 from portal.core.api import InputSerializer, OutputSerializer
@@ -196,7 +196,7 @@ class FindingUpdateInputSerializer(InputSerializer):
 
 
 class FindingStepInputSerializer(InputSerializer):
-    action = serializers.ChoiceField(choices=["remediate", "verify", "accept", "reopen"])
+    action = serializers.ChoiceField(choices=FindingAction.choices)
     comment = serializers.CharField(help_text="What was done, how it was checked, why the risk is acceptable …")
 
 
