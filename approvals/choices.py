@@ -64,7 +64,7 @@ class FindingStatus(models.TextChoices):
 
 
 class FindingAction(models.TextChoices):
-    """The steps of a finding's state table (approvals.services.findings.FINDING_TRANSITIONS)."""
+    """The steps of a finding's state table (approvals.finding_rules.FINDING_TRANSITIONS)."""
 
     REMEDIATE = "remediate", "Mark remediated"
     VERIFY = "verify", "Verify the fix"

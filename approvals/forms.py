@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from approvals.choices import DecisionKind, Severity
-from approvals.services.findings import DUE_DAYS
+from approvals.finding_rules import DUE_DAYS
 
 
 class RequestForm(forms.Form):

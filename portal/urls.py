@@ -15,6 +15,7 @@ handler500 = "portal.web.views.server_error"
 urlpatterns = [
     path("", include("portal.web.urls")),
     path("", include("portal.dashboard.urls")),
+    path("", include("portal.compliance.urls")),
     path("models/", include("registry.urls")),
     path("jobs/", include((job_urlpatterns, "jobs"))),
     path("workers/", include((worker_urlpatterns, "workers"))),

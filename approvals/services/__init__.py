@@ -1,10 +1,7 @@
 """Writes of the release workflow: requests (open, decide, withdraw, apply) and policies."""
 
+from approvals.finding_rules import allowed_actions, can_comment, can_edit_finding, can_open_finding
 from approvals.services.findings import (
-    allowed_actions,
-    can_comment,
-    can_edit_finding,
-    can_open_finding,
     finding_comment,
     finding_open,
     finding_transition,

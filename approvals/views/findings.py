@@ -13,9 +13,9 @@ from django.views.decorators.http import require_POST
 from approvals import selectors, services
 from approvals.choices import FindingStatus, Severity
 from approvals.filters import FindingFilterSet
+from approvals.finding_rules import FINDING_TRANSITIONS
 from approvals.forms import FindingCommentForm, FindingForm, FindingStepForm
 from approvals.models import Finding, PromotionRequest
-from approvals.services.findings import FINDING_TRANSITIONS
 from portal.core.errors import ApplicationError
 from portal.core.views import filtered, form_error, paginate
 from registry import permissions as registry_permissions

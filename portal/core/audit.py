@@ -109,6 +109,39 @@ def checkpoint_problems(length: int, hashes_at: dict[int, str | None], checkpoin
     return problems
 
 
+# --- Extracts ----------------------------------------------------------------------------------------------
+# A compliance pack carries the events about one version as the chain hashes them: each event's place, its
+# hash, the previous hash and its payload (event_payload). ``audit_verify --extract`` recomputes each hash and
+# compares it with the chain's at that place, and the chain with the signed checkpoints.
+
+AUDIT_EXTRACT_FORMAT = "gatehouse.audit-extract/v1"
+
+
+def extract_problems(events: list, stored: dict[int, str]) -> list[str]:
+    """What the events of an extract (``{"seq", "hash", "prev_hash", "payload"}`` each) contradict: an event
+    whose payload and previous hash no longer give its hash (changed since it was extracted), or whose hash
+    is not the one the chain (``stored``: place → hash) holds at its place."""
+    problems = []
+    for number, event in enumerate(events, 1):
+        if not isinstance(event, dict) or not {"seq", "hash", "prev_hash", "payload"} <= event.keys():
+            problems.append(f"Item {number} of the extract is no audit event (no seq, hash, prev_hash or payload).")
+            continue
+        seq, claimed = event["seq"], event["hash"]
+        if not isinstance(event["payload"], dict) or event_hash(str(event["prev_hash"]), event["payload"]) != claimed:
+            problems.append(
+                f"Event {seq} of the extract does not match its hash: its payload or previous hash was changed "
+                "after it was extracted."
+            )
+        elif seq not in stored:
+            problems.append(f"Event {seq} of the extract is not in this audit chain (no event has that place).")
+        elif stored[seq] != claimed:
+            problems.append(
+                f"Event {seq} of the extract has hash {str(claimed)[:16]}…, but the chain holds {stored[seq][:16]}… "
+                "at that place: the extract is not of this chain, or the chain was rewritten since."
+            )
+    return problems
+
+
 # --- The actions -------------------------------------------------------------------------------------------
 # Each app declares the actions it records as ``AuditAction`` choices (dotted names, e.g.
 # ``registry.version.created``, with a label in words) and registers them in its AppConfig.ready(), so the
