@@ -35,7 +35,7 @@ def test_a_manager_reads_the_dashboard_filters_and_drills_down(page, manager):
         page.click("text=Apply")
         page.wait_for_url("**team=beta**")
         page.wait_for_selector("#chart-trend .main-svg")
-        assert page.inner_text("[data-figure=debt_index]") == "10.7"  # beta-low alone
+        assert page.inner_text("[data-figure=debt_index]") == "9.4"  # beta-low alone: 100 × 1.5 / 16
         assert page.inner_text("[data-figure=debt_index]") != everyone
         assert page.inner_text("[data-figure=stuck]") == "0"
         assert "alpha-critical" not in page.inner_text("main")
