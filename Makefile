@@ -31,6 +31,7 @@ demo: $(VENV)/.installed-run
 	$(RUN_ENV) $(PY) manage.py demo_data
 
 test: $(VENV)/.installed-test
+	-$(PY) tests/imports/mlflow_venv.py  # MLflow for the import tests, once (cached in var/); they skip without it
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The style and the architecture: ruff (lint and format), the layer contracts (docs/architecture.md), and no

@@ -27,6 +27,7 @@ of a Gatehouse worker. ``--gatehouse-database-url`` runs Gatehouse's side on an 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -65,19 +66,25 @@ OPERATIONS = (
 )
 
 
+def mlflow_venv(extras: tuple[str, ...] = ()) -> Path:
+    """var/mlflow-venv with MLFLOW (and ``extras``, e.g. the client side's onnx and skl2onnx) installed; made on
+    first use, and again only when the packages asked for change (a marker file names them)."""
+    venv = ROOT / "var" / "mlflow-venv"
+    packages = [MLFLOW, "psycopg2-binary", *extras]
+    marker = venv / f".installed-{hashlib.sha256(' '.join(sorted(packages)).encode()).hexdigest()[:12]}"
+    if not marker.exists():
+        print(f"Installing {' '.join(packages)} into {venv} (once) ...", flush=True)
+        if not (venv / "bin" / "pip").exists():
+            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)  # noqa: S603
+        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", *packages], check=True)  # noqa: S603
+        marker.touch()
+    return venv
+
+
 def _mlflow_executable(path: str | None) -> str:
     if path:
         return path
-    venv = ROOT / "var" / "mlflow-venv"
-    executable = venv / "bin" / "mlflow"
-    if not executable.exists():
-        print(f"Installing {MLFLOW} into {venv} (once) ...", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)  # noqa: S603
-        subprocess.run(
-            [str(venv / "bin" / "pip"), "install", "-q", MLFLOW, "psycopg2-binary"],  # noqa: S603
-            check=True,
-        )
-    return str(executable)
+    return str(mlflow_venv() / "bin" / "mlflow")
 
 
 def _fresh_database(server: str, name: str) -> str:

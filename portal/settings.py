@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "transfers",
     "registry",
     "approvals",
+    "imports",
 ]
 
 MIDDLEWARE = [
@@ -157,6 +158,12 @@ CELERY_BEAT_SCHEDULE = {
     "uploads-sweep": {"task": "transfers.uploads_sweep", "schedule": 3600.0, "options": {"expires": 3000}},
     # Every stored artifact re-hashed against its digest once a week; a mismatch is reported to IT.
     "artifacts-scrub": {"task": "registry.artifacts_scrub", "schedule": 7 * 24 * 3600.0, "options": {"expires": 3600}},
+    # MLflow sources with sync enabled: a run each, importing the versions no earlier run brought in (imports).
+    "mlflow-sync": {
+        "task": "imports.sources_sync",
+        "schedule": 60.0 * env_int("GATEHOUSE_IMPORT_SYNC_MINUTES", 15, minimum=1),
+        "options": {"expires": 300},
+    },
     # A signed checkpoint of the audit chain (also at every release); skipped when nothing was recorded since.
     "audit-checkpoint": {
         "task": "portal.audit_checkpoint",
@@ -229,6 +236,16 @@ GATEHOUSE_MODEL_SIGNING_KEYS_DIR = env_str("GATEHOUSE_MODEL_SIGNING_KEYS_DIR")
 GATEHOUSE_MODEL_SIGNATURE_MAX_KB = env_int("GATEHOUSE_MODEL_SIGNATURE_MAX_KB", 1024, minimum=1)
 # The longest description, comment or resolution a finding takes (approvals.services.findings).
 GATEHOUSE_FINDING_TEXT_MAX_CHARS = env_int("GATEHOUSE_FINDING_TEXT_MAX_CHARS", 10_000, minimum=200)
+# Imports from MLflow (imports/, README "Moving from MLflow"): the credentials of the tracking server (a token,
+# or a user and password; each also as *_FILE), never stored in a row; the account imported versions are
+# created by; and the limits, each named in its refusal.
+GATEHOUSE_MLFLOW_TOKEN = env_str("GATEHOUSE_MLFLOW_TOKEN")
+GATEHOUSE_MLFLOW_USERNAME = env_str("GATEHOUSE_MLFLOW_USERNAME")
+GATEHOUSE_MLFLOW_PASSWORD = env_str("GATEHOUSE_MLFLOW_PASSWORD")
+GATEHOUSE_IMPORT_USER = env_str("GATEHOUSE_IMPORT_USER", "mlflow-import")
+GATEHOUSE_IMPORT_HTTP_TIMEOUT_S = env_int("GATEHOUSE_IMPORT_HTTP_TIMEOUT_S", 30, minimum=1)
+GATEHOUSE_IMPORT_MAX_MODELS = env_int("GATEHOUSE_IMPORT_MAX_MODELS", 1000, minimum=1)
+GATEHOUSE_IMPORT_MAX_ARTIFACT_MB = env_int("GATEHOUSE_IMPORT_MAX_ARTIFACT_MB", 4096, minimum=1)
 # The compliance pack lists at most this many rows of each history (jobs, observations, audit events) and
 # says how many it left out; the PDF renders in bounded time whatever the version's history.
 GATEHOUSE_PACK_MAX_ROWS = env_int("GATEHOUSE_PACK_MAX_ROWS", 50, minimum=5)

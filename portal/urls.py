@@ -20,6 +20,7 @@ urlpatterns = [
     path("jobs/", include((job_urlpatterns, "jobs"))),
     path("workers/", include((worker_urlpatterns, "workers"))),
     path("", include("approvals.urls")),
+    path("imports/", include("imports.urls")),
     path("api/v1/uploads/", include("transfers.urls")),
     path("api/v1/", include("registry.api.urls")),
     path("api/v1/", include("approvals.api.urls")),

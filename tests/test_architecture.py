@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("portal", "registry", "approvals", "fleet", "transfers")
+APPS = ("portal", "registry", "approvals", "imports", "fleet", "transfers")
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 65
 DECLARATIVE = {"portal/demo/story.py:timeline", "portal/demo/catalog.py:demo_models"}  # data written as code

@@ -1,3 +1,4 @@
+from imports.permissions import can_start_import
 from portal.core.roles import role_labels
 
 
@@ -14,6 +15,7 @@ def navigation(request):
             "audit": user.has_perm("portal.view_auditevent"),
             "jobs": user.has_perm("registry.view_job"),
             "debt": user.has_perm("portal.view_debtsnapshot"),
+            "imports": can_start_import(user),  # the roles are read once per request (cached on the user)
             "admin": user.is_staff,
         }
     }

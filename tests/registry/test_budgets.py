@@ -86,6 +86,7 @@ def test_version_detail(it_client):
         ("the version's requests, the open one among them", "approvals_promotionrequest"),
         ("its findings, with owner and raiser", "approvals_finding"),
         ("its signed attestations", "approvals_attestation"),
+        ("where it came from in MLflow (imports)", "imports_importedversion"),
         ("the evidence jobs", "registry_job"),
         ("the latest observations", "registry_observation"),
     ):
