@@ -8,17 +8,17 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from approvals.api.views import RegistryReader
 from portal.compliance import pdf
 from portal.compliance.mapping import SECTIONS
 from portal.compliance.pack import as_json, build_pack, filename
-from registry.permissions import can_view_registry, require_view_registry
+from registry.permissions import require_view_registry
 
 
 def _pack(request, name: str, number: int):
@@ -63,11 +63,6 @@ class PDFRenderer(BaseRenderer):
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
         return data
-
-
-class RegistryReader(IsAuthenticated):
-    def has_permission(self, request, view) -> bool:
-        return super().has_permission(request, view) and can_view_registry(request.user)
 
 
 class VersionPackApi(APIView):
