@@ -311,6 +311,10 @@ def _gatehouse_setup(database_url: str) -> tuple[str, str]:
     return team.slug, token
 
 
+def _cpu(result: dict) -> float:
+    return result["server_cpu"] + result["db_cpu"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10, help="how long each operation runs on each side")
@@ -396,7 +400,7 @@ def main() -> None:
         print()
         print(
             f"{'operation':18} {'MLflow ops/s':>12} {'p50':>6} {'p95':>6} {'p99':>6} {'cpu':>5}   "
-            f"{'Gatehouse ops/s':>15} {'p50':>6} {'p95':>6} {'p99':>6} {'cpu':>5}   {'ratio':>6}"
+            f"{'Gatehouse ops/s':>15} {'p50':>6} {'p95':>6} {'p99':>6} {'cpu':>5}   {'ratio':>6} {'cpu ratio':>9}"
         )
         for operation in OPERATIONS:
             m, g = results[(operation, "MLflow")], results[(operation, "Gatehouse")]
@@ -404,9 +408,13 @@ def main() -> None:
                 f"{operation:18} {m['rps']:12.1f} {m['p50']:6.1f} {m['p95']:6.1f} {m['p99']:6.1f} "
                 f"{m['server_cpu'] + m['db_cpu']:5.1f}   {g['rps']:15.1f} {g['p50']:6.1f} {g['p95']:6.1f} "
                 f"{g['p99']:6.1f} {g['server_cpu'] + g['db_cpu']:5.1f}   "
-                f"{g['rps'] / m['rps'] if m['rps'] else float('inf'):5.2f}x"
+                f"{g['rps'] / m['rps'] if m['rps'] else float('inf'):5.2f}x "
+                f"{_cpu(m) / _cpu(g) if _cpu(g) else float('inf'):8.2f}x"
             )
-        print("latencies in ms; cpu: CPU ms per operation, server processes and PostgreSQL together")
+        print(
+            "latencies in ms; cpu: CPU ms per operation, server processes and PostgreSQL together; ratio: "
+            "Gatehouse's operations per second over MLflow's; cpu ratio: MLflow's CPU per operation over Gatehouse's"
+        )
         print(
             f"errors: MLflow {sum(results[(o, 'MLflow')]['errors'] for o in OPERATIONS)}, "
             f"Gatehouse {sum(results[(o, 'Gatehouse')]['errors'] for o in OPERATIONS)}; created "

@@ -1,6 +1,7 @@
 from django.apps import AppConfig
 
 from portal.celery import ensure_broker_folders
+from portal.core import orm
 from portal.core.audit import register_actions
 from portal.core.choices import AuditAction
 from portal.dashboard.choices import AuditAction as DashboardAuditAction
@@ -14,6 +15,7 @@ class PortalConfig(AppConfig):
         from portal.core import checks, receivers  # noqa: PLC0415 - imports models: only once the registry is ready
         from portal.dashboard import receivers as dashboard_receivers  # noqa: PLC0415
 
+        orm.install()
         register_actions(AuditAction)
         receivers.connect()
         checks.register()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpRequest
 from django.utils.functional import cached_property
 
 from portal.core.errors import ApplicationError
+from portal.core.pagination import CountSparingPaginator
 
 PAGE_SIZE = 25
 
@@ -19,7 +19,7 @@ def form_error(form: forms.Form, exc: ApplicationError) -> None:
     form.add_error(field, exc.message)
 
 
-class CappedPaginator(Paginator):
+class CappedPaginator(CountSparingPaginator):
     """Counts at most ``CAP`` rows, so a page of a log that grows without end (jobs, the audit log) costs the
     same at a million rows as at a thousand; beyond that the page says "10,000+" and filters narrow it."""
 
@@ -28,6 +28,9 @@ class CappedPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         return self.object_list[: self.CAP + 1].count()
+
+    def _known_count(self, rows: int) -> int:
+        return min(rows, self.CAP + 1)
 
     @property
     def capped(self) -> bool:
@@ -39,7 +42,7 @@ class CappedPaginator(Paginator):
 
 
 def paginate(request: HttpRequest, queryset, per_page: int = PAGE_SIZE, *, capped: bool = False):
-    paginator = (CappedPaginator if capped else Paginator)(queryset, per_page)
+    paginator = (CappedPaginator if capped else CountSparingPaginator)(queryset, per_page)
     page = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

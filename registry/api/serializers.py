@@ -139,6 +139,15 @@ class VersionOutputSerializer(OutputSerializer):
             "download_url",
         ]
 
+    # What reading a version for this serializer selects (a version read joins three tables: all their columns
+    # were most of its SQL compilation and of the rows sent, bench/README.md §9).
+    COLUMNS = (
+        *(f for f in Meta.fields if f not in {"model", "created_by", "parent_number", "download_url"}),
+        "model__name",
+        "created_by__username",
+        "parent__number",
+    )
+
     def get_files(self, obj) -> list[dict]:
         return [{k: f[k] for k in ("path", "size", "sha256")} for f in obj.files]
 

@@ -23,7 +23,7 @@ from registry.api import serializers as s
 from registry.choices import JobKind
 from registry.downloads import dataset_download_response, version_download_response
 from registry.filters import JobFilterSet, RegisteredModelFilterSet
-from registry.models import Dataset, ModelVersion, Observation, RegisteredModel
+from registry.models import Dataset, Job, ModelVersion, Observation, RegisteredModel
 from registry.services import jobs as job_services
 from registry.services import monitoring
 from registry.services.integrity import version_integrity_failed
@@ -40,13 +40,14 @@ class ViewPermission(DjangoModelPermissionsOrAnonReadOnly):
     }
 
     def _queryset(self, view):
-        # Only the class matters here; a view's get_queryset may run a query to find the parent model.
-        model = getattr(view, "permission_model", None)
-        return model.objects.none() if model is not None else super()._queryset(view)
+        # Only the class matters here: a view's get_queryset may query for a parent model, and building the
+        # annotated list of models cost a third of creating one (bench/README.md §9). So every view names it.
+        return view.permission_model.objects.none()
 
 
 class ModelListCreateApi(generics.ListAPIView):
     permission_classes = [IsAuthenticated, ViewPermission]
+    permission_model = RegisteredModel
     serializer_class = s.ModelOutputSerializer
     filterset_class = RegisteredModelFilterSet
 
@@ -67,6 +68,7 @@ class ModelListCreateApi(generics.ListAPIView):
 
 class ModelDetailApi(generics.RetrieveAPIView):
     permission_classes = [IsAuthenticated, ViewPermission]
+    permission_model = RegisteredModel
     serializer_class = s.ModelOutputSerializer
 
     def get_queryset(self):
@@ -116,8 +118,19 @@ class VersionListCreateApi(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no URL kwargs
             return ModelVersion.objects.none()
-        model = selectors.model_get(name=self.kwargs["name"], queryset=RegisteredModel.objects.all())
-        return selectors.model_versions(model=model).select_related("model", "parent")
+        # By the model's name, in the one query that reads the page: the model is read only to tell an empty
+        # list from a model that does not exist (list, below).
+        return (
+            selectors.versions_of(name=self.kwargs["name"])
+            .select_related("model", "parent")
+            .only(*s.VersionOutputSerializer.COLUMNS)
+        )
+
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        response = super().list(request, *args, **kwargs)
+        if not response.data["results"]:
+            selectors.model_get(name=self.kwargs["name"], queryset=RegisteredModel.objects.only("id"))  # or 404
+        return response
 
     @extend_schema(request=s.VersionCreateInputSerializer, responses={201: s.VersionOutputSerializer})
     def post(self, request: Request, name: str) -> Response:
@@ -140,12 +153,16 @@ class VersionListCreateApi(generics.ListAPIView):
 
 class VersionDetailApi(generics.RetrieveAPIView):
     permission_classes = [IsAuthenticated, ViewPermission]
+    permission_model = ModelVersion
     serializer_class = s.VersionOutputSerializer
 
     def get_object(self):
         # The page's version_get joins the team too; the API shows none of it (every join costs planning).
         return selectors.version_get(
-            name=self.kwargs["name"], number=self.kwargs["number"], related=("model", "created_by", "parent")
+            name=self.kwargs["name"],
+            number=self.kwargs["number"],
+            related=("model", "created_by", "parent"),
+            columns=s.VersionOutputSerializer.COLUMNS,
         )
 
     def get_queryset(self):  # used by the permission class to find the model class
@@ -178,6 +195,7 @@ class DatasetListCreateApi(generics.ListAPIView):
 
 class DatasetDetailApi(generics.RetrieveAPIView):
     permission_classes = [IsAuthenticated, ViewPermission]
+    permission_model = Dataset
     serializer_class = s.DatasetOutputSerializer
 
     def get_object(self):
@@ -224,6 +242,7 @@ class DatasetFileApi(_DownloadApi):
 
 class JobListCreateApi(generics.ListAPIView):
     permission_classes = [IsAuthenticated, ViewPermission]
+    permission_model = Job
     serializer_class = js.JobOutputSerializer
     filterset_class = JobFilterSet
     pagination_class = RecentFirstCursorPagination
@@ -264,6 +283,7 @@ class JobListCreateApi(generics.ListAPIView):
 
 class JobDetailApi(generics.RetrieveAPIView):
     permission_classes = [IsAuthenticated, ViewPermission]
+    permission_model = Job
     serializer_class = js.JobDetailOutputSerializer
 
     def get_queryset(self):
@@ -287,6 +307,7 @@ class ObservationListCreateApi(generics.ListAPIView):
     counted on the edges of the version's reference (GET …/reference/)."""
 
     permission_classes = [IsAuthenticated, ViewPermission]
+    permission_model = Observation
     serializer_class = s.ObservationOutputSerializer
     parser_classes = [JSONParser]
 

@@ -92,7 +92,6 @@ def test_the_workers_page_costs_the_same_at_200_workers(client, users, big_fleet
     with query_budget(
         *SESSION[:2],
         ("the workers online (summary, routing)", "fleet_worker"),
-        ("workers counted for the pager", "fleet_worker"),
         ("the page of workers", "fleet_worker"),
         ("jobs each finished in 24 hours", "registry_job"),
         ("the jobs they run now", "registry_job"),
@@ -100,6 +99,7 @@ def test_the_workers_page_costs_the_same_at_200_workers(client, users, big_fleet
         ("queues jobs wait in (broker depth)", "registry_job"),
         SESSION[2],  # may the person open the jobs (the links)
         ROLES,
+        ("workers counted for the pager (the page was full, so it cannot tell)", "fleet_worker"),
     ):
         assert client.get("/workers/").status_code == 200
 

@@ -3,7 +3,14 @@ whose fault it was, and nothing is written."""
 
 from __future__ import annotations
 
+import datetime
+import decimal
+import uuid
+
 import pytest
+from django.utils.translation import gettext_lazy
+from rest_framework.exceptions import ErrorDetail
+from rest_framework.utils.serializer_helpers import ReturnDict, ReturnList
 
 from portal.core.models import AuditEvent
 from portal.web.views import server_error
@@ -37,3 +44,36 @@ def test_a_server_error_on_the_api_is_json():
     response = server_error(Request())
     assert response.status_code == 500 and response["Content-Type"] == "application/json"
     assert b"request_id" in response.content
+
+
+RENDERED = [
+    {"name": "churn", "n": 3, "ok": True, "none": None, "f": 0.1, "nested": [{"a": [1, 2.5, "x"]}]},
+    {"unicode": "café 模型 ✓", "script": "a\u2028b\u2029c", "quote": 'say "hi"\n\t\\'},
+    {"when": datetime.datetime(2026, 12, 3, 5, 6, 7, 891234, tzinfo=datetime.UTC), "day": datetime.date(2026, 1, 2)},
+    {"naive": datetime.datetime(2026, 12, 3, 5, 6, 7), "t": datetime.time(5, 6, 7, 123456)},
+    {"money": decimal.Decimal("1.10"), "lazy": gettext_lazy("Not found."), "id": uuid.UUID(int=7)},
+    {"big": 2**70, "negative": -(2**63) - 1},
+    {1: "int key", "delta": datetime.timedelta(seconds=90)},
+    ReturnDict({"detail": ErrorDetail("No such model.", code="not_found")}, serializer=None),
+    ReturnList([{"a": 1}], serializer=None),
+    [],
+    "plain",
+]
+
+
+@pytest.mark.parametrize("data", RENDERED)
+def test_the_api_renders_the_bytes_drf_renders(data):
+    from rest_framework.renderers import JSONRenderer as DRFRenderer  # noqa: PLC0415 - the reference
+
+    from portal.core.api import JSONRenderer  # noqa: PLC0415
+
+    assert JSONRenderer().render(data, "application/json") == DRFRenderer().render(data, "application/json")
+    indented = "application/json; indent=2"
+    assert JSONRenderer().render(data, indented) == DRFRenderer().render(data, indented)
+
+
+def test_the_api_answers_through_the_fast_renderer(api, scientist):
+    api.force_authenticate(scientist)
+    response = api.get("/api/v1/models/")
+    assert type(response.accepted_renderer).__module__ == "portal.core.api"
+    assert response.json() == {"count": 0, "next": None, "previous": None, "results": []}

@@ -101,6 +101,12 @@ def test_a_long_log_counts_up_to_the_cap_and_pages_on(client, scientist, manager
     with CaptureQueriesContext(connection) as queries:
         page = client.get("/audit/").content.decode()
     assert "4+ events" in page and "Last »" not in page
+    assert not [q for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]  # a short page is its count
+    for n in range(6, 51):  # past one page of 50: now it is counted
+        team_create(name=f"Log {n}", actor=scientist)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get("/audit/").content.decode()
+    assert "4+ events" in page and "Last »" not in page
     count_sql = next(q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper())
     assert "LIMIT 5" in count_sql  # the count stops at the cap, whatever the log's length
-    assert "1 event match" in client.get("/audit/?object=log 1").content.decode()  # below the cap: exact
+    assert "1 event match" in client.get("/audit/?object=log 50").content.decode()  # below the cap: exact
