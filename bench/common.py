@@ -117,6 +117,8 @@ def gunicorn_start(port: int, workers: int, env: dict[str, str], threads: int = 
             "-m",
             "gunicorn",
             "portal.wsgi:application",
+            "--config",  # the production settings and hooks (the sandbox started, 1 MB reads, gc.freeze)
+            "python:portal.gunicorn_conf",
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
@@ -129,7 +131,7 @@ def gunicorn_start(port: int, workers: int, env: dict[str, str], threads: int = 
             "warning",
         ],
         cwd=ROOT,
-        env={**os.environ, "ALLOWED_HOSTS": "127.0.0.1", "DEBUG": "false", **env},
+        env={**os.environ, "ALLOWED_HOSTS": "127.0.0.1", "DEBUG": "false", "GUNICORN_ACCESSLOG": "", **env},
         start_new_session=True,
     )
     wait_until_up(f"http://127.0.0.1:{port}/healthz")

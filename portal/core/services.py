@@ -26,6 +26,7 @@ _AUDIT_LOCK_KEY = 0x6A7E_A0D1
 CHECKPOINT_TYPE = "https://gatehouse.dev/audit-checkpoint/v1"
 CHECKPOINT_PAYLOAD_TYPE = "application/vnd.gatehouse.audit-checkpoint+json"
 checkpoint_log = logging.getLogger("gatehouse.audit.checkpoint")
+_HEAD_SQL = 'SELECT "hash", "seq" FROM {table} ORDER BY "seq" DESC LIMIT 1'
 
 
 def audit_event_record(
@@ -41,11 +42,13 @@ def audit_event_record(
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit_event_record must be called inside the transaction of the change")
     check_action(action)
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_AUDIT_LOCK_KEY])
-    # On SQLite the IMMEDIATE transaction already holds the database's write lock.
-    last_hash, last_seq = AuditEvent.objects.order_by("-seq").values_list("hash", "seq").first() or (None, 0)
+        # On SQLite the IMMEDIATE transaction already holds the database's write lock. The head is read by a
+        # fixed statement after the lock (its own snapshot), not built by the ORM on every change (§9).
+        cursor.execute(_HEAD_SQL.format(table=connection.ops.quote_name(AuditEvent._meta.db_table)))
+        last_hash, last_seq = cursor.fetchone() or (None, 0)
     context = current_request_context()
     signed_in = actor is not None and actor.is_authenticated
     event = AuditEvent(

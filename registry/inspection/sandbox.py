@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import json
 import os
 import resource
@@ -73,6 +74,7 @@ def _inspect_in_child(request: dict) -> dict:
     pid = os.fork()
     if pid == 0:  # the child: never returns
         code = 0
+        gc.disable()  # it lives for one parse; a collection would touch (and so copy) every page it shares
         try:
             die_with_parent()
             # Only the answer pipe and stderr stay open: nothing the child does can touch the server's
@@ -138,6 +140,7 @@ def serve() -> None:
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 1])],
     )
     onnx.checker.check_model(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]))
+    gc.freeze()  # what is imported now stays out of every collection, here and in the children (no copy-on-write)
     if threads() != 1:  # forking a threaded process can leave the child holding a lock nobody will release
         sys.stderr.write(f"registry.inspection: the fork server runs {threads()} threads; refusing to fork\n")
         raise SystemExit(3)
