@@ -83,11 +83,13 @@ def _nests(field) -> bool:
 
 
 class JSONRenderer(renderers.JSONRenderer):
-    """DRF's JSON, written by orjson (bench/README.md §9): the same bytes for what the API sends, compact UTF-8
-    with U+2028/U+2029 escaped as DRF escapes them. What orjson would write differently goes through DRF's
-    encoder as before: datetimes (DRF's format, milliseconds and ``Z``), Decimal, lazy strings, querysets
-    (``default``), integers past 64 bits (the fallback), and an indented response the client asked for.
-    A float NaN or infinity, which the services refuse to store, comes out as ``null`` rather than an error."""
+    """DRF's JSON, written by orjson (bench/README.md §9): compact UTF-8 with U+2028/U+2029 escaped as DRF escapes
+    them, the same bytes as DRF's except that a float below 1e-4 in magnitude is written in an equal, shorter
+    notation (``0.00001`` where DRF writes ``1e-05``, ``1e-7`` for ``1e-07``): the same number to every JSON
+    parser. What orjson would write differently otherwise goes through DRF's encoder as before: datetimes
+    (DRF's format, milliseconds and ``Z``), Decimal, lazy strings, querysets (``default``), integers past 64
+    bits (the fallback), and an indented response the client asked for. A float NaN or infinity, which the
+    services refuse to store, comes out as ``null`` rather than an error."""
 
     OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
     _default = staticmethod(encoders.JSONEncoder().default)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 
+_MAX_OFFSET = 2**62  # far past any table; an OFFSET beyond 2**63 is an error in SQLite and PostgreSQL
+
 
 class CountSparingPaginator(Paginator):
     """Django's Paginator counts the rows before it reads a page. This one reads the page first: a page shorter
@@ -12,13 +14,24 @@ class CountSparingPaginator(Paginator):
     (bench/README.md §9). A full page, or an empty one past the first, is counted as Django would, so
     ``count``, ``num_pages`` and the errors for a page out of range stay Django's."""
 
+    def get_page(self, number):
+        """Django's get_page validates the number against the count first; here the page is read first."""
+        try:
+            return self.page(number)
+        except PageNotAnInteger:
+            return self.page(1)
+        except EmptyPage:
+            return self.page(self.num_pages)
+
     def page(self, number):
         try:
+            if isinstance(number, float) and not number.is_integer():
+                raise ValueError
             wanted = int(number)
         except (TypeError, ValueError):
             raise PageNotAnInteger(self.error_messages["invalid_page"]) from None
-        if wanted < 1 or self.orphans:
-            return super().page(number)
+        if wanted < 1 or self.orphans or wanted > _MAX_OFFSET // self.per_page:
+            return super().page(number)  # counted first: a page past the end is EmptyPage, never a huge OFFSET
         bottom = (wanted - 1) * self.per_page
         rows = list(self.object_list[bottom : bottom + self.per_page])
         if len(rows) < self.per_page and (rows or wanted == 1) and "count" not in self.__dict__:

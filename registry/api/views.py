@@ -165,7 +165,7 @@ class VersionDetailApi(generics.RetrieveAPIView):
             columns=s.VersionOutputSerializer.COLUMNS,
         )
 
-    def get_queryset(self):  # used by the permission class to find the model class
+    def get_queryset(self):  # for the schema generator; the permission reads permission_model
         return selectors.version_list()
 
 

@@ -74,7 +74,8 @@ def _inspect_in_child(request: dict) -> dict:
     pid = os.fork()
     if pid == 0:  # the child: never returns
         code = 0
-        gc.disable()  # it lives for one parse; a collection would touch (and so copy) every page it shares
+        if request["kind"] == "onnx":  # one parse of a graph: a collection would only copy the pages it shares
+            gc.disable()  # (datasets keep the collector: pandas makes cycles, and the child has a memory limit)
         try:
             die_with_parent()
             # Only the answer pipe and stderr stay open: nothing the child does can touch the server's

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import json
 import uuid
 
 import pytest
@@ -59,6 +60,17 @@ RENDERED = [
     [],
     "plain",
 ]
+
+
+def test_small_floats_are_the_same_numbers_in_a_shorter_notation():
+    from rest_framework.renderers import JSONRenderer as DRFRenderer  # noqa: PLC0415 - the reference
+
+    from portal.core.api import JSONRenderer  # noqa: PLC0415
+
+    data = {"loss": 3.2e-05, "tiny": -4e-06, "eps": 1e-07, "big": 1.5e300, "p": 0.0001, "min": 5e-324}
+    ours, drf = JSONRenderer().render(data), DRFRenderer().render(data)
+    assert json.loads(ours) == json.loads(drf) == data
+    assert b'"loss":0.000032' in ours and b'"loss":3.2e-05' in drf  # the one difference, and why it is harmless
 
 
 @pytest.mark.parametrize("data", RENDERED)

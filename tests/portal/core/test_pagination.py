@@ -88,3 +88,19 @@ def test_the_capped_paginator_caps_the_count_a_short_page_gives(seven_teams, mon
     below = CappedPaginator(seven_teams.filter(name__in=["T1", "T2"]), 10)
     below.page(1)
     assert (below.count, below.capped, below.count_label) == (2, False, "2")
+
+
+def test_get_page_reads_the_first_page_without_counting_and_falls_back_as_django_does(seven_teams):
+    with CaptureQueriesContext(connection) as ctx:
+        assert len(CountSparingPaginator(seven_teams, 10).get_page(None)) == 7
+    assert len(ctx.captured_queries) == 1
+    assert CountSparingPaginator(seven_teams, 3).get_page("x").number == 1
+    assert CountSparingPaginator(seven_teams, 3).get_page(99).number == 3
+    assert CountSparingPaginator(seven_teams, 3).get_page(10**20).number == 3
+    assert CountSparingPaginator(seven_teams, 3).get_page(-1).number == 3  # as Django: below 1 is the last page
+
+
+def test_a_huge_page_number_on_an_api_list_is_a_404_not_a_database_error(api, manager):
+    api.force_authenticate(manager)
+    response = api.get("/api/v1/models/", {"page": 10**18})
+    assert response.status_code == 404 and response.json() == {"detail": "Invalid page."}
