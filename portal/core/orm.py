@@ -2,11 +2,10 @@
 
 Every ordered query hashes each selected column (``SQLCompiler._order_by_pairs``), and a column's hash is its
 ``identity``: Django builds it by binding the constructor's arguments to ``inspect.signature`` for each new
-``Col``. With a few joined models selected that was a tenth of an API list's CPU and a fifth of a version
-read's (bench/README.md §9). ``Col``'s constructor is ``(alias, target, output_field=None)``, so the same tuple
-can be written out directly. Anything else (a subclass, keyword arguments) keeps Django's own computation;
-``tests/portal/core/test_orm.py`` holds the two equal for every column of every model. Installed once, from
-``PortalConfig.ready``.
+``Col``. ``Col``'s constructor is ``(alias, target, output_field=None)``, so the same tuple can be written
+out directly, which saves about 3 % of an API list's CPU (bench/README.md §9). Anything else (a subclass,
+keyword arguments) keeps Django's own computation; ``tests/portal/core/test_orm.py`` holds the two equal for
+every column of every model. Installed once, from ``PortalConfig.ready``.
 """
 
 from __future__ import annotations

@@ -145,20 +145,15 @@ def _locked_for_upload(actor: AbstractBaseUser, model: RegisteredModel, sha256: 
 
 # aggregate(Max, Min(filter=Q)) said the same, but building it cost a tenth of the upload's CPU in the web
 # process (bench/README.md §9): one fixed statement, on the (model, number) index, with two parameters.
-_LAST_AND_TWIN = "SELECT MAX({number}), MIN({number}) FILTER (WHERE {sha256} = %s) FROM {table} WHERE {model} = %s"
+_LAST_AND_TWIN = 'SELECT MAX("number"), MIN("number") FILTER (WHERE "sha256" = %s) FROM {table} WHERE "model_id" = %s'
 
 
 def _last_and_twin(model_id: int, sha256: str) -> tuple[int | None, int | None]:
     """The model's highest version number, and the number of its version with these bytes (or None)."""
-    quote = connection.ops.quote_name
-    sql = _LAST_AND_TWIN.format(
-        number=quote("number"),
-        sha256=quote("sha256"),
-        table=quote(ModelVersion._meta.db_table),
-        model=quote("model_id"),
-    )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [sha256, model_id])
+        cursor.execute(
+            _LAST_AND_TWIN.format(table=connection.ops.quote_name(ModelVersion._meta.db_table)), [sha256, model_id]
+        )
         return cursor.fetchone()
 
 
