@@ -36,7 +36,8 @@ class CountSparingPaginator(Paginator):
         rows = list(self.object_list[bottom : bottom + self.per_page])
         if len(rows) < self.per_page and (rows or wanted == 1) and "count" not in self.__dict__:
             self.__dict__["count"] = self._known_count(bottom + len(rows))  # Paginator.count is a cached_property
-        if not rows and wanted > self.num_pages:  # an empty first page is page 1 of 1 unless allow_empty_first_page
+        # An empty list has one (empty) page when allow_empty_first_page, none otherwise: num_pages says which.
+        if not rows and wanted > self.num_pages:
             raise EmptyPage(self.error_messages["no_results"])
         return self._get_page(rows, wanted, self)
 
