@@ -106,6 +106,14 @@ class PromotionRequest(models.Model):
     reason = models.TextField(blank=True, help_text="Why it was rejected or withdrawn.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Kept on the row for the approver's queue (selectors.queue_for), so that it walks an index of open requests
+    # and stops at a page instead of reading the policy and counting decisions for every open request:
+    # the policy's roles still short of approvals, as "|role|role|" (kept by the decision service while the
+    # request is open), and, on a promotion, who uploaded the artifact (a version's author never changes).
+    waiting_roles = models.CharField(max_length=200, blank=True, default="", editable=False)
+    artifact_author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True, editable=False
+    )
 
     objects = PromotionRequestQuerySet.as_manager()
 
@@ -119,7 +127,15 @@ class PromotionRequest(models.Model):
                 violation_error_message="This version already has an open request.",
             ),
         ]
-        indexes = [models.Index(fields=["status", "created_at"], name="approvals_request_queue_idx")]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="approvals_request_queue_idx"),
+            # The queue's order, open requests only: a page is its first rows.
+            models.Index(
+                fields=["created_at", "id"],
+                condition=models.Q(status__in=list(OPEN_STATUSES)),
+                name="approvals_request_open_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.version} {self.from_stage} → {self.to_stage}"
@@ -130,6 +146,12 @@ class PromotionRequest(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @staticmethod
+    def waiting_roles_for(needed: dict, given: dict[str, int]) -> str:
+        """The roles of ``needed`` ({role: count}) that ``given`` ({role: approvals}) leaves short, as stored."""
+        short = [role for role, count in needed.items() if given.get(role, 0) < count]
+        return f"|{'|'.join(short)}|" if short else ""
 
 
 class Decision(models.Model):

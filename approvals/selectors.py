@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
-from django.db.models.fields.json import KeyTextTransform, KeyTransform
-from django.db.models.functions import Cast, Coalesce
+from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
 
 from approvals.choices import SEVERITY_RANK, Action, DecisionKind, Severity
 from approvals.models import Attestation, Decision, Finding, PromotionRequest, StageChange
@@ -276,33 +274,21 @@ def request_list() -> QuerySet[PromotionRequest]:
 
 
 def queue_for(user) -> QuerySet[PromotionRequest]:
-    """Open requests that need this user, oldest first: the rules of roles_user_can_decide_in, in SQL, so the
-    queue is paged by the database whatever the number of open requests."""
+    """Open requests that need this user, oldest first: the rules of roles_user_can_decide_in, in SQL, on
+    the columns the services keep on the request (waiting_roles, artifact_author), so that the database walks
+    the open requests in order and stops when the page is full, whatever the number open."""
     if not user.is_authenticated:
         return PromotionRequest.objects.none()
-    # A role of the user's that the policy asks for and that has fewer approvals than it needs; or the owner.
+    # A role of the user's that is still short of approvals; or the owner, where the policy counts them.
     need = Q(policy__owner_may_approve=True, version__model__owner=user)
-    given = {}
     for role in user_roles(user):
-        # A subquery per row rather than a GROUP BY over every open request: the database can walk the
-        # requests oldest first and stop when the page is full.
-        approvals = (
-            Decision.objects.filter(request=OuterRef("pk"), role=role, decision=DecisionKind.APPROVE)
-            .order_by()
-            .values("request")
-            .annotate(n=Count("pk"))
-            .values("n")
-        )
-        given[f"given_{role}"] = Coalesce(Subquery(approvals), 0)
-        needed = Cast(KeyTextTransform(role, KeyTransform("approvals", "policy")), IntegerField())
-        need |= Q(policy__approvals__has_key=role) & Q(**{f"given_{role}__lt": needed})
+        need |= Q(waiting_roles__contains=f"|{role}|")
     return (
         request_list()
         .open()
         .exclude(requester=user)
-        .exclude(action=Action.PROMOTE, version__created_by=user)
+        .exclude(artifact_author=user)
         .exclude(Exists(Decision.objects.filter(request=OuterRef("pk"), person=user)))
-        .alias(**given)
         .filter(need)
         .order_by("created_at", "pk")
     )

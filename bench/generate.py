@@ -250,6 +250,7 @@ def generate(
                     requester=m.owner,
                     policy=policies[m.risk_tier],
                     artifact_sha256=v.sha256,
+                    artifact_author=v.created_by,
                     status="applied",
                     closed_at=at(t),
                 )
@@ -303,7 +304,10 @@ def generate(
             artifact_sha256=v.sha256,
             status="open" if rng.random() < 0.5 else "rejected",
             closed_at=None,
+            artifact_author=v.created_by,
         )
+        if request.status == "open":  # no decision yet: every role the policy names is waiting
+            request.waiting_roles = PromotionRequest.waiting_roles_for(request.policy["approvals"], {})
         if request.status == "rejected":
             request.closed_at = opened + dt.timedelta(days=rng.random() * 5)
         request._opened = opened

@@ -183,6 +183,9 @@ class PromotionRequestFactory(factory.django.DjangoModelFactory):
             risk_tier=r.version.model.risk_tier, transition=transition_for(r.from_stage, r.action).key
         ).snapshot()
     )
+    # As promotion_request_open keeps them: no decision yet, so every role the policy names is waiting.
+    waiting_roles = factory.LazyAttribute(lambda r: PromotionRequest.waiting_roles_for(r.policy["approvals"], {}))
+    artifact_author = factory.LazyAttribute(lambda r: r.version.created_by if r.action == Action.PROMOTE else None)
 
 
 class ObservationFactory(factory.django.DjangoModelFactory):

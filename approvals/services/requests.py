@@ -6,6 +6,8 @@ audit event, and schedule side effects after commit.
 
 from __future__ import annotations
 
+from collections import Counter
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
@@ -110,6 +112,8 @@ def promotion_request_open(
                 requester=actor,
                 policy=policy.snapshot(),
                 artifact_sha256=version.sha256,
+                waiting_roles=PromotionRequest.waiting_roles_for(policy.approvals, {}),
+                artifact_author_id=version.created_by_id if action == Action.PROMOTE else None,
             )
     except IntegrityError:
         raise Conflict(f"{version} already has an open request; decide or withdraw it first.") from None
@@ -184,6 +188,9 @@ def promotion_request_decide(
     except IntegrityError:
         raise Conflict(ALREADY_DECIDED) from None
     if decision == DecisionKind.APPROVE:
+        given = Counter(request.decisions.filter(decision=DecisionKind.APPROVE).values_list("role", flat=True))
+        request.waiting_roles = PromotionRequest.waiting_roles_for(request.policy.get("approvals", {}), given)
+        request.save(update_fields=["waiting_roles"])
         audit_event_record(
             actor=actor, action=AuditAction.REQUEST_APPROVED, obj=request, after={"role": roles[0], "comment": comment}
         )

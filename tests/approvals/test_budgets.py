@@ -45,7 +45,7 @@ def test_the_approval_queue(client, users, open_requests):
         *SESSION,
         ROLES,
         (
-            "the page of requests that need this person (short: no count), approvals given per role",
+            "the page of requests that need this person (short: no count)",
             "approvals_promotionrequest",
         ),
         ("the page's unresolved findings per version and severity", "approvals_finding"),

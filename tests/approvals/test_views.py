@@ -64,6 +64,44 @@ def test_the_queue_in_sql_agrees_with_the_rule_in_python(users, open_request):
     check()  # IT's one approval is in: neither IT person is asked again; the risk reviewer still is
 
 
+def test_the_queue_columns_follow_the_decisions(users, open_request):
+    """The services keep on the request what the queue filters on: the roles still short, the author."""
+    assert open_request.waiting_roles == "|it-operations|risk-reviewers|"
+    assert open_request.artifact_author == users["scientist"]
+    services.promotion_request_decide(actor=users["itops"], request=open_request, decision="approve", comment="ok")
+    open_request.refresh_from_db()
+    assert open_request.waiting_roles == "|risk-reviewers|"
+    services.promotion_request_decide(actor=users["reviewer"], request=open_request, decision="approve", comment="ok")
+    open_request.refresh_from_db()
+    assert (open_request.status, open_request.waiting_roles) == ("applied", "")
+
+
+def test_the_migration_fills_the_queue_columns_from_the_history(users, open_request, world):
+    """approvals/migrations/0009: requests opened before it get the columns the services would have kept."""
+    from importlib import import_module  # noqa: PLC0415 - a migration module, named by its number
+
+    from django.apps import apps  # noqa: PLC0415
+
+    model, version = world
+    other = version_create(model, users["scientist"])
+    # As if IT's person had uploaded it: they may not decide its promotion.
+    ModelVersion.objects.filter(pk=other.pk).update(stage=Stage.TEST, created_by=users["itops"])
+    second = services.promotion_request_open(
+        actor=users["scientist"], version=other, action="promote", justification=WHY
+    )
+    services.promotion_request_decide(actor=users["reviewer"], request=second, decision="approve", comment="ok")
+    kept = dict(PromotionRequest.objects.values_list("pk", "waiting_roles"))
+    assert kept == {open_request.pk: "|it-operations|risk-reviewers|", second.pk: "|it-operations|"}
+    PromotionRequest.objects.update(waiting_roles="", artifact_author=None)  # as the rows stood before it
+    import_module("approvals.migrations.0009_request_queue_columns").fill(apps, None)
+    assert dict(PromotionRequest.objects.values_list("pk", "waiting_roles")) == kept
+    assert dict(PromotionRequest.objects.values_list("pk", "artifact_author")) == {
+        open_request.pk: users["scientist"].pk,
+        second.pk: users["itops"].pk,
+    }
+    assert [r.pk for r in selectors.queue_for(users["itops"])] == [open_request.pk]
+
+
 def test_decision_form_only_for_those_who_decide(client, users, open_request):
     url = f"/approvals/requests/{open_request.pk}/"
     for role, expected in {
