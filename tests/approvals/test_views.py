@@ -64,6 +64,21 @@ def test_the_queue_in_sql_agrees_with_the_rule_in_python(users, open_request):
     check()  # IT's one approval is in: neither IT person is asked again; the risk reviewer still is
 
 
+def test_a_retirement_is_in_its_owners_queue(users, world):
+    """The owner counts as an approver where the policy says so: the SQL and the rule agree for everyone."""
+    model, version = world
+    ModelVersion.objects.filter(pk=version.pk).update(stage=Stage.PRODUCTION)
+    request = services.promotion_request_open(
+        actor=users["itops"], version=version, action="retire", justification="Replaced by the new pricing service."
+    )
+    assert request.policy["owner_may_approve"] and request.artifact_author is None
+    for person in users.values():
+        person = get_user_model().objects.get(pk=person.pk)
+        expected = [request.pk] if selectors.roles_user_can_decide_in(person, request) else []
+        assert [r.pk for r in selectors.queue_for(person)] == expected, person.username
+    assert [r.pk for r in selectors.queue_for(users["scientist"])] == [request.pk]  # the model's owner
+
+
 def test_the_queue_columns_follow_the_decisions(users, open_request):
     """The services keep on the request what the queue filters on: the roles still short, the author."""
     assert open_request.waiting_roles == "|it-operations|risk-reviewers|"
@@ -77,7 +92,7 @@ def test_the_queue_columns_follow_the_decisions(users, open_request):
 
 
 def test_the_migration_fills_the_queue_columns_from_the_history(users, open_request, world):
-    """approvals/migrations/0009: requests opened before it get the columns the services would have kept."""
+    """approvals/migrations/0010: requests opened before it get the columns the services would have kept."""
     from importlib import import_module  # noqa: PLC0415 - a migration module, named by its number
 
     from django.apps import apps  # noqa: PLC0415
@@ -93,7 +108,7 @@ def test_the_migration_fills_the_queue_columns_from_the_history(users, open_requ
     kept = dict(PromotionRequest.objects.values_list("pk", "waiting_roles"))
     assert kept == {open_request.pk: "|it-operations|risk-reviewers|", second.pk: "|it-operations|"}
     PromotionRequest.objects.update(waiting_roles="", artifact_author=None)  # as the rows stood before it
-    import_module("approvals.migrations.0009_request_queue_columns").fill(apps, None)
+    import_module("approvals.migrations.0010_fill_request_queue_columns").fill(apps, None)
     assert dict(PromotionRequest.objects.values_list("pk", "waiting_roles")) == kept
     assert dict(PromotionRequest.objects.values_list("pk", "artifact_author")) == {
         open_request.pk: users["scientist"].pk,
