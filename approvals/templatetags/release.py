@@ -18,8 +18,11 @@ FINDING_ROWS = 10
 @register.inclusion_tag("approvals/_model_timeline.html")
 def release_timeline(model) -> dict:
     """The model's stage changes, and its open or refused requests."""
+    timeline = list(selectors.timeline(model)[:TIMELINE_ROWS])
+    for change in timeline:  # every row is a version of this model: its links need no query for it
+        change.version.model = model
     return {
-        "timeline": selectors.timeline(model)[:TIMELINE_ROWS],
+        "timeline": timeline,
         "requests": selectors.request_list().filter(version__model=model).order_by("-created_at")[:REQUEST_ROWS],
     }
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from rest_framework.authtoken.models import Token
 
+from approvals.models import StageChange
 from registry.choices import JobKind
 from tests.factories import PromotionRequestFactory, RegisteredModelFactory, evidence, version_create
 from tests.support import SESSION, api_auth, query_budget
@@ -25,6 +26,8 @@ def registry_rows(users, team):
             version = version_create(model, scientist)
             evidence(version, JobKind.VALIDATION, JobKind.BENCHMARK)
         PromotionRequestFactory(version=version)
+        for change in range(2):  # the timeline links each change to its version
+            StageChange.objects.create(version=version, from_stage="design", to_stage="test", reason=f"change {change}")
 
 
 @pytest.fixture
