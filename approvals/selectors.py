@@ -283,7 +283,7 @@ def queue_for(user) -> QuerySet[PromotionRequest]:
         return PromotionRequest.objects.none()
     # A role of the user's that is still short of approvals; or the owner, where the policy counts them. Every
     # condition is on the request's own row (the owner's versions are one list, read once), so the page is the
-    # first rows that match on the index of open requests by age, with no join per request skipped.
+    # first rows that match on the index of open requests by age: the requests it passes over are never joined.
     owned = ModelVersion.objects.filter(model__owner=user).values("pk")
     need = Q(policy__owner_may_approve=True, version__in=owned)
     for role in user_roles(user):

@@ -316,7 +316,7 @@ GATEHOUSE_METRICS_TOKEN = env_str("GATEHOUSE_METRICS_TOKEN")
 # How many reverse proxies in front append to X-Forwarded-For: the audit log records the client's address.
 GATEHOUSE_TRUSTED_PROXIES = env_int("GATEHOUSE_TRUSTED_PROXIES", 0, minimum=0)
 
-# English only: without the translation machinery every page renders 3-6 ms faster (bench/README.md §9).
+# English only: without the translation machinery a page takes 1-12 ms less CPU, mostly 3-6 (bench/README.md §9).
 LANGUAGE_CODE, TIME_ZONE, USE_I18N = "en-us", env_str("TIME_ZONE", "UTC"), False
 USE_TZ = True
 
