@@ -8,6 +8,8 @@ from django.contrib.auth.models import Permission
 from django.db.models import Q, QuerySet, Value
 from django.db.models.functions import Concat
 
+from portal.core.authentication import session_user
+
 
 def permission_codes(user) -> QuerySet:
     """``app_label.codename`` of each permission ``user`` (a user, or an OuterRef to one) has, its own and
@@ -22,6 +24,14 @@ def permission_codes(user) -> QuerySet:
 class GatehouseModelBackend(ModelBackend):
     """Every API call checks a permission; Django reads the user's own and their groups' permissions in two
     queries. One query with both, cached on the user object for the request as Django does."""
+
+    def get_user(self, user_id):
+        """A session's user, with permissions, teams and roles, from the credentials cache on PostgreSQL
+        (portal.core.authentication): one query at most where Django's path plus the checks a page makes cost four."""
+        user = session_user(user_id)
+        if user is NotImplemented:
+            return super().get_user(user_id)
+        return user if user is not None and self.user_can_authenticate(user) else None
 
     def get_all_permissions(self, user_obj, obj=None):
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:

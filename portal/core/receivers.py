@@ -53,8 +53,9 @@ def on_credentials_changed(sender, action: str | None = None, **kwargs) -> None:
 
 def connect() -> None:
     user_locked_out.connect(on_locked_out, dispatch_uid="portal.core.on_locked_out")
-    # What an API token's cached row holds (portal.core.authentication): the token, its user, the user's
-    # roles and permissions, and team memberships. Any change drops every process's cached rows.
+    # What the cached credential rows hold (portal.core.authentication), for an API token and for a page
+    # session's user: the token, the user, their roles and permissions, and team memberships. Any change
+    # drops every process's cached rows.
     user = get_user_model()
     for model in (Token, user, Group, Team, Permission):
         post_save.connect(on_credentials_saved, sender=model, dispatch_uid=f"credentials-saved-{model._meta.label}")

@@ -68,14 +68,17 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
 }
 
 
+ROLES = "_gatehouse_roles"  # the cache on the user object, filled by the credentials read too (core.authentication)
+
+
 def user_roles(user: AbstractBaseUser | AnonymousUser) -> list[str]:
     """Role names of a user, cached on the instance for the request."""
     if not user.is_authenticated:
         return []
-    cached = getattr(user, "_gatehouse_roles", None)
+    cached = getattr(user, ROLES, None)
     if cached is None:
-        cached = list(user.groups.filter(name__in=Role.values).values_list("name", flat=True))
-        user._gatehouse_roles = cached
+        cached = list(user.groups.filter(name__in=Role.values).order_by("name").values_list("name", flat=True))
+        setattr(user, ROLES, cached)
     return cached
 
 

@@ -1,6 +1,7 @@
-"""The API's token check keeps a token's row for a few seconds per process, and drops it the moment any
-credential changes, in this process or another: a rotated token, a removed role, a left team never work a
-second longer than the commit that changed them (PostgreSQL: the cache and its notifications live there)."""
+"""The API's token check, and a page's session, keep the user's credentials row for a few seconds per process,
+and drop it the moment any credential changes, in this process or another: a rotated token, a changed
+password, a removed role, a left team, a deactivated account never work a second longer than the commit that
+changed them (PostgreSQL: the cache and its notifications live there)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,15 @@ import time
 
 import psycopg
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 
 from portal.core import authentication
-from portal.core.roles import Role, ensure_role_groups
+from portal.core.roles import Role, ensure_role_groups, user_roles
+from portal.core.selectors import TEAM_IDS
 from portal.core.services import api_token_rotate
 
 pytestmark = [
@@ -38,6 +41,11 @@ def _get(api, key: str, path: str = "/api/v1/models/"):
 
 def _token_queries(queries) -> int:
     return sum('"authtoken_token"' in q["sql"] for q in queries.captured_queries)
+
+
+def _credential_reads(queries) -> int:
+    """Reads of a user's credentials row (the one statement with the permissions' ARRAY), token or session."""
+    return sum("ARRAY(" in q["sql"] and '"auth_user"' in q["sql"] for q in queries.captured_queries)
 
 
 def _listener() -> psycopg.Connection:
@@ -171,3 +179,91 @@ def test_a_dropped_database_connection_costs_a_reconnect_not_an_error(api, scien
     finally:
         other.close()
     assert _get(api, key).status_code == 200
+
+
+# A page's session: the same row, read by user id (portal.core.backends.GatehouseModelBackend.get_user).
+
+
+def test_a_session_user_is_read_once_then_kept(client, scientist):
+    client.force_login(scientist)
+    with CaptureQueriesContext(connection) as first:
+        assert client.get("/models/").status_code == 200
+    with CaptureQueriesContext(connection) as second:
+        assert client.get("/models/").status_code == 200
+    assert _credential_reads(first) == 1
+    # Nothing else about the user is read either: no session user, permission, role or team query.
+    assert _credential_reads(second) == 0
+    assert not [q for q in second.captured_queries if 'FROM "auth_user"' in q["sql"]]
+    assert not [q for q in second.captured_queries if '"auth_user_groups"' in q["sql"]]
+
+
+def test_a_changed_password_signs_other_sessions_out_at_once(client, scientist):
+    client.force_login(scientist)
+    assert client.get("/models/").status_code == 200  # cached now
+    scientist.set_password("a new passphrase for dana")
+    scientist.save()
+    response = client.get("/models/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_a_removed_role_is_refused_on_a_page_at_once(client, scientist):
+    client.force_login(scientist)
+    assert client.get("/models/new/").status_code == 200
+    scientist.groups.remove(Group.objects.get(name=Role.DATA_SCIENTIST))
+    assert client.get("/models/new/").status_code == 403
+
+
+def test_a_given_role_is_honoured_on_a_page_at_once(client, scientist):
+    group = Group.objects.get(name=Role.DATA_SCIENTIST)
+    scientist.groups.remove(group)
+    client.force_login(scientist)
+    assert client.get("/models/new/").status_code == 403
+    scientist.groups.add(group)
+    assert client.get("/models/new/").status_code == 200
+
+
+def test_a_deactivated_account_is_signed_out_at_once(client, scientist):
+    client.force_login(scientist)
+    assert client.get("/models/").status_code == 200
+    scientist.is_active = False
+    scientist.save()
+    assert client.get("/models/").status_code == 302
+
+
+def test_a_deleted_account_is_signed_out(client, scientist):
+    client.force_login(scientist)
+    assert client.get("/models/").status_code == 200
+    scientist.delete()
+    assert client.get("/models/").status_code == 302
+
+
+def test_another_process_changing_a_role_drops_a_session_row(client, scientist):
+    client.force_login(scientist)
+    assert client.get("/models/new/").status_code == 200
+    other = _listener()
+    try:
+        group = Group.objects.get(name=Role.DATA_SCIENTIST)
+        with other.transaction():
+            other.execute("DELETE FROM auth_user_groups WHERE user_id = %s AND group_id = %s", [scientist.pk, group.pk])
+            other.execute("SELECT pg_notify(%s, '')", [authentication.CHANNEL])
+    finally:
+        other.close()
+    deadline = time.monotonic() + 3
+    while client.get("/models/new/").status_code != 403:
+        assert time.monotonic() < deadline, "the notification never dropped the cached row"
+        time.sleep(0.05)
+
+
+def test_a_session_row_gives_what_the_orm_gives(scientist, team):
+    """The cached instance answers every check as one read through the ORM would."""
+    cached = authentication.session_user(scientist.pk)
+    fresh = get_user_model().objects.get(pk=scientist.pk)
+    assert [getattr(cached, f.attname) for f in fresh._meta.concrete_fields] == [
+        getattr(fresh, f.attname) for f in fresh._meta.concrete_fields
+    ]
+    assert cached.get_all_permissions() == fresh.get_all_permissions()
+    assert cached.get_session_auth_hash() == fresh.get_session_auth_hash()
+    assert user_roles(cached) == user_roles(fresh) == [Role.DATA_SCIENTIST]
+    assert getattr(cached, TEAM_IDS) == {team.pk}
+    assert authentication.session_user(10**9) is None
