@@ -27,10 +27,15 @@ def api_auth() -> list[tuple[str, str]]:
     return token if connection.vendor == "postgresql" else [*token, ("the user's permissions", "django_content_type")]
 
 
+# A page's signed-in user: on PostgreSQL one query brings the user with permissions, teams and roles
+# (portal.core.authentication.session_user); elsewhere Django's two, and the roles where a page asks for them.
+_PG = connection.vendor == "postgresql"
+PERMISSIONS = [] if _PG else [("the user's permissions", "django_content_type")]  # read when first asked
+ROLES = [] if _PG else [("the signed-in person's roles", "auth_group")]
 SESSION = [
     ("the session", "django_session"),
-    ("the user", "auth_user"),
-    ("the user's permissions", "django_content_type"),
+    ("the user, with permissions, teams and roles" if _PG else "the user", "auth_user"),
+    *PERMISSIONS,
 ]
 
 

@@ -10,10 +10,9 @@ from rest_framework.authtoken.models import Token
 from approvals.models import Decision, Finding
 from registry.models import ModelVersion
 from tests.factories import PromotionRequestFactory, RegisteredModelFactory, version_create
-from tests.support import SESSION, api_auth, query_budget
+from tests.support import ROLES, SESSION, api_auth, query_budget
 
 pytestmark = pytest.mark.django_db
-ROLES = ("the signed-in person's roles", "auth_group")
 
 
 @pytest.fixture
@@ -43,7 +42,7 @@ def test_the_approval_queue(client, users, open_requests):
     client.force_login(users["itops"])
     with query_budget(
         *SESSION,
-        ROLES,
+        *ROLES,
         (
             "the page of requests that need this person (short: no count)",
             "approvals_promotionrequest",
@@ -60,7 +59,7 @@ def test_the_findings_page(client, users, open_requests):
     with query_budget(
         *SESSION,
         ("the page of findings with version, model, team, owner, raiser (short: no count)", "approvals_finding"),
-        ROLES,
+        *ROLES,
     ):
         page = client.get("/findings/?status=unresolved&overdue=true")
     assert page.status_code == 200 and page.content.decode().count("overdue</span>") == 6
@@ -81,7 +80,7 @@ def test_the_requests_page(client, users, open_requests):
     with query_budget(
         *SESSION,
         ("the page of requests with version, model, team, requester (short: no count)", "approvals_promotionrequest"),
-        ROLES,
+        *ROLES,
     ):
         assert client.get("/approvals/requests/").status_code == 200
 

@@ -12,10 +12,9 @@ from fleet.services import worker_heartbeat, worker_job
 from registry.choices import JobStatus
 from tests.factories import JobFactory, RegisteredModelFactory, version_create
 from tests.fleet.reports import H100, report_in
-from tests.support import SESSION, api_auth, query_budget
+from tests.support import PERMISSIONS, ROLES, SESSION, api_auth, query_budget
 
 pytestmark = pytest.mark.django_db
-ROLES = ("the signed-in person's roles (navigation)", "auth_group")
 
 
 @pytest.fixture
@@ -97,8 +96,8 @@ def test_the_workers_page_costs_the_same_at_200_workers(client, users, big_fleet
         ("the jobs they run now", "registry_job"),
         ("jobs queued per queue (summary)", "registry_job"),
         ("queues jobs wait in (broker depth)", "registry_job"),
-        SESSION[2],  # may the person open the jobs (the links)
-        ROLES,
+        *PERMISSIONS,  # may the person open the jobs (the links)
+        *ROLES,
         ("workers counted for the pager (the page was full, so it cannot tell)", "fleet_worker"),
     ):
         assert client.get("/workers/").status_code == 200

@@ -11,10 +11,9 @@ from rest_framework.authtoken.models import Token
 from approvals.models import StageChange
 from registry.choices import JobKind
 from tests.factories import PromotionRequestFactory, RegisteredModelFactory, evidence, version_create
-from tests.support import SESSION, api_auth, query_budget
+from tests.support import ROLES, SESSION, api_auth, query_budget
 
 pytestmark = pytest.mark.django_db
-ROLES = ("the signed-in person's roles (navigation)", "auth_group")
 
 
 @pytest.fixture
@@ -47,7 +46,7 @@ def test_model_list(it_client):
         *SESSION,
         ("the page of models with their version facts (one short page: no count)", "registry_registeredmodel"),
         ("their tags", "registry_registeredmodel_tags"),
-        ROLES,
+        *ROLES,
         ("teams for the filter", "portal_team"),
     ):
         assert it_client.get("/models/").status_code == 200
@@ -59,7 +58,7 @@ def test_model_detail(it_client):
         ("the model", "registry_registeredmodel"),
         ("its tags", "registry_registeredmodel_tags"),
         ("the page of versions (one short page: no count)", "registry_modelversion"),
-        ROLES,
+        *ROLES,
         ("the timeline", "approvals_stagechange"),
         ("its requests", "approvals_promotionrequest"),
         ("debt: teams", "portal_team"),
@@ -84,7 +83,7 @@ def test_version_detail(it_client):
         ("the latest benchmark on each device class", "registry_job"),
         ("has the model a dataset", "registry_dataset"),
         ("the monitoring chart", "registry_observation"),
-        ROLES,
+        *ROLES,
         ("the version's requests, the open one among them", "approvals_promotionrequest"),
         ("its findings, with owner and raiser", "approvals_finding"),
         ("its signed attestations", "approvals_attestation"),
@@ -99,7 +98,7 @@ def test_job_list(it_client):
     with query_budget(
         *SESSION,
         ("the page of jobs with version, model, dataset, requester (short: no count)", "registry_job"),
-        ROLES,
+        *ROLES,
     ):
         assert it_client.get("/jobs/").status_code == 200
 

@@ -6,7 +6,7 @@ import pytest
 from django.db import transaction
 
 from portal.core.services import team_create
-from tests.support import SESSION, query_budget
+from tests.support import ROLES, SESSION, query_budget
 
 pytestmark = pytest.mark.django_db
 
@@ -19,6 +19,6 @@ def test_the_audit_log_page(client, manager, scientist):
     with query_budget(
         *SESSION,
         ("the page of events (one short page: no count)", "portal_auditevent"),
-        ("the signed-in person's roles", "auth_group"),
+        *ROLES,
     ):
         assert client.get("/audit/").status_code == 200

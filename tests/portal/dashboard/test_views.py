@@ -15,7 +15,7 @@ from rest_framework.authtoken.models import Token
 from portal.dashboard.snapshots import debt_backfill, debt_snapshot_take
 from tests.factories import RegisteredModelFactory, UserFactory
 from tests.portal.dashboard.history import NOW, build, change, version
-from tests.support import SESSION, query_budget
+from tests.support import ROLES, SESSION, query_budget
 
 pytestmark = pytest.mark.django_db
 
@@ -171,7 +171,7 @@ def test_the_dashboard_query_budget(client, manager, history, at_now):
         ("the funnel", "registry_registeredmodel"),
         ("the trend", "portal_debtrollup"),
         ("the heatmap", "portal_debtsnapshot"),
-        ("the signed-in person's roles", "auth_group"),
+        *ROLES,
         ("teams for the filter", "portal_team"),
     ):
         assert client.get("/dashboard/").status_code == 200
