@@ -89,6 +89,9 @@ TEMPLATES = [
     },
 ]
 
+# Django's form renderer, with <select>s written in Python (a template per <option> is slow; same markup).
+FORM_RENDERER = "portal.core.forms.FormRenderer"
+
 # --- Database: SQLite in WAL mode unless DATABASE_URL names another engine -------------------------------
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
