@@ -29,16 +29,41 @@ def _form(renderer):
         team = forms.ModelChoiceField(queryset=Team.objects.order_by("name"), required=False)
         maybe = forms.NullBooleanField(required=False)
         radio = forms.ChoiceField(choices=[("a", "A"), ("b", "B")], widget=forms.RadioSelect)
+        radios = forms.ChoiceField(
+            choices=[("a", "A & a"), ("Group <2>", [("b", mark_safe("<i>B</i>"))])],
+            widget=forms.RadioSelect(attrs={"class": 'lean "x"'}),
+        )
+        ticks = forms.MultipleChoiceField(
+            choices=[("a", "A"), ("b", "B"), ("c", "C")], widget=forms.CheckboxSelectMultiple
+        )
+        teams = forms.ModelMultipleChoiceField(
+            queryset=Team.objects.order_by("name"),
+            to_field_name="slug",
+            required=False,
+            widget=forms.CheckboxSelectMultiple,
+        )
         picky = forms.ChoiceField(choices=[("a", "A")], widget=_Picky)
 
     return Everything(
-        {"plain": "b", "grouped": "2", "many": ["a", "c"], "team": "", "maybe": "true", "radio": "a"},
+        {
+            "plain": "b",
+            "grouped": "2",
+            "many": ["a", "c"],
+            "team": "",
+            "maybe": "true",
+            "radio": "a",
+            "radios": "b",
+            "ticks": ["a", "c"],
+            "teams": ["risk"],
+        },
         renderer=renderer,
     )
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("field", ["plain", "grouped", "many", "flagged", "team", "maybe", "radio", "picky"])
+@pytest.mark.parametrize(
+    "field", ["plain", "grouped", "many", "flagged", "team", "maybe", "radio", "radios", "ticks", "teams", "picky"]
+)
 def test_each_widget_renders_as_djangos_templates_render_it(field):
     Team.objects.create(name='R&D "core"', slug="rd")
     Team.objects.create(name="Risk", slug="risk")
@@ -48,11 +73,14 @@ def test_each_widget_renders_as_djangos_templates_render_it(field):
 
 
 @pytest.mark.django_db
-def test_a_select_is_written_without_a_template():
+def test_selects_and_lists_of_inputs_are_written_without_a_template():
     renderer = FormRenderer()
     renderer.get_template = None  # any template lookup would fail
-    html = _form(renderer)["grouped"].as_widget()
+    form = _form(renderer)
+    html = form["grouped"].as_widget()
     assert '<optgroup label="Group &lt;1&gt;">' in html and '<option value="2" selected><em>two</em></option>' in html
+    html = form["radios"].as_widget()
+    assert '<div id="id_radios" class="lean &quot;x&quot;">' in html and "checked>\n <i>B</i></label>" in html
 
 
 def test_the_setting_names_it(settings):
