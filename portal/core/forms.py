@@ -49,9 +49,8 @@ def _input(option: dict) -> str:
     """django/forms/widgets/input_option.html inside radio_option.html or checkbox_option.html: each of the
     three templates ends with a newline, and Django's markup keeps them."""
     value = "" if option["value"] is None else f' value="{conditional_escape(str(option["value"]))}"'
-    field = (
-        f'<input type="{conditional_escape(option["type"])}" name="{conditional_escape(option["name"])}"{value}{_attrs(option["attrs"])}>\n'
-    )
+    kind, name = conditional_escape(option["type"]), conditional_escape(option["name"])
+    field = f'<input type="{kind}" name="{name}"{value}{_attrs(option["attrs"])}>\n'
     if option["wrap_label"]:
         id_ = option["attrs"].get("id")
         label_for = f' for="{conditional_escape(id_)}"' if id_ else ""

@@ -53,6 +53,8 @@ def _read(end: dt.datetime, scope: Scope, *, replay_attributes: bool) -> dict[st
 
     models = RegisteredModel.objects.filter(only("id"), created_at__lte=end).order_by("created_at", "pk")
     fields = ("id", "name", "team_id", "risk_tier", "refresh_interval_days", "owner__is_active", "created_at")
+    if not replay_attributes:  # the team as it stands, joined: no query for every team
+        fields = (*fields, "team__name", "team__slug")
     rows = {
         "models": [(m["created_at"], m) for m in models.values(*fields, *MODEL_CARD_FIELDS)],
         "versions": ModelVersion.objects.filter(only("model_id"), created_at__lte=end)
@@ -101,7 +103,9 @@ class _History:
 
     def __init__(self, end: dt.datetime, scope: Scope, *, replay_attributes: bool):
         self.scope = scope
-        self.teams = {t.id: t for t in Team.objects.all()}
+        # A replayed team is named by its slug, and may be any team; now, each model's own is on its row.
+        self.replaying = replay_attributes
+        self.teams = {t.id: t for t in Team.objects.all()} if replay_attributes else {}
         self.slugs = {t.slug: t for t in self.teams.values()}
         self.present: dict[int, dict] = {}  # model id → its row
         self.replayed: dict[int, dict] = defaultdict(dict)  # model id → attributes as the audit log left them
@@ -196,17 +200,21 @@ class _History:
 
     def _model_facts(self, model_id: int, row: dict) -> ModelFacts | None:
         replayed = self.replayed.get(model_id, {})
-        team = self.slugs.get(replayed.get("team")) or self.teams[row["team_id"]]
+        if self.replaying:
+            team = self.slugs.get(replayed.get("team")) or self.teams[row["team_id"]]
+            team_id, team_name, team_slug = team.id, team.name, team.slug
+        else:
+            team_id, team_name, team_slug = row["team_id"], row["team__name"], row["team__slug"]
         tier = replayed.get("risk_tier", row["risk_tier"])
         scope = self.scope
-        if (scope.teams and team.slug not in scope.teams) or (scope.tiers and tier not in scope.tiers):
+        if (scope.teams and team_slug not in scope.teams) or (scope.tiers and tier not in scope.tiers):
             return None
         card = {name: replayed.get(name, row[name]) for name in MODEL_CARD_FIELDS}
         return ModelFacts(
             id=model_id,
             name=row["name"],
-            team_id=team.id,
-            team=team.name,
+            team_id=team_id,
+            team=team_name,
             risk_tier=tier,
             refresh_interval_days=int(replayed.get("refresh_interval_days", row["refresh_interval_days"])),
             owner_active=row["owner__is_active"],
