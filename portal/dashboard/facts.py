@@ -14,10 +14,11 @@ import json
 from collections import defaultdict
 from collections.abc import Iterator
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from approvals.models import Finding, PromotionRequest, StageChange
+from portal.core.compiled import Compiled
 from portal.core.models import AuditEvent, Team
 from portal.dashboard.figures import Scope
 from portal.dashboard.formula import ModelFacts
@@ -44,8 +45,9 @@ class _Rows:
             self.next += 1
 
 
-def _read(end: dt.datetime, scope: Scope, *, replay_attributes: bool) -> dict[str, list]:
-    """Each source's rows up to ``end`` in time order (each row's first item is its time)."""
+def _sources(end: dt.datetime, scope: Scope, *, replay_attributes: bool) -> dict[str, QuerySet | list]:
+    """Each source's rows up to ``end`` in time order (each row's first item is its time; a model's row is
+    a dict)."""
     ids = scope.model_ids
 
     def only(path: str) -> Q:
@@ -55,8 +57,8 @@ def _read(end: dt.datetime, scope: Scope, *, replay_attributes: bool) -> dict[st
     fields = ("id", "name", "team_id", "risk_tier", "refresh_interval_days", "owner__is_active", "created_at")
     if not replay_attributes:  # the team as it stands, joined: no query for every team
         fields = (*fields, "team__name", "team__slug")
-    rows = {
-        "models": [(m["created_at"], m) for m in models.values(*fields, *MODEL_CARD_FIELDS)],
+    rows: dict[str, QuerySet | list] = {
+        "models": models.values(*fields, *MODEL_CARD_FIELDS),
         "versions": ModelVersion.objects.filter(only("model_id"), created_at__lte=end)
         .order_by("created_at", "pk")
         .values_list("created_at", "id", "model_id", "number", "sha256", "trained_at"),
@@ -95,7 +97,30 @@ def _read(end: dt.datetime, scope: Scope, *, replay_attributes: bool) -> dict[st
         if ids:
             audit = audit.filter(object_id__in=[str(i) for i in ids])
         rows["audit"] = audit.order_by("id").values_list("created_at", "object_id", "after")
-    return {name: list(source) for name, source in rows.items()}
+    return rows
+
+
+# One model now (its page's debt panel): the same reads, compiled once per process (portal.core.compiled).
+_ONE_MODEL = {
+    name: Compiled(
+        lambda end, model_id, name=name: _sources(end, Scope(model_ids=[model_id]), replay_attributes=False)[name],
+        end=dt.datetime(1901, 2, 3, 4, 5, 6, 789, tzinfo=dt.UTC),  # stand-ins: no real value equals them
+        model_id=-987_654_321,
+    )
+    for name in ("models", "versions", "changes", "requests", "findings", "observations", "validations")
+}
+
+
+def _read(end: dt.datetime, scope: Scope, *, replay_attributes: bool) -> dict[str, list]:
+    if not replay_attributes and scope.model_ids and len(scope.model_ids) == 1:
+        rows = {name: c.rows(end=end, model_id=scope.model_ids[0]) for name, c in _ONE_MODEL.items()}
+        rows["audit"] = []
+    else:
+        rows = {
+            name: list(source) for name, source in _sources(end, scope, replay_attributes=replay_attributes).items()
+        }
+    rows["models"] = [(m["created_at"], m) for m in rows["models"]]
+    return rows
 
 
 class _History:

@@ -42,6 +42,18 @@ def test_components_and_index_of_each_model(history, source):
     assert items["gamma-medium"].details["ungoverned"] == "missing an active owner, an approval record for v1"
 
 
+def test_one_models_facts_alone_are_its_facts_among_all(history):
+    """A model's page reads its facts through statements compiled once (portal.core.compiled); they are the
+    facts the sweep over every model finds for it, for every model of the history, read twice (compiled, then
+    reused)."""
+    with time_machine.travel(NOW, tick=False):
+        every = {f.id: f for f in facts_now(Scope())}
+        for _ in range(2):
+            for model_id, facts in every.items():
+                assert facts_now(Scope(model_ids=[model_id])) == [facts]
+    assert len(every) == RegisteredModel.objects.count() >= 5
+
+
 def test_history_rebuilds_an_earlier_day(history):
     at = ago(60)
     items = by_name(debts(facts_at(at), at))
