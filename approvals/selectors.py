@@ -191,8 +191,11 @@ def finding_list() -> QuerySet[Finding]:
 
 
 def findings_of(version: ModelVersion) -> list[Finding]:
-    """The version's findings, unresolved and most severe first, then the resolved ones."""
-    rows = list(finding_list().filter(version=version))
+    """The version's findings, unresolved and most severe first, then the resolved ones; each given the
+    version (and its model and team, as read) rather than joining them again."""
+    rows = list(Finding.objects.filter(version=version).select_related("owner", "raised_by"))
+    for finding in rows:
+        finding.version = version
     return sorted(rows, key=lambda f: (f.is_resolved, -SEVERITY_RANK[f.severity], f.due_date, f.pk))
 
 
@@ -273,6 +276,16 @@ def roles_user_can_decide_in(user, request: PromotionRequest) -> list[str]:
 
 def request_list() -> QuerySet[PromotionRequest]:
     return PromotionRequest.objects.select_related("version", "version__model", "version__model__team", "requester")
+
+
+def requests_of(version: ModelVersion, limit: int) -> list[PromotionRequest]:
+    """The version's latest requests, each given the version already read."""
+    rows = list(
+        PromotionRequest.objects.filter(version=version).select_related("requester").order_by("-created_at")[:limit]
+    )
+    for promotion in rows:
+        promotion.version = version
+    return rows
 
 
 def queue_for(user) -> QuerySet[PromotionRequest]:

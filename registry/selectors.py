@@ -181,8 +181,17 @@ def latest_benchmarks_by_class(version: ModelVersion) -> list[tuple[Job, dict]]:
     return [(job, headline(job.result or {})) for job in jobs.order_by("device_class")]
 
 
-def version_jobs(*, version: ModelVersion, limit: int = 10):
-    return job_list().filter(version=version).order_by("-created_at")[:limit]
+def version_jobs(*, version: ModelVersion, limit: int = 10) -> list[Job]:
+    """The version's latest jobs, each given the version (and its model) already read: no join for them."""
+    jobs = list(
+        Job.objects.filter(version=version)
+        .select_related("dataset")
+        .defer("log", "result", "environment")
+        .order_by("-created_at")[:limit]
+    )
+    for job in jobs:
+        job.version = version
+    return jobs
 
 
 def reference_job(*, version: ModelVersion):

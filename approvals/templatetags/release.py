@@ -32,7 +32,7 @@ def release_panel(context, version) -> dict:
     """Where the version stands, its open request, and the release steps the signed-in person may ask for."""
     # Every request about this version, closed ones with why: a rejection's reason is read here. The open
     # one is among them: at most one is open (a constraint) and none is opened beside it, so it is the newest.
-    requests = list(selectors.request_list().filter(version=version).order_by("-created_at")[:REQUEST_ROWS])
+    requests = selectors.requests_of(version, REQUEST_ROWS)
     user = context["request"].user
     findings = selectors.findings_of(version)
     return {

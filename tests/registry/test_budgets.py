@@ -77,6 +77,7 @@ def test_version_detail(it_client):
     with query_budget(
         *SESSION,
         ("the version, model and team", "registry_modelversion"),
+        ("the evidence jobs, with their datasets (the version is not joined again)", "registry_job"),
         ("the workers online (the benchmark form's devices)", "fleet_worker"),
         ("the device the open request's policy wants benchmarks on", "approvals_promotionrequest"),
         ("the latest benchmark on each device class", "registry_job"),
@@ -87,7 +88,6 @@ def test_version_detail(it_client):
         ("its findings, with owner and raiser", "approvals_finding"),
         ("its signed attestations", "approvals_attestation"),
         ("where it came from in MLflow (imports)", "imports_importedversion"),
-        ("the evidence jobs", "registry_job"),
         ("the latest observations", "registry_observation"),
     ):
         assert it_client.get("/models/m1/versions/2/").status_code == 200
