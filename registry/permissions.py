@@ -114,7 +114,7 @@ def require_register_model(user, team: Team | None = None) -> None:
     if team is None:
         _require(can_register_model(user), "Only data scientists can register models.")
         _require(
-            user.is_superuser or registrable_teams(user).exists(),
+            user.is_superuser or bool(user_team_ids(user)),  # read with the user (portal.core.authentication)
             "You are not a member of any team yet; ask an administrator to add you to one.",
         )
     else:

@@ -63,10 +63,17 @@ def tag_names(tags: list[str]) -> list[str]:
 
 def _tags_set(model: RegisteredModel, tags: list[str], *, new: bool = False) -> list[str]:
     names = tag_names(tags)
-    if new and not names:  # a new model has no tags to clear
-        return names
-    objs = [Tag.objects.get_or_create(name=name)[0] for name in names]
-    model.tags.set(objs)
+    objs = [] if new and not names else [Tag.objects.get_or_create(name=name)[0] for name in names]
+    if objs or not new:  # a new model has no tags to clear
+        model.tags.set(objs)
+    # The model's tags are these now, in Tag's order (by name, as sorted): whoever shows the model next (the
+    # API's answer) reads them from here, as if prefetched, not from the database again.
+    model._prefetched_objects_cache = {
+        k: v for k, v in getattr(model, "_prefetched_objects_cache", {}).items() if k != "tags"
+    }
+    known = model.tags.all()  # the relation's own query: anything chained onto it reads the database as usual
+    known._result_cache, known._prefetch_done = objs, True
+    model._prefetched_objects_cache["tags"] = known
     return names
 
 

@@ -149,6 +149,26 @@ def test_patch_the_model_card(api, scientist, team):
     assert response.json()["tags"] == ["x"]
 
 
+def test_the_answer_shows_the_tags_the_model_has_now_without_reading_them_again(api, scientist, team):
+    """The service knows the tags it set; the answer is what a later read shows, in the same order."""
+    api.force_authenticate(scientist)
+    body = {"name": "tagged", "team": team.slug, "task_type": "regression", "risk_tier": "low"}
+    with CaptureQueriesContext(connection) as created:
+        answer = api.post("/api/v1/models/", {**body, "tags": ["zeta", "Alpha", "zeta", "mid"]}, format="json")
+    assert answer.status_code == 201 and answer.json()["tags"] == ["alpha", "mid", "zeta"]
+    assert answer.json()["tags"] == api.get("/api/v1/models/tagged/").json()["tags"]
+    assert not [
+        q
+        for q in created.captured_queries
+        if q["sql"].startswith("SELECT") and "registry_tag" in q["sql"] and "registry_registeredmodel_tags" in q["sql"]
+    ]  # the model's tags are not read back
+    untagged = api.post("/api/v1/models/", {**body, "name": "plain"}, format="json")
+    assert untagged.json()["tags"] == [] == api.get("/api/v1/models/plain/").json()["tags"]
+    for tags in (["b", "a"], []):
+        changed = api.patch("/api/v1/models/tagged/", {"tags": tags}, format="json")
+        assert changed.json()["tags"] == sorted(tags) == api.get("/api/v1/models/tagged/").json()["tags"]
+
+
 def test_fields_that_cannot_be_set_are_refused_by_name(api, scientist, team):
     RegisteredModelFactory(name="churn", team=team, risk_tier="high")
     api.force_authenticate(scientist)
