@@ -17,14 +17,17 @@ FINDING_ROWS = 10
 
 @register.inclusion_tag("approvals/_model_timeline.html")
 def release_timeline(model) -> dict:
-    """The model's stage changes, and its open or refused requests."""
+    """The model's stage changes and its open or refused requests, newest first in one list (an open request
+    is often the newest thing that happened to the model)."""
     timeline = list(selectors.timeline(model)[:TIMELINE_ROWS])
     for change in timeline:  # every row is a version of this model: its links need no query for it
         change.version.model = model
-    return {
-        "timeline": timeline,
-        "requests": selectors.request_list().filter(version__model=model).order_by("-created_at")[:REQUEST_ROWS],
-    }
+    requests = selectors.request_list().filter(version__model=model).order_by("-created_at")[:REQUEST_ROWS]
+    rows = [("change", c) for c in timeline] + [
+        ("request", r) for r in requests if r.is_open or r.status in ("rejected", "withdrawn")
+    ]
+    rows.sort(key=lambda row: row[1].created_at, reverse=True)
+    return {"rows": rows[:TIMELINE_ROWS]}
 
 
 @register.inclusion_tag("approvals/_release_panel.html", takes_context=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
@@ -9,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from approvals import selectors, services
-from approvals.models import PromotionRequest
+from approvals.models import PromotionRequest, StageChange
 from registry import services as registry_services
 from registry.choices import JobKind, Stage
 from registry.models import Job, ModelVersion
@@ -115,6 +117,17 @@ def test_the_migration_fills_the_queue_columns_from_the_history(users, open_requ
         second.pk: users["itops"].pk,
     }
     assert [r.pk for r in selectors.queue_for(users["itops"])] == [open_request.pk]
+
+
+def test_the_model_timeline_is_newest_first_with_its_open_request(client, users, open_request):
+    """The open request was made after the version's last stage change, so it heads the timeline."""
+    version = open_request.version
+    StageChange.objects.create(version=version, from_stage=Stage.DESIGN, to_stage=Stage.TEST, reason="Card complete.")
+    StageChange.objects.filter(version=version).update(created_at=open_request.created_at - timedelta(days=3))
+    client.force_login(users["manager"])
+    page = client.get("/models/churn/").content.decode()
+    timeline = page[page.index('id="timeline"') :]
+    assert timeline.index(f"request #{open_request.pk}</a>") < timeline.index("Card complete.")
 
 
 def test_decision_form_only_for_those_who_decide(client, users, open_request):
