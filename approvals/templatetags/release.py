@@ -6,6 +6,7 @@ from django import template
 from django.utils import timezone
 
 from approvals import selectors
+from approvals.choices import RequestStatus
 from approvals.forms import RequestForm
 from approvals.services import can_open_finding, offered_transitions
 
@@ -24,7 +25,7 @@ def release_timeline(model) -> dict:
         change.version.model = model
     requests = selectors.request_list().filter(version__model=model).order_by("-created_at")[:REQUEST_ROWS]
     rows = [("change", c) for c in timeline] + [
-        ("request", r) for r in requests if r.is_open or r.status in ("rejected", "withdrawn")
+        ("request", r) for r in requests if r.is_open or r.status in (RequestStatus.REJECTED, RequestStatus.WITHDRAWN)
     ]
     rows.sort(key=lambda row: row[1].created_at, reverse=True)
     return {"rows": rows[:TIMELINE_ROWS]}
